@@ -9,7 +9,8 @@ use crate::sigma::{DisjunctiveProof, MsmAccumulator, ProofError};
 use crate::transcript::{labels, TranscriptProtocol};
 use curve25519_dalek::scalar::Scalar;
 use merlin::Transcript;
-use rand_core::CryptoRngCore;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -242,12 +243,14 @@ impl Choices {
             let picks = selected.get(&contest.id).map(Vec::as_slice).unwrap_or(&[]);
             let mut idx = Vec::with_capacity(picks.len());
             for p in picks {
-                let i = contest.options.iter().position(|o| &o.id == p).ok_or_else(|| {
-                    ChoiceError::UnknownOption {
+                let i = contest
+                    .options
+                    .iter()
+                    .position(|o| &o.id == p)
+                    .ok_or_else(|| ChoiceError::UnknownOption {
                         contest: contest.id.clone(),
                         option: p.clone(),
-                    }
-                })?;
+                    })?;
                 idx.push(i);
             }
             indices.push(idx);
@@ -361,7 +364,9 @@ pub enum BallotError {
         got: usize,
     },
     /// The number of selections in a contest differs from its options.
-    #[error("contest {contest:?}: ballot has {got} selections, the contest has {expected} options")]
+    #[error(
+        "contest {contest:?}: ballot has {got} selections, the contest has {expected} options"
+    )]
     SelectionCount {
         /// The contest id.
         contest: String,
@@ -466,7 +471,12 @@ fn base_transcript(ctx: &ElectionContext, ballot: &Ballot) -> Transcript {
     t
 }
 
-fn bit_transcript(base: &Transcript, contest_index: usize, contest: &Contest, j: usize) -> Transcript {
+fn bit_transcript(
+    base: &Transcript,
+    contest_index: usize,
+    contest: &Contest,
+    j: usize,
+) -> Transcript {
     let mut t = base.clone();
     t.bit_proof_domain_sep();
     t.append_u64(labels::CONTEST_INDEX, contest_index as u64);
@@ -516,7 +526,7 @@ pub fn build_ballot(
             .iter()
             .zip(&rs)
             .map(|(&m, r)| {
-                let ct = pk.encrypt(&Scalar::from(m as u64), r);
+                let ct = pk.encrypt_bit(subtle::Choice::from(m), r);
                 EncryptedSelection {
                     a: Element::from_point(ct.a),
                     b: Element::from_point(ct.b),
@@ -615,11 +625,13 @@ pub fn check_structure(ctx: &ElectionContext, ballot: &Ballot) -> Result<(), Bal
             });
         }
         for (j, s) in cb.selections.iter().enumerate() {
-            s.proof.check_shape(0, 1).map_err(|source| BallotError::ProofShape {
-                contest: contest.id.clone(),
-                selection: Some(j),
-                source,
-            })?;
+            s.proof
+                .check_shape(0, 1)
+                .map_err(|source| BallotError::ProofShape {
+                    contest: contest.id.clone(),
+                    selection: Some(j),
+                    source,
+                })?;
         }
         match (&cb.range_proof, contest.needs_range_proof()) {
             (Some(p), true) => p
@@ -658,7 +670,13 @@ fn vartime_accumulate(
     rng: &mut impl CryptoRngCore,
 ) -> Result<(), BallotError> {
     let base = base_transcript(ctx, ballot);
-    for (i, (contest, cb)) in ctx.manifest.contests.iter().zip(&ballot.contests).enumerate() {
+    for (i, (contest, cb)) in ctx
+        .manifest
+        .contests
+        .iter()
+        .zip(&ballot.contests)
+        .enumerate()
+    {
         let shape_err = |selection, source| BallotError::ProofShape {
             contest: contest.id.clone(),
             selection,
@@ -713,9 +731,20 @@ fn term_count(ballot: &Ballot) -> usize {
         .iter()
         .map(|c| {
             let n = c.selections.len();
-            6 * n + c.range_proof.as_ref().map_or(0, |p| 2 * p.commitments.len())
+            6 * n
+                + c.range_proof
+                    .as_ref()
+                    .map_or(0, |p| 2 * p.commitments.len())
         })
         .sum()
+}
+
+/// A fast CSPRNG for batch weights, seeded once from the caller's RNG (drawing dozens of
+/// weights per ballot straight from the operating system would cost a system call each).
+fn weight_rng(rng: &mut impl CryptoRngCore) -> ChaCha20Rng {
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    ChaCha20Rng::from_seed(seed)
 }
 
 /// Verifies every proof of one ballot: one multiscalar multiplication with random
@@ -726,6 +755,7 @@ pub fn vartime_verify_ballot(
     rng: &mut impl CryptoRngCore,
 ) -> Result<(), BallotError> {
     check_structure(ctx, ballot)?;
+    let rng = &mut weight_rng(rng);
     let pk = *ctx.public_key.point();
     let mut acc = MsmAccumulator::with_capacity(pk, term_count(ballot));
     vartime_accumulate(ctx, ballot, &mut acc, Only::All, rng)?;
@@ -742,7 +772,13 @@ fn vartime_locate_failure(
     rng: &mut impl CryptoRngCore,
 ) -> BallotError {
     let pk = *ctx.public_key.point();
-    for (i, (contest, cb)) in ctx.manifest.contests.iter().zip(&ballot.contests).enumerate() {
+    for (i, (contest, cb)) in ctx
+        .manifest
+        .contests
+        .iter()
+        .zip(&ballot.contests)
+        .enumerate()
+    {
         let parts = (0..cb.selections.len())
             .map(|j| (Only::Bit(i, j), Some(j)))
             .chain(cb.range_proof.iter().map(|_| (Only::Range(i), None)));
@@ -775,13 +811,15 @@ pub fn vartime_verify_ballots(
     ballots: &[Ballot],
     rng: &mut impl CryptoRngCore,
 ) -> Result<(), BatchError> {
+    let rng = &mut weight_rng(rng);
     let pk = *ctx.public_key.point();
     let terms = ballots.iter().map(term_count).sum();
     let mut acc = MsmAccumulator::with_capacity(pk, terms);
     let mut failures = Vec::new();
     let mut ok = vec![true; ballots.len()];
     for (i, b) in ballots.iter().enumerate() {
-        let r = check_structure(ctx, b).and_then(|_| vartime_accumulate(ctx, b, &mut acc, Only::All, rng));
+        let r = check_structure(ctx, b)
+            .and_then(|_| vartime_accumulate(ctx, b, &mut acc, Only::All, rng));
         if let Err(e) = r {
             failures.push((i, e));
             ok[i] = false;
@@ -818,13 +856,25 @@ pub fn vartime_verify_opening(
         return Err(AuditError::Shape);
     }
     let mut chosen = Vec::with_capacity(ballot.contests.len());
-    for ((contest, cb), oc) in ctx.manifest.contests.iter().zip(&ballot.contests).zip(&opening.contests) {
+    for ((contest, cb), oc) in ctx
+        .manifest
+        .contests
+        .iter()
+        .zip(&ballot.contests)
+        .zip(&opening.contests)
+    {
         let n = cb.selections.len();
         if oc.plaintexts.len() != n || oc.nonces.len() != n {
             return Err(AuditError::Shape);
         }
         let mut picks = Vec::new();
-        for (j, ((s, &m), r)) in cb.selections.iter().zip(&oc.plaintexts).zip(&oc.nonces).enumerate() {
+        for (j, ((s, &m), r)) in cb
+            .selections
+            .iter()
+            .zip(&oc.plaintexts)
+            .zip(&oc.nonces)
+            .enumerate()
+        {
             if m > 1 {
                 return Err(AuditError::NotABit {
                     contest: contest.id.clone(),
@@ -924,7 +974,9 @@ impl Ballot {
             .map(|c| {
                 c.options.len() * bit
                     + if c.needs_range_proof() {
-                        DisjunctiveProof::encoded_len((c.max_selections - c.min_selections + 1) as usize)
+                        DisjunctiveProof::encoded_len(
+                            (c.max_selections - c.min_selections + 1) as usize,
+                        )
                     } else {
                         0
                     }
@@ -949,7 +1001,12 @@ impl Ballot {
     pub fn ciphertexts(&self) -> Vec<Vec<Ciphertext>> {
         self.contests
             .iter()
-            .map(|c| c.selections.iter().map(EncryptedSelection::ciphertext).collect())
+            .map(|c| {
+                c.selections
+                    .iter()
+                    .map(EncryptedSelection::ciphertext)
+                    .collect()
+            })
             .collect()
     }
 

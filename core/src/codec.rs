@@ -172,7 +172,9 @@ pub fn hex_exact(text: &str, out: &mut [u8]) -> Result<(), DecodeError> {
         )));
     }
     if text.bytes().any(|c| c.is_ascii_uppercase()) {
-        return Err(DecodeError::Hex("uppercase hex digits are not canonical".into()));
+        return Err(DecodeError::Hex(
+            "uppercase hex digits are not canonical".into(),
+        ));
     }
     hex::decode_to_slice(text, out).map_err(|e| DecodeError::Hex(e.to_string()))
 }

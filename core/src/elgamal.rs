@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::iter::Sum;
 use std::ops::{Add, AddAssign};
+use subtle::{Choice, ConditionallySelectable};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// The group generator `G` (the Ristretto255 basepoint).
@@ -115,9 +116,25 @@ impl ElectionPublicKey {
     }
 }
 
+impl ElectionPublicKey {
+    /// Encrypts a bit (`m` in {0, 1}) with the explicit nonce `r`, in constant time: the
+    /// same as [`ElectionPublicKey::encrypt`] with one fixed-base multiplication fewer.
+    pub fn encrypt_bit(&self, m: Choice, r: &Scalar) -> Ciphertext {
+        let m_g = RistrettoPoint::conditional_select(&RistrettoPoint::identity(), &G, m);
+        Ciphertext {
+            a: mul_base(r),
+            b: m_g + self.mul(r),
+        }
+    }
+}
+
 impl fmt::Debug for ElectionPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ElectionPublicKey({})", hex::encode(self.element.as_bytes()))
+        write!(
+            f,
+            "ElectionPublicKey({})",
+            hex::encode(self.element.as_bytes())
+        )
     }
 }
 
@@ -196,6 +213,13 @@ mod tests {
         let c2 = pk.encrypt(&Scalar::from(4u64), &Scalar::random(&mut OsRng));
         assert_eq!(sk.decrypt_to_point(&(c1 + c2)), G * Scalar::from(7u64));
         let total: Ciphertext = [c1, c2, c1].into_iter().sum();
+        let r = Scalar::random(&mut OsRng);
+        for m in [0u8, 1] {
+            assert_eq!(
+                pk.encrypt_bit(m.into(), &r),
+                pk.encrypt(&Scalar::from(m), &r)
+            );
+        }
         assert_eq!(sk.decrypt_to_point(&total), G * Scalar::from(10u64));
     }
 

@@ -15,11 +15,6 @@ pub mod sample;
 pub mod sigma;
 pub mod transcript;
 
-#[cfg(test)]
-mod test_support {
-    pub use crate::sample::sample_manifest_toml;
-}
-
 pub use ballot::{
     build_ballot, check_structure, vartime_verify_ballot, vartime_verify_ballots,
     vartime_verify_opening, AuditError, Ballot, BallotDigest, BallotError, BallotOpening,
@@ -31,3 +26,8 @@ pub use manifest::{Manifest, ManifestError, RevotePolicy};
 
 /// The protocol version every domain separator carries (`zkvote/v1/...`).
 pub const PROTOCOL_VERSION: u32 = 1;
+
+#[cfg(test)]
+mod test_support {
+    pub use crate::sample::sample_manifest_toml;
+}

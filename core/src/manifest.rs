@@ -172,7 +172,9 @@ pub enum ManifestError {
     #[error("contest {0:?}: max_selections must be at least 1")]
     MaxZero(String),
     /// `max_selections` exceeds the number of options.
-    #[error("contest {contest:?}: max_selections ({max}) exceeds the number of options ({options})")]
+    #[error(
+        "contest {contest:?}: max_selections ({max}) exceeds the number of options ({options})"
+    )]
     MaxExceedsOptions {
         /// The contest.
         contest: String,
@@ -410,11 +412,10 @@ fn check_id(field: &str, id: &str) -> Result<(), ManifestError> {
 
 fn check_signing_key(field: &str, value: &str) -> Result<[u8; 32], ManifestError> {
     let bytes = parse_hex32(field, value)?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| {
-        ManifestError::SigningKey {
+    let key =
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| ManifestError::SigningKey {
             field: field.to_string(),
-        }
-    })?;
+        })?;
     if key.is_weak() {
         return Err(ManifestError::SigningKey {
             field: field.to_string(),
@@ -457,8 +458,10 @@ impl TryFrom<ManifestDocument> for Manifest {
         if !ROLL_DEPTH_RANGE.contains(&roll_depth) {
             return Err(ManifestError::RollDepth(roll_depth));
         }
-        let groth16_vk_hash =
-            parse_hex32("eligibility.groth16_vk_hash", &doc.eligibility.groth16_vk_hash)?;
+        let groth16_vk_hash = parse_hex32(
+            "eligibility.groth16_vk_hash",
+            &doc.eligibility.groth16_vk_hash,
+        )?;
 
         let n = doc.trustees.members.len();
         if n == 0 {
@@ -539,7 +542,10 @@ impl TryFrom<ManifestDocument> for Manifest {
                         option: o.id.clone(),
                     });
                 }
-                check_text(&format!("contests[{}].options[{}].label", c.id, o.id), &o.label)?;
+                check_text(
+                    &format!("contests[{}].options[{}].label", c.id, o.id),
+                    &o.label,
+                )?;
             }
             if c.max_selections == 0 {
                 return Err(ManifestError::MaxZero(c.id.clone()));
@@ -720,7 +726,10 @@ mod tests {
         for (from, to) in [
             ("title = \"City", "title = \"Town"),
             ("2027-03-01T07:00:00Z", "2027-03-01T07:00:01Z"),
-            ("revote_policy = \"reject\"", "revote_policy = \"last-ballot-counts\""),
+            (
+                "revote_policy = \"reject\"",
+                "revote_policy = \"last-ballot-counts\"",
+            ),
             ("roll_depth = 20", "roll_depth = 21"),
             ("threshold = 2", "threshold = 3"),
             ("max_selections = 5", "max_selections = 4"),
@@ -740,44 +749,104 @@ mod tests {
     #[test]
     fn each_mistake_has_its_own_error() {
         use ManifestError as E;
-        assert!(matches!(edit("version = 1", "version = 2"), Err(E::Version(2))));
-        assert!(matches!(edit("version = 1", "version = 1\nextra = 3"), Err(E::Syntax(_))));
-        assert!(matches!(edit("id = \"mayor\"", "id = \"parks\""), Err(E::DuplicateContestId(_))));
-        assert!(matches!(edit("id = \"ada\"", "id = \"bo\""), Err(E::DuplicateOptionId { .. })));
-        assert!(matches!(edit("id = \"mayor\"", "id = \"Mayor!\""), Err(E::BadId { .. })));
-        assert!(matches!(edit("min_selections = 1", "min_selections = 2"), Err(E::MinGreaterThanMax { .. })));
-        assert!(matches!(edit("max_selections = 5", "max_selections = 9"), Err(E::MaxExceedsOptions { .. })));
         assert!(matches!(
-            edit("min_selections = 0\nmax_selections = 5", "min_selections = 0\nmax_selections = 0"),
-            Err(E::MaxZero(_))
-        ));
-        assert!(matches!(edit("threshold = 2", "threshold = 4"), Err(E::ThresholdExceedsTrustees { threshold: 4, n: 3 })));
-        assert!(matches!(edit("threshold = 2", "threshold = 0"), Err(E::ThresholdZero)));
-        assert!(matches!(edit("index = 2", "index = 1"), Err(E::TrusteeIndex { index: 1, .. })));
-        assert!(matches!(edit("index = 2", "index = 4"), Err(E::TrusteeIndex { index: 4, .. })));
-        assert!(matches!(
-            edit("closes_at = \"2027-03-01T20:00:00Z\"", "closes_at = \"2027-03-01T06:00:00Z\""),
-            Err(E::WindowEndBeforeStart { .. })
+            edit("version = 1", "version = 2"),
+            Err(E::Version(2))
         ));
         assert!(matches!(
-            edit("closes_at = \"2027-03-01T20:00:00Z\"", "closes_at = \"2027-03-01T07:00:00Z\""),
-            Err(E::WindowEndBeforeStart { .. })
+            edit("version = 1", "version = 1\nextra = 3"),
+            Err(E::Syntax(_))
         ));
-        assert!(matches!(edit("2027-03-01T07:00:00Z", "tomorrow"), Err(E::Timestamp { .. })));
-        assert!(matches!(edit("2027-03-01T07:00:00Z", "2027-03-01T07:00:00.5Z"), Err(E::Timestamp { .. })));
-        assert!(matches!(edit("\"reject\"", "\"sometimes\""), Err(E::RevotePolicy(_))));
-        assert!(matches!(edit("roll_depth = 20", "roll_depth = 1"), Err(E::RollDepth(1))));
-        assert!(matches!(edit("roll_depth = 20", "roll_depth = 33"), Err(E::RollDepth(33))));
         assert!(matches!(
-            edit("title = \"City of Example: 2027 municipal election\"", "title = \"\""),
-            Err(E::Text { .. })
+            edit("id = \"mayor\"", "id = \"parks\""),
+            Err(E::DuplicateContestId(_))
         ));
-        assert!(matches!(edit("election_id = \"", "election_id = \"0"), Err(E::Hex { .. })));
+        assert!(matches!(
+            edit("id = \"ada\"", "id = \"bo\""),
+            Err(E::DuplicateOptionId { .. })
+        ));
+        assert!(matches!(
+            edit("id = \"mayor\"", "id = \"Mayor!\""),
+            Err(E::BadId { .. })
+        ));
+        assert!(matches!(
+            edit("min_selections = 1", "min_selections = 2"),
+            Err(E::MinGreaterThanMax { .. })
+        ));
+        assert!(matches!(
+            edit("max_selections = 5", "max_selections = 9"),
+            Err(E::MaxExceedsOptions { .. })
+        ));
         assert!(matches!(
             edit(
-                "election_id = \"5a",
-                "election_id = \"5A"
+                "min_selections = 0\nmax_selections = 5",
+                "min_selections = 0\nmax_selections = 0"
             ),
+            Err(E::MaxZero(_))
+        ));
+        assert!(matches!(
+            edit("threshold = 2", "threshold = 4"),
+            Err(E::ThresholdExceedsTrustees { threshold: 4, n: 3 })
+        ));
+        assert!(matches!(
+            edit("threshold = 2", "threshold = 0"),
+            Err(E::ThresholdZero)
+        ));
+        assert!(matches!(
+            edit("index = 2", "index = 1"),
+            Err(E::TrusteeIndex { index: 1, .. })
+        ));
+        assert!(matches!(
+            edit("index = 2", "index = 4"),
+            Err(E::TrusteeIndex { index: 4, .. })
+        ));
+        assert!(matches!(
+            edit(
+                "closes_at = \"2027-03-01T20:00:00Z\"",
+                "closes_at = \"2027-03-01T06:00:00Z\""
+            ),
+            Err(E::WindowEndBeforeStart { .. })
+        ));
+        assert!(matches!(
+            edit(
+                "closes_at = \"2027-03-01T20:00:00Z\"",
+                "closes_at = \"2027-03-01T07:00:00Z\""
+            ),
+            Err(E::WindowEndBeforeStart { .. })
+        ));
+        assert!(matches!(
+            edit("2027-03-01T07:00:00Z", "tomorrow"),
+            Err(E::Timestamp { .. })
+        ));
+        assert!(matches!(
+            edit("2027-03-01T07:00:00Z", "2027-03-01T07:00:00.5Z"),
+            Err(E::Timestamp { .. })
+        ));
+        assert!(matches!(
+            edit("\"reject\"", "\"sometimes\""),
+            Err(E::RevotePolicy(_))
+        ));
+        assert!(matches!(
+            edit("roll_depth = 20", "roll_depth = 1"),
+            Err(E::RollDepth(1))
+        ));
+        assert!(matches!(
+            edit("roll_depth = 20", "roll_depth = 33"),
+            Err(E::RollDepth(33))
+        ));
+        assert!(matches!(
+            edit(
+                "title = \"City of Example: 2027 municipal election\"",
+                "title = \"\""
+            ),
+            Err(E::Text { .. })
+        ));
+        assert!(matches!(
+            edit("election_id = \"", "election_id = \"0"),
+            Err(E::Hex { .. })
+        ));
+        assert!(matches!(
+            edit("election_id = \"5a", "election_id = \"5A"),
             Err(E::Hex { .. })
         ));
     }

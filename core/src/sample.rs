@@ -21,7 +21,10 @@ pub fn sample_encryption_key(i: u8) -> [u8; 32] {
 /// options, 3 trustees with threshold 2, voter-roll depth 20.
 pub fn sample_manifest_toml() -> String {
     let mut trustees = String::new();
-    for (i, name) in ["Trustee One", "Trustee Two", "Trustee Three"].iter().enumerate() {
+    for (i, name) in ["Trustee One", "Trustee Two", "Trustee Three"]
+        .iter()
+        .enumerate()
+    {
         let i = i as u8 + 1;
         trustees.push_str(&format!(
             "\n[[trustees.members]]\nindex = {i}\nname = \"{name}\"\nsigning_key = \"{}\"\nencryption_key = \"{}\"\n",
@@ -106,9 +109,13 @@ pub fn single_contest_manifest_toml(options: usize) -> String {
     let base = sample_manifest_toml();
     let head = &base[..base.find("[[contests]]").expect("sample has contests")];
     let mut out = head.to_string();
-    out.push_str("[[contests]]\nid = \"c\"\ntitle = \"Contest\"\nmin_selections = 1\nmax_selections = 1\n");
+    out.push_str(
+        "[[contests]]\nid = \"c\"\ntitle = \"Contest\"\nmin_selections = 1\nmax_selections = 1\n",
+    );
     for i in 0..options {
-        out.push_str(&format!("\n[[contests.options]]\nid = \"o{i}\"\nlabel = \"Option {i}\"\n"));
+        out.push_str(&format!(
+            "\n[[contests.options]]\nid = \"o{i}\"\nlabel = \"Option {i}\"\n"
+        ));
     }
     out
 }

@@ -125,7 +125,11 @@ impl SchnorrProof {
     /// Encoded size in bytes.
     pub const SIZE: usize = 64;
 
-    fn challenge(t: &mut Transcript, public: &CompressedRistretto, r: &CompressedRistretto) -> Scalar {
+    fn challenge(
+        t: &mut Transcript,
+        public: &CompressedRistretto,
+        r: &CompressedRistretto,
+    ) -> Scalar {
         t.schnorr_domain_sep();
         t.append_point(labels::SCHNORR_PK, public);
         t.append_point(labels::SCHNORR_COMMIT, r);
@@ -167,8 +171,11 @@ impl SchnorrProof {
     /// Verifies the proof on its own.
     pub fn vartime_verify(&self, t: &mut Transcript, public: &Element) -> Result<(), ProofError> {
         let c = Self::challenge(t, public.compressed(), self.commitment.compressed());
-        let check =
-            RistrettoPoint::vartime_double_scalar_mul_basepoint(&-c, public.point(), &self.response);
+        let check = RistrettoPoint::vartime_double_scalar_mul_basepoint(
+            &-c,
+            public.point(),
+            &self.response,
+        );
         if check == *self.commitment.point() {
             Ok(())
         } else {
@@ -482,7 +489,11 @@ impl DisjunctiveProof {
         let mut coeff_a = Scalar::ZERO;
         let mut coeff_b = Scalar::ZERO;
         for j in 0..k {
-            let c_j = if j + 1 < k { self.challenges[j] } else { c_last };
+            let c_j = if j + 1 < k {
+                self.challenges[j]
+            } else {
+                c_last
+            };
             let z_j = self.responses[j];
             let m = Scalar::from(lo + j as u64);
             let (w1, w2) = (random_weight(rng), random_weight(rng));
@@ -596,7 +607,12 @@ mod tests {
         let h = Element::from_point(mul_base(&Scalar::random(&mut OsRng)));
         let x = Element::from_point(G * w);
         let y = Element::from_point(h.point() * w);
-        let s = DleqStatement { g: &g, x: &x, h: &h, y: &y };
+        let s = DleqStatement {
+            g: &g,
+            x: &x,
+            h: &h,
+            y: &y,
+        };
         let proof = DleqProof::prove(&mut ctx(), &s, &w, &mut OsRng);
         assert_eq!(proof.vartime_verify(&mut ctx(), &s, &mut OsRng), Ok(()));
         // A wrong y (different exponent) fails.
@@ -620,8 +636,12 @@ mod tests {
             let r = Scalar::random(&mut OsRng);
             let ct = pk.encrypt(&Scalar::from(value), &r);
             let (a, b) = (ct.a.compress(), ct.b.compress());
-            let proof = DisjunctiveProof::prove(&mut ctx(), &pk, &a, &b, &r, value, lo, hi, &mut OsRng);
-            let cref = CiphertextRef { a: (&ct.a, &a), b: (&ct.b, &b) };
+            let proof =
+                DisjunctiveProof::prove(&mut ctx(), &pk, &a, &b, &r, value, lo, hi, &mut OsRng);
+            let cref = CiphertextRef {
+                a: (&ct.a, &a),
+                b: (&ct.b, &b),
+            };
             let res = proof.vartime_verify(&mut ctx(), &pk, cref, lo, hi, &mut OsRng);
             if (lo..=hi).contains(&value) {
                 assert_eq!(res, Ok(()), "value {value}");
@@ -632,8 +652,12 @@ mod tests {
                 assert_eq!(DisjunctiveProof::decode(&mut rd, lo, hi).unwrap(), proof);
                 rd.finish().unwrap();
                 // Verified as a proof for another range, it fails.
-                assert!(proof.vartime_verify(&mut ctx(), &pk, cref, lo, hi + 1, &mut OsRng).is_err());
-                assert!(proof.vartime_verify(&mut ctx(), &pk, cref, lo + 1, hi + 1, &mut OsRng).is_err());
+                assert!(proof
+                    .vartime_verify(&mut ctx(), &pk, cref, lo, hi + 1, &mut OsRng)
+                    .is_err());
+                assert!(proof
+                    .vartime_verify(&mut ctx(), &pk, cref, lo + 1, hi + 1, &mut OsRng)
+                    .is_err());
             } else {
                 assert_eq!(res, Err(ProofError::Invalid), "value {value}");
             }

@@ -22,19 +22,30 @@ fn context() -> (ElectionContext, SecretKey) {
 fn choices(ctx: &ElectionContext, mayor: &str, parks: &[&str]) -> Choices {
     let mut map = BTreeMap::new();
     map.insert("mayor".to_string(), vec![mayor.to_string()]);
-    map.insert("parks".to_string(), parks.iter().map(|s| s.to_string()).collect());
+    map.insert(
+        "parks".to_string(),
+        parks.iter().map(|s| s.to_string()).collect(),
+    );
     Choices::from_ids(ctx.manifest(), &map).unwrap()
 }
 
 fn ballot(ctx: &ElectionContext, nullifier: u8) -> Ballot {
     let c = choices(ctx, "bo", &["trees", "pool"]);
-    build_ballot(ctx, &[nullifier; 32], &c, &mut OsRng).unwrap().0
+    build_ballot(ctx, &[nullifier; 32], &c, &mut OsRng)
+        .unwrap()
+        .0
 }
 
 #[test]
 fn honest_ballots_verify_and_decrypt_to_the_choices() {
     let (ctx, sk) = context();
-    for (mayor, parks) in [("ada", vec![]), ("dee", vec!["river-walk", "playground", "trees", "pool", "skatepark"])] {
+    for (mayor, parks) in [
+        ("ada", vec![]),
+        (
+            "dee",
+            vec!["river-walk", "playground", "trees", "pool", "skatepark"],
+        ),
+    ] {
         let c = choices(&ctx, mayor, &parks);
         let (b, _) = build_ballot(&ctx, &[1; 32], &c, &mut OsRng).unwrap();
         assert_eq!(vartime_verify_ballot(&ctx, &b, &mut OsRng), Ok(()));
@@ -84,18 +95,33 @@ fn choices_are_validated() {
     let m = ctx.manifest();
     let mut map = BTreeMap::new();
     map.insert("mayor".to_string(), vec!["zed".to_string()]);
-    assert!(matches!(Choices::from_ids(m, &map), Err(ChoiceError::UnknownOption { .. })));
+    assert!(matches!(
+        Choices::from_ids(m, &map),
+        Err(ChoiceError::UnknownOption { .. })
+    ));
     map.clear();
     map.insert("sheriff".to_string(), vec![]);
-    assert!(matches!(Choices::from_ids(m, &map), Err(ChoiceError::UnknownContest(_))));
+    assert!(matches!(
+        Choices::from_ids(m, &map),
+        Err(ChoiceError::UnknownContest(_))
+    ));
     map.clear();
     map.insert("mayor".to_string(), vec!["ada".into(), "ada".into()]);
-    assert!(matches!(Choices::from_ids(m, &map), Err(ChoiceError::Duplicate { .. })));
+    assert!(matches!(
+        Choices::from_ids(m, &map),
+        Err(ChoiceError::Duplicate { .. })
+    ));
     map.clear();
-    assert!(matches!(Choices::from_ids(m, &map), Err(ChoiceError::Count { got: 0, .. })));
+    assert!(matches!(
+        Choices::from_ids(m, &map),
+        Err(ChoiceError::Count { got: 0, .. })
+    ));
     assert!(matches!(
         Choices::from_indices(m, &[vec![0]]),
-        Err(ChoiceError::ContestCount { expected: 2, got: 1 })
+        Err(ChoiceError::ContestCount {
+            expected: 2,
+            got: 1
+        })
     ));
     assert!(matches!(
         Choices::from_indices(m, &[vec![4], vec![]]),
@@ -123,12 +149,18 @@ fn changing_any_part_of_the_statement_breaks_the_proofs() {
     ));
 
     // Public key.
-    let ctx3 = ElectionContext::new(ctx.manifest().clone(), SecretKey::random(&mut OsRng).public_key());
+    let ctx3 = ElectionContext::new(
+        ctx.manifest().clone(),
+        SecretKey::random(&mut OsRng).public_key(),
+    );
     assert!(vartime_verify_ballot(&ctx3, &b, &mut OsRng).is_err());
 
     // Contest id: rename the contest (same shape, same everything else).
     let renamed = sample_manifest_toml().replace("id = \"mayor\"", "id = \"mayor-2027\"");
-    let ctx4 = ElectionContext::new(Manifest::from_toml(&renamed).unwrap(), ctx.public_key().clone());
+    let ctx4 = ElectionContext::new(
+        Manifest::from_toml(&renamed).unwrap(),
+        ctx.public_key().clone(),
+    );
     assert!(matches!(
         vartime_verify_ballot(&ctx4, &b, &mut OsRng),
         Err(BallotError::InvalidProof { ref contest, selection: Some(0) }) if contest == "mayor-2027"
@@ -170,7 +202,10 @@ fn changing_any_part_of_the_statement_breaks_the_proofs() {
     mixed.contests[0].selections[0].proof = other.contests[0].selections[0].proof.clone();
     assert!(matches!(
         vartime_verify_ballot(&ctx, &mixed, &mut OsRng),
-        Err(BallotError::InvalidProof { selection: Some(0), .. })
+        Err(BallotError::InvalidProof {
+            selection: Some(0),
+            ..
+        })
     ));
 
     // The election id field itself.
@@ -190,13 +225,19 @@ fn tampered_proofs_are_located() {
     t.contests[1].selections[3].proof.responses[1] += Scalar::ONE;
     assert_eq!(
         vartime_verify_ballot(&ctx, &t, &mut OsRng),
-        Err(BallotError::InvalidProof { contest: "parks".into(), selection: Some(3) })
+        Err(BallotError::InvalidProof {
+            contest: "parks".into(),
+            selection: Some(3)
+        })
     );
     let mut t = b.clone();
     t.contests[0].range_proof.as_mut().unwrap().responses[0] += Scalar::ONE;
     assert_eq!(
         vartime_verify_ballot(&ctx, &t, &mut OsRng),
-        Err(BallotError::InvalidProof { contest: "mayor".into(), selection: None })
+        Err(BallotError::InvalidProof {
+            contest: "mayor".into(),
+            selection: None
+        })
     );
     let mut t = b.clone();
     t.contests[0].range_proof = None;
@@ -208,23 +249,42 @@ fn tampered_proofs_are_located() {
     t.contests[1].range_proof = t.contests[0].range_proof.clone();
     assert!(matches!(
         vartime_verify_ballot(&ctx, &t, &mut OsRng),
-        Err(BallotError::RangeProofPresence { expected: false, .. })
+        Err(BallotError::RangeProofPresence {
+            expected: false,
+            ..
+        })
     ));
     let mut t = b.clone();
     t.contests[1].selections.pop();
     assert!(matches!(
         vartime_verify_ballot(&ctx, &t, &mut OsRng),
-        Err(BallotError::SelectionCount { expected: 5, got: 4, .. })
+        Err(BallotError::SelectionCount {
+            expected: 5,
+            got: 4,
+            ..
+        })
     ));
     let mut t = b.clone();
     t.contests.pop();
-    assert!(matches!(vartime_verify_ballot(&ctx, &t, &mut OsRng), Err(BallotError::ContestCount { .. })));
+    assert!(matches!(
+        vartime_verify_ballot(&ctx, &t, &mut OsRng),
+        Err(BallotError::ContestCount { .. })
+    ));
     let mut t = b.clone();
-    t.contests[0].selections[0].proof.challenges.push(Scalar::ONE);
-    assert!(matches!(vartime_verify_ballot(&ctx, &t, &mut OsRng), Err(BallotError::ProofShape { .. })));
+    t.contests[0].selections[0]
+        .proof
+        .challenges
+        .push(Scalar::ONE);
+    assert!(matches!(
+        vartime_verify_ballot(&ctx, &t, &mut OsRng),
+        Err(BallotError::ProofShape { .. })
+    ));
     let mut t = b;
     t.version = 2;
-    assert_eq!(vartime_verify_ballot(&ctx, &t, &mut OsRng), Err(BallotError::Version(2)));
+    assert_eq!(
+        vartime_verify_ballot(&ctx, &t, &mut OsRng),
+        Err(BallotError::Version(2))
+    );
 }
 
 #[test]
@@ -238,7 +298,13 @@ fn batch_verification_accepts_good_batches_and_names_bad_ballots() {
     let err = vartime_verify_ballots(&ctx, &batch, &mut OsRng).unwrap_err();
     assert_eq!(
         err.failures,
-        vec![(7, BallotError::InvalidProof { contest: "mayor".into(), selection: Some(2) })]
+        vec![(
+            7,
+            BallotError::InvalidProof {
+                contest: "mayor".into(),
+                selection: Some(2)
+            }
+        )]
     );
 
     // A replayed ballot and a structurally wrong one in the same batch are both named.
@@ -280,10 +346,16 @@ fn benaloh_audit_reveals_exactly_the_choices() {
     ));
     let mut lie = opening.clone();
     lie.contests[1].plaintexts[1] = 2;
-    assert!(matches!(vartime_verify_opening(&ctx, &b, &lie, &mut OsRng), Err(AuditError::NotABit { .. })));
+    assert!(matches!(
+        vartime_verify_opening(&ctx, &b, &lie, &mut OsRng),
+        Err(AuditError::NotABit { .. })
+    ));
     let mut lie = opening;
     lie.contests[1].nonces.pop();
-    assert_eq!(vartime_verify_opening(&ctx, &b, &lie, &mut OsRng), Err(AuditError::Shape));
+    assert_eq!(
+        vartime_verify_opening(&ctx, &b, &lie, &mut OsRng),
+        Err(AuditError::Shape)
+    );
 }
 
 #[test]
@@ -298,7 +370,10 @@ fn binary_and_json_encodings_round_trip_and_match_the_documented_size() {
     let json = serde_json::to_string(&b).unwrap();
     let back: Ballot = serde_json::from_str(&json).unwrap();
     assert_eq!(back, b);
-    assert_eq!(back.digest(ctx.manifest_hash()), b.digest(ctx.manifest_hash()));
+    assert_eq!(
+        back.digest(ctx.manifest_hash()),
+        b.digest(ctx.manifest_hash())
+    );
     // The digest depends on the manifest hash as well as on the ballot.
     assert_ne!(b.digest(&[0; 32]), b.digest(ctx.manifest_hash()));
     assert_eq!(b.digest(ctx.manifest_hash()).as_bytes()[31] & 0xc0, 0);
@@ -338,8 +413,8 @@ fn binary_decoding_rejects_every_non_canonical_form() {
     );
     // A scalar >= l: the group order itself, and l + the original value.
     let l: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     assert_eq!(
         Ballot::decode(&set(&bytes, 257, &l), m),
@@ -358,8 +433,14 @@ fn binary_decoding_rejects_every_non_canonical_form() {
     ));
     let mut longer = bytes.clone();
     longer.push(0);
-    assert_eq!(Ballot::decode(&longer, m), Err(DecodeError::TrailingBytes(1)));
-    assert_eq!(Ballot::decode(&set(&bytes, 0, &[2]), m), Err(DecodeError::Version(2)));
+    assert_eq!(
+        Ballot::decode(&longer, m),
+        Err(DecodeError::TrailingBytes(1))
+    );
+    assert_eq!(
+        Ballot::decode(&set(&bytes, 0, &[2]), m),
+        Err(DecodeError::Version(2))
+    );
     assert!(Ballot::decode(&[], m).is_err());
     assert_eq!(BALLOT_VERSION, 1);
 }
@@ -394,7 +475,10 @@ fn json_decoding_rejects_non_canonical_values() {
     ];
     for (i, case) in cases.iter().enumerate() {
         assert_ne!(case, &json, "case {i} did not change the input");
-        assert!(serde_json::from_str::<Ballot>(case).is_err(), "case {i} was accepted");
+        assert!(
+            serde_json::from_str::<Ballot>(case).is_err(),
+            "case {i} was accepted"
+        );
     }
 }
 
