@@ -115,13 +115,20 @@ impl Parameters {
     /// Generates the parameters of `poseidonperm_x5_255_3` with the Grain LFSR.
     pub fn generate() -> Self {
         let n = FIELD_BITS as usize;
-        let mut grain = Grain::new(FIELD_BITS, WIDTH as u16, FULL_ROUNDS as u16, PARTIAL_ROUNDS as u16);
+        let mut grain = Grain::new(
+            FIELD_BITS,
+            WIDTH as u16,
+            FULL_ROUNDS as u16,
+            PARTIAL_ROUNDS as u16,
+        );
         let round_constants = (0..FULL_ROUNDS + PARTIAL_ROUNDS)
             .map(|_| std::array::from_fn(|_| grain.field_element_rejecting(n)))
             .collect();
         // Cauchy matrix 1 / (x_i + y_j) from 2t distinct samples.
         let mds = loop {
-            let samples: Vec<Fr> = (0..2 * WIDTH).map(|_| grain.field_element_reduced(n)).collect();
+            let samples: Vec<Fr> = (0..2 * WIDTH)
+                .map(|_| grain.field_element_reduced(n))
+                .collect();
             let distinct = (0..samples.len()).all(|i| (0..i).all(|j| samples[i] != samples[j]));
             if !distinct {
                 continue;
@@ -236,7 +243,12 @@ mod tests {
     fn domain_tags_separate_uses() {
         let s = Fr::from(12345u64);
         let zero = Fr::from(0u64);
-        let all = [commitment(&s), nullifier(&s, &zero), node(&s, &zero), hash(DOMAIN_EMPTY_LEAF, s, zero)];
+        let all = [
+            commitment(&s),
+            nullifier(&s, &zero),
+            node(&s, &zero),
+            hash(DOMAIN_EMPTY_LEAF, s, zero),
+        ];
         for i in 0..all.len() {
             for j in 0..i {
                 assert_ne!(all[i], all[j]);

@@ -13,6 +13,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -806,18 +807,19 @@ fn vartime_locate_failure(
 /// Verifies many ballots of one election in a single multiscalar multiplication with
 /// independent random weights for every equation. If the batch fails, each ballot is
 /// verified alone and every bad one is named.
-pub fn vartime_verify_ballots(
+pub fn vartime_verify_ballots<B: Borrow<Ballot>>(
     ctx: &ElectionContext,
-    ballots: &[Ballot],
+    ballots: &[B],
     rng: &mut impl CryptoRngCore,
 ) -> Result<(), BatchError> {
     let rng = &mut weight_rng(rng);
     let pk = *ctx.public_key.point();
-    let terms = ballots.iter().map(term_count).sum();
+    let terms = ballots.iter().map(|b| term_count(b.borrow())).sum();
     let mut acc = MsmAccumulator::with_capacity(pk, terms);
     let mut failures = Vec::new();
     let mut ok = vec![true; ballots.len()];
     for (i, b) in ballots.iter().enumerate() {
+        let b = b.borrow();
         let r = check_structure(ctx, b)
             .and_then(|_| vartime_accumulate(ctx, b, &mut acc, Only::All, rng));
         if let Err(e) = r {
@@ -828,7 +830,7 @@ pub fn vartime_verify_ballots(
     if !acc.vartime_is_zero() {
         for (i, b) in ballots.iter().enumerate() {
             if ok[i] {
-                if let Err(e) = vartime_verify_ballot(ctx, b, rng) {
+                if let Err(e) = vartime_verify_ballot(ctx, b.borrow(), rng) {
                     failures.push((i, e));
                 }
             }

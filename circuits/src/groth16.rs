@@ -1,0 +1,304 @@
+//! Groth16 on BLS12-381 for the eligibility circuit: circuit-specific setup, key and proof
+//! serialization (compressed, validated on load), the verifying-key hash that goes into the
+//! manifest, proving, verifying with a prepared key, and batch verification.
+//!
+//! Batch verification of `N` proofs under one key checks, with independent 128-bit random
+//! weights `r_i`,
+//!
+//! `prod_i e(r_i*A_i, B_i) * e(sum_i r_i*L_i, -gamma) * e(sum_i r_i*C_i, -delta) = e(alpha, beta)^(sum_i r_i)`
+//!
+//! with one multi-Miller loop over `N + 2` pairs and one final exponentiation
+//! (`L_i = IC_0 + sum_j x_ij*IC_j` is folded into a single 5-term multiscalar
+//! multiplication over the key's `IC` points). A failing batch is re-checked proof by proof
+//! and the bad ones are named.
+
+use crate::circuit::{EligibilityCircuit, PublicInputs};
+use ark_bls12_381::{Bls12_381, Fr, G1Affine, G1Projective};
+use ark_ec::pairing::{Pairing, PairingOutput};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ff::{PrimeField, Zero};
+use ark_groth16::{Groth16, PreparedVerifyingKey};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use ark_snark::SNARK;
+use rand_core::CryptoRngCore;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// The proving key.
+pub type ProvingKey = ark_groth16::ProvingKey<Bls12_381>;
+/// The verifying key.
+pub type VerifyingKey = ark_groth16::VerifyingKey<Bls12_381>;
+/// Domain prefix of the verifying-key hash.
+pub const VK_HASH_DOMAIN: &[u8] = b"zkvote/v1/groth16-vk";
+/// Size of a compressed proof: `A` (48) + `B` (96) + `C` (48).
+pub const PROOF_SIZE: usize = 192;
+
+/// Errors of this module.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Groth16Error {
+    /// Bytes that are not a valid compressed key or proof (bad length, point not on the
+    /// curve or not in the prime-order subgroup, non-canonical coordinates).
+    #[error("invalid {what} encoding: {reason}")]
+    Encoding {
+        /// What was being decoded.
+        what: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The key's input count does not match the eligibility circuit.
+    #[error("verifying key has {0} public inputs, the eligibility circuit has 4")]
+    InputCount(usize),
+    /// The proof does not verify.
+    #[error("eligibility proof does not verify")]
+    Invalid,
+    /// Proving failed (the witness does not satisfy the circuit or synthesis failed).
+    #[error("could not prove eligibility: {0}")]
+    Prove(String),
+}
+
+/// A Groth16 proof of eligibility.
+#[derive(Clone, PartialEq)]
+pub struct EligibilityProof(pub ark_groth16::Proof<Bls12_381>);
+
+impl Eq for EligibilityProof {}
+
+impl fmt::Debug for EligibilityProof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EligibilityProof({})", hex::encode(self.to_bytes()))
+    }
+}
+
+impl EligibilityProof {
+    /// The 192-byte compressed encoding (`A || B || C`, arkworks' compressed form:
+    /// big-endian coordinates with flag bits, as in the zkcrypto/IETF BLS12-381 encoding).
+    pub fn to_bytes(&self) -> [u8; PROOF_SIZE] {
+        let mut out = Vec::with_capacity(PROOF_SIZE);
+        self.0
+            .serialize_compressed(&mut out)
+            .expect("in-memory write");
+        out.try_into().expect("a compressed proof is 192 bytes")
+    }
+
+    /// Decodes and validates a compressed proof: every point on its curve and in the
+    /// prime-order subgroup.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Groth16Error> {
+        if bytes.len() != PROOF_SIZE {
+            return Err(Groth16Error::Encoding {
+                what: "proof",
+                reason: format!("expected {PROOF_SIZE} bytes, got {}", bytes.len()),
+            });
+        }
+        ark_groth16::Proof::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes)
+            .map(EligibilityProof)
+            .map_err(|e| Groth16Error::Encoding {
+                what: "proof",
+                reason: e.to_string(),
+            })
+    }
+}
+
+impl serde::Serialize for EligibilityProof {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.to_bytes()))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EligibilityProof {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let mut bytes = [0u8; PROOF_SIZE];
+        zkvote_core::codec::hex_exact(&text, &mut bytes).map_err(serde::de::Error::custom)?;
+        EligibilityProof::from_bytes(&bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Circuit-specific setup for a roll of `depth`. This is the system's trust point: whoever
+/// knows the randomness can forge eligibility proofs (see `docs/protocol.md`).
+pub fn setup(depth: u8, rng: &mut impl CryptoRngCore) -> (ProvingKey, VerifyingKey) {
+    Groth16::<Bls12_381>::circuit_specific_setup(EligibilityCircuit::blank(depth), rng)
+        .expect("the eligibility circuit synthesizes")
+}
+
+/// Compressed serialization of a key.
+pub fn key_to_bytes<K: CanonicalSerialize>(key: &K) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.compressed_size());
+    key.serialize_compressed(&mut out).expect("in-memory write");
+    out
+}
+
+/// Decodes a compressed proving key, validating every point.
+pub fn proving_key_from_bytes(bytes: &[u8]) -> Result<ProvingKey, Groth16Error> {
+    let pk =
+        ProvingKey::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(|e| {
+            Groth16Error::Encoding {
+                what: "proving key",
+                reason: e.to_string(),
+            }
+        })?;
+    check_inputs(&pk.vk)?;
+    Ok(pk)
+}
+
+/// Decodes a compressed verifying key, validating every point.
+pub fn verifying_key_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, Groth16Error> {
+    let vk =
+        VerifyingKey::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(|e| {
+            Groth16Error::Encoding {
+                what: "verifying key",
+                reason: e.to_string(),
+            }
+        })?;
+    check_inputs(&vk)?;
+    Ok(vk)
+}
+
+fn check_inputs(vk: &VerifyingKey) -> Result<(), Groth16Error> {
+    if vk.gamma_abc_g1.len() != 5 {
+        return Err(Groth16Error::InputCount(
+            vk.gamma_abc_g1.len().saturating_sub(1),
+        ));
+    }
+    Ok(())
+}
+
+/// The verifying-key hash that goes into the manifest:
+/// `SHA-256(VK_HASH_DOMAIN || compressed verifying key)`.
+pub fn vk_hash(vk: &VerifyingKey) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(VK_HASH_DOMAIN);
+    h.update(key_to_bytes(vk));
+    h.finalize().into()
+}
+
+/// Proves eligibility.
+pub fn prove(
+    pk: &ProvingKey,
+    circuit: EligibilityCircuit,
+    rng: &mut impl CryptoRngCore,
+) -> Result<EligibilityProof, Groth16Error> {
+    Groth16::<Bls12_381>::prove(pk, circuit, rng)
+        .map(EligibilityProof)
+        .map_err(|e| Groth16Error::Prove(e.to_string()))
+}
+
+/// A prepared verifying key.
+#[derive(Clone)]
+pub struct EligibilityVerifier {
+    pvk: PreparedVerifyingKey<Bls12_381>,
+    hash: [u8; 32],
+}
+
+impl fmt::Debug for EligibilityVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EligibilityVerifier(vk hash {})", hex::encode(self.hash))
+    }
+}
+
+impl EligibilityVerifier {
+    /// Prepares a verifying key.
+    pub fn new(vk: &VerifyingKey) -> Result<Self, Groth16Error> {
+        check_inputs(vk)?;
+        Ok(EligibilityVerifier {
+            pvk: Groth16::<Bls12_381>::process_vk(vk).expect("processing a key cannot fail"),
+            hash: vk_hash(vk),
+        })
+    }
+
+    /// The key's hash (compare with the manifest's `groth16_vk_hash`).
+    pub fn vk_hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+
+    /// The prepared key.
+    pub fn prepared(&self) -> &PreparedVerifyingKey<Bls12_381> {
+        &self.pvk
+    }
+
+    /// Verifies one proof (variable time; public data only).
+    pub fn vartime_verify(
+        &self,
+        inputs: &PublicInputs,
+        proof: &EligibilityProof,
+    ) -> Result<(), Groth16Error> {
+        match Groth16::<Bls12_381>::verify_with_processed_vk(&self.pvk, &inputs.to_vec(), &proof.0)
+        {
+            Ok(true) => Ok(()),
+            _ => Err(Groth16Error::Invalid),
+        }
+    }
+
+    /// Verifies many proofs at once (see the module documentation). On failure returns
+    /// the positions of the proofs that fail on their own.
+    pub fn vartime_verify_batch(
+        &self,
+        items: &[(PublicInputs, &EligibilityProof)],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), Vec<usize>> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        if self.batch_equation_holds(items, rng) {
+            return Ok(());
+        }
+        let bad: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, (inputs, proof))| self.vartime_verify(inputs, proof).is_err())
+            .map(|(i, _)| i)
+            .collect();
+        if bad.is_empty() {
+            // Only possible with negligible probability over the weights; refuse anyway.
+            Err((0..items.len()).collect())
+        } else {
+            Err(bad)
+        }
+    }
+
+    fn batch_equation_holds(
+        &self,
+        items: &[(PublicInputs, &EligibilityProof)],
+        rng: &mut impl CryptoRngCore,
+    ) -> bool {
+        let vk = &self.pvk.vk;
+        let weights: Vec<[u64; 2]> = items
+            .iter()
+            .map(|_| [rng.next_u64(), rng.next_u64()])
+            .collect();
+        let r: Vec<Fr> = weights
+            .iter()
+            .map(|w| Fr::from(w[0] as u128 | ((w[1] as u128) << 64)))
+            .collect();
+        // sum_i r_i * L_i = (sum_i r_i) * IC_0 + sum_j (sum_i r_i * x_ij) * IC_j
+        let mut ic_coeffs = [Fr::zero(); 5];
+        for ((inputs, _), ri) in items.iter().zip(&r) {
+            ic_coeffs[0] += ri;
+            for (j, x) in inputs.to_vec().iter().enumerate() {
+                ic_coeffs[j + 1] += *ri * x;
+            }
+        }
+        let sum_r = ic_coeffs[0];
+        let l_sum = G1Projective::msm(&vk.gamma_abc_g1, &ic_coeffs).expect("5 bases, 5 scalars");
+        let cs: Vec<G1Affine> = items.iter().map(|(_, p)| p.0.c).collect();
+        let c_sum =
+            G1Projective::msm_bigint(&cs, &r.iter().map(|x| x.into_bigint()).collect::<Vec<_>>());
+        let scaled_a: Vec<G1Projective> = items
+            .iter()
+            .zip(&weights)
+            .map(|((_, p), w)| p.0.a.mul_bigint(w))
+            .collect();
+        let mut g1: Vec<G1Affine> = G1Projective::normalize_batch(&scaled_a);
+        g1.push(l_sum.into_affine());
+        g1.push(c_sum.into_affine());
+        let mut g2: Vec<<Bls12_381 as Pairing>::G2Prepared> =
+            items.iter().map(|(_, p)| p.0.b.into()).collect();
+        g2.push(self.pvk.gamma_g2_neg_pc.clone());
+        g2.push(self.pvk.delta_g2_neg_pc.clone());
+        let ml = Bls12_381::multi_miller_loop(g1, g2);
+        let Some(lhs) = Bls12_381::final_exponentiation(ml) else {
+            return false;
+        };
+        let rhs =
+            PairingOutput::<Bls12_381>(self.pvk.alpha_g1_beta_g2).mul_bigint(sum_r.into_bigint());
+        lhs == rhs
+    }
+}
