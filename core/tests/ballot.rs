@@ -292,7 +292,10 @@ fn batch_verification_accepts_good_batches_and_names_bad_ballots() {
     let (ctx, _) = context();
     let mut batch: Vec<Ballot> = (0..12).map(|i| ballot(&ctx, i)).collect();
     assert_eq!(vartime_verify_ballots(&ctx, &batch, &mut OsRng), Ok(()));
-    assert_eq!(vartime_verify_ballots(&ctx, &[], &mut OsRng), Ok(()));
+    assert_eq!(
+        vartime_verify_ballots::<Ballot>(&ctx, &[], &mut OsRng),
+        Ok(())
+    );
 
     batch[7].contests[0].selections[2].proof.responses[0] += Scalar::ONE;
     let err = vartime_verify_ballots(&ctx, &batch, &mut OsRng).unwrap_err();
