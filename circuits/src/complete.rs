@@ -223,3 +223,47 @@ pub fn vartime_verify_complete_ballots(
         Err(failures)
     }
 }
+
+/// [`vartime_verify_complete_ballots`] over chunks of `chunk` ballots on the rayon thread
+/// pool (each chunk is one batch), for multi-core verifiers. Failures are named by their
+/// position in `ballots`.
+#[cfg(feature = "parallel")]
+pub fn vartime_verify_complete_ballots_parallel(
+    ctx: &ElectionContext,
+    verifier: &EligibilityVerifier,
+    root: &Fr,
+    ballots: &[CompleteBallot],
+    chunk: usize,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(), Vec<(usize, CompleteBallotError)>> {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use rayon::prelude::*;
+    let chunk = chunk.max(1);
+    let seeds: Vec<[u8; 32]> = (0..ballots.len().div_ceil(chunk))
+        .map(|_| {
+            let mut s = [0u8; 32];
+            rng.fill_bytes(&mut s);
+            s
+        })
+        .collect();
+    let mut failures: Vec<(usize, CompleteBallotError)> = ballots
+        .par_chunks(chunk)
+        .zip(seeds)
+        .enumerate()
+        .flat_map_iter(|(ci, (part, seed))| {
+            let mut rng = ChaCha20Rng::from_seed(seed);
+            vartime_verify_complete_ballots(ctx, verifier, root, part, &mut rng)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |(i, e)| (ci * chunk + i, e))
+        })
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        failures.sort_by_key(|f| f.0);
+        Err(failures)
+    }
+}
