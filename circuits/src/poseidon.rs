@@ -173,8 +173,124 @@ fn mds(p: &Parameters, s: &[Fr; WIDTH]) -> [Fr; WIDTH] {
     std::array::from_fn(|i| p.mds[i][0] * s[0] + p.mds[i][1] * s[1] + p.mds[i][2] * s[2])
 }
 
+type Mat2 = [[Fr; 2]; 2];
+
+fn mat2_mul(a: &Mat2, b: &Mat2) -> Mat2 {
+    std::array::from_fn(|i| std::array::from_fn(|j| a[i][0] * b[0][j] + a[i][1] * b[1][j]))
+}
+
+fn mat2_vec(a: &Mat2, v: &[Fr; 2]) -> [Fr; 2] {
+    [
+        a[0][0] * v[0] + a[0][1] * v[1],
+        a[1][0] * v[0] + a[1][1] * v[1],
+    ]
+}
+
+fn mat2_inv(a: &Mat2) -> Mat2 {
+    let det = a[0][0] * a[1][1] - a[0][1] * a[1][0];
+    let d = det.inverse().expect("MDS submatrices are invertible");
+    [[a[1][1] * d, -a[0][1] * d], [-a[1][0] * d, a[0][0] * d]]
+}
+
+/// The partial rounds rewritten with sparse matrices (same permutation, fewer
+/// multiplications). Write `M = [[m00, v^T], [w, Mh]]`. Keeping the true state equal to
+/// `diag(1, P) * state`, with `P = Mh^p` after `p` partial rounds, round `p` becomes: add
+/// `(c0, Mh^-p * c_hat)`, S-box on word 0, then the sparse
+/// `[[m00, v^T * Mh^p], [Mh^-(p+1) * w, I]]` (5 multiplications instead of 9); after the
+/// last partial round the pending `Mh^R_P` is applied to words 1 and 2 once.
+struct SparsePartialRounds {
+    constants: Vec<[Fr; WIDTH]>,
+    m00: Fr,
+    v: Vec<[Fr; 2]>,
+    w: Vec<[Fr; 2]>,
+    pending: Mat2,
+}
+
+impl SparsePartialRounds {
+    fn new(p: &Parameters) -> Self {
+        let m = &p.mds;
+        let mh: Mat2 = [[m[1][1], m[1][2]], [m[2][1], m[2][2]]];
+        let mh_inv = mat2_inv(&mh);
+        let v0 = [m[0][1], m[0][2]];
+        let w0 = [m[1][0], m[2][0]];
+        let half = FULL_ROUNDS / 2;
+        let identity: Mat2 = [
+            [Fr::from(1u64), Fr::from(0u64)],
+            [Fr::from(0u64), Fr::from(1u64)],
+        ];
+        let (mut pow, mut pow_inv) = (identity, identity);
+        let mut out = SparsePartialRounds {
+            constants: Vec::with_capacity(PARTIAL_ROUNDS),
+            m00: m[0][0],
+            v: Vec::with_capacity(PARTIAL_ROUNDS),
+            w: Vec::with_capacity(PARTIAL_ROUNDS),
+            pending: identity,
+        };
+        for r in 0..PARTIAL_ROUNDS {
+            let c = &p.round_constants[half + r];
+            let ch = mat2_vec(&pow_inv, &[c[1], c[2]]);
+            out.constants.push([c[0], ch[0], ch[1]]);
+            // v^T * Mh^p
+            out.v.push([
+                v0[0] * pow[0][0] + v0[1] * pow[1][0],
+                v0[0] * pow[0][1] + v0[1] * pow[1][1],
+            ]);
+            pow = mat2_mul(&mh, &pow);
+            pow_inv = mat2_mul(&pow_inv, &mh_inv);
+            out.w.push(mat2_vec(&pow_inv, &w0));
+        }
+        out.pending = pow;
+        out
+    }
+
+    fn get() -> &'static SparsePartialRounds {
+        static S: OnceLock<SparsePartialRounds> = OnceLock::new();
+        S.get_or_init(|| SparsePartialRounds::new(Parameters::get()))
+    }
+}
+
+fn full_round(p: &Parameters, state: &mut [Fr; WIDTH], round: usize) {
+    for i in 0..WIDTH {
+        state[i] += p.round_constants[round][i];
+    }
+    for x in state.iter_mut() {
+        sbox(x);
+    }
+    *state = mds(p, state);
+}
+
 /// The Poseidon permutation.
 pub fn permute(mut state: [Fr; WIDTH]) -> [Fr; WIDTH] {
+    let p = Parameters::get();
+    let sp = SparsePartialRounds::get();
+    let half = FULL_ROUNDS / 2;
+    for r in 0..half {
+        full_round(p, &mut state, r);
+    }
+    for r in 0..PARTIAL_ROUNDS {
+        let c = &sp.constants[r];
+        state[0] += c[0];
+        state[1] += c[1];
+        state[2] += c[2];
+        sbox(&mut state[0]);
+        let (v, w) = (&sp.v[r], &sp.w[r]);
+        let x0 = state[0];
+        state[0] = sp.m00 * x0 + v[0] * state[1] + v[1] * state[2];
+        state[1] += w[0] * x0;
+        state[2] += w[1] * x0;
+    }
+    let tail = mat2_vec(&sp.pending, &[state[1], state[2]]);
+    state[1] = tail[0];
+    state[2] = tail[1];
+    for r in half + PARTIAL_ROUNDS..FULL_ROUNDS + PARTIAL_ROUNDS {
+        full_round(p, &mut state, r);
+    }
+    state
+}
+
+/// The permutation exactly as specified (one dense MDS multiplication per round), kept
+/// as the reference the optimised [`permute`] is tested against.
+pub fn permute_reference(mut state: [Fr; WIDTH]) -> [Fr; WIDTH] {
     let p = Parameters::get();
     let half = FULL_ROUNDS / 2;
     for (r, rc) in p.round_constants.iter().enumerate() {
@@ -237,6 +353,16 @@ mod tests {
             fr("3b2b69139b235626a0bfb56c9527ae66a7bf486ad8c11c14d1da0c69bbe0f79a"),
         ];
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn optimised_permutation_equals_the_reference() {
+        let mut x = [Fr::from(0u64), Fr::from(1u64), Fr::from(2u64)];
+        for _ in 0..20 {
+            let fast = permute(x);
+            assert_eq!(fast, permute_reference(x));
+            x = [fast[1], fast[2], fast[0] + Fr::from(5u64)];
+        }
     }
 
     #[test]
