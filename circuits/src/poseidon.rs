@@ -355,6 +355,33 @@ mod tests {
         assert_eq!(out, expected);
     }
 
+    /// Pinned outputs of the tagged hashes (also listed in docs/protocol.md).
+    #[test]
+    fn pinned_hash_outputs() {
+        let one = Fr::from(1u64);
+        let two = Fr::from(2u64);
+        assert_eq!(
+            commitment(&one),
+            fr("6e4101e778f298691e1b560d98f823444de646ec711c3805cd81e05cf006cdbc")
+        );
+        assert_eq!(
+            nullifier(&one, &two),
+            fr("261c25cf30c9266202d48adb9663a74b76592aa5a0d32fe88c57776958606dda")
+        );
+        assert_eq!(
+            node(&one, &two),
+            fr("3906acc6e38e0652370778d34b24a6181392fb6743b5be568f47edabd4e56dec")
+        );
+        assert_eq!(
+            empty_leaf(),
+            fr("51789195b829e530fd56d5507d19b0a51ead56ea14d738ba25a580b1446f4c98")
+        );
+        assert_eq!(
+            crate::merkle::empty_roots(20)[20],
+            fr("3527e28fd50f56361e42f3bd48b0d096eea884bd18f7a454eee1c094aa5afd5a")
+        );
+    }
+
     #[test]
     fn optimised_permutation_equals_the_reference() {
         let mut x = [Fr::from(0u64), Fr::from(1u64), Fr::from(2u64)];
