@@ -250,10 +250,8 @@ impl SparsePartialRounds {
 }
 
 fn full_round(p: &Parameters, state: &mut [Fr; WIDTH], round: usize) {
-    for i in 0..WIDTH {
-        state[i] += p.round_constants[round][i];
-    }
-    for x in state.iter_mut() {
+    for (x, c) in state.iter_mut().zip(&p.round_constants[round]) {
+        *x += c;
         sbox(x);
     }
     *state = mds(p, state);

@@ -23,7 +23,7 @@ use crate::share_encryption::{decrypt_share, encrypt_share, CIPHERTEXT_LEN};
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
-use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use merlin::Transcript;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
