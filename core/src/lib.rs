@@ -10,6 +10,7 @@
 pub mod ballot;
 pub mod codec;
 pub mod elgamal;
+pub mod log;
 pub mod manifest;
 pub mod sample;
 pub mod sigma;
