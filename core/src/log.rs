@@ -94,9 +94,15 @@ pub trait SubtreeSource {
 /// An in-memory tree over leaf hashes that keeps every perfect subtree (level `k` holds
 /// the hashes of the aligned subtrees of `2^k` leaves), so any subtree hash costs at most
 /// `log n` node hashes. Appending a leaf costs at most `log n` node hashes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct MemoryTree {
     levels: Vec<Vec<Hash>>,
+}
+
+impl Default for MemoryTree {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemoryTree {
@@ -482,6 +488,91 @@ impl Checkpoint {
     }
 }
 
+/// Name of the board's key in signed checkpoints.
+pub const BOARD_KEY_NAME: &str = "zkvote-board";
+
+/// Serde for lists of hashes as lowercase hex.
+pub mod serde_hashes {
+    use super::Hash;
+    use serde::{de, ser::SerializeSeq, Deserialize, Deserializer, Serializer};
+
+    /// Serializes each hash as 64 hex digits.
+    pub fn serialize<S: Serializer>(v: &[Hash], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(v.len()))?;
+        for h in v {
+            seq.serialize_element(&hex::encode(h))?;
+        }
+        seq.end()
+    }
+
+    /// Deserializes a list of 64-hex-digit hashes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
+        let texts = Vec::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+        texts
+            .iter()
+            .map(|t| crate::codec::hex32(t).map_err(de::Error::custom))
+            .collect()
+    }
+}
+
+/// A receipt: the entry's index and leaf hash, a signed checkpoint that includes it, and
+/// the inclusion proof. It can be checked offline, and later against a newer checkpoint
+/// through a consistency proof.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// Position of the entry in the log.
+    pub index: u64,
+    /// `leaf_hash` of the entry's bytes.
+    #[serde(with = "crate::codec::serde_hex32")]
+    pub leaf_hash: Hash,
+    /// The signed checkpoint (C2SP signed note).
+    pub checkpoint: String,
+    /// Inclusion proof of `index` in the checkpoint's tree.
+    #[serde(with = "serde_hashes")]
+    pub inclusion_proof: Vec<Hash>,
+}
+
+impl Receipt {
+    /// Checks the checkpoint's signature by the board key and the inclusion proof;
+    /// returns the checkpoint.
+    pub fn verify(
+        &self,
+        election_id: &[u8; 32],
+        board_key: &VerifyingKey,
+    ) -> Result<Checkpoint, LogError> {
+        let cp = Checkpoint::verify(
+            &self.checkpoint,
+            &origin_for(election_id),
+            BOARD_KEY_NAME,
+            board_key,
+        )?;
+        verify_inclusion(
+            self.index,
+            cp.size,
+            &self.leaf_hash,
+            &self.inclusion_proof,
+            &cp.root,
+        )?;
+        Ok(cp)
+    }
+
+    /// Checks the receipt, then that the newer signed checkpoint extends the receipt's
+    /// through `consistency_proof`; returns the newer checkpoint.
+    pub fn verify_against(
+        &self,
+        election_id: &[u8; 32],
+        board_key: &VerifyingKey,
+        newer: &str,
+        consistency_proof: &[Hash],
+    ) -> Result<Checkpoint, LogError> {
+        let old = self.verify(election_id, board_key)?;
+        let new = Checkpoint::verify(newer, &origin_for(election_id), BOARD_KEY_NAME, board_key)?;
+        verify_consistency(old.size, new.size, &old.root, &new.root, consistency_proof)?;
+        Ok(new)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -719,6 +810,46 @@ mod tests {
             Checkpoint::verify(&tampered, &cp.origin, "board", &key.verifying_key()),
             Err(LogError::Signature)
         );
+        // A receipt over a small tree, checked now and against a later checkpoint.
+        let data: Vec<Vec<u8>> = (0u8..5).map(|i| vec![i]).collect();
+        let mut t = MemoryTree::from_leaf_hashes(data.iter().map(|d| leaf_hash(d)));
+        let eid = [9u8; 32];
+        let sign = |t: &MemoryTree| {
+            Checkpoint {
+                origin: origin_for(&eid),
+                size: t.size(),
+                root: t.root(),
+            }
+            .sign(BOARD_KEY_NAME, &key)
+        };
+        let receipt = Receipt {
+            index: 3,
+            leaf_hash: leaf_hash(&[3]),
+            checkpoint: sign(&t),
+            inclusion_proof: inclusion_proof(&t, 3, 5).unwrap(),
+        };
+        let json = serde_json::to_string(&receipt).unwrap();
+        let receipt: Receipt = serde_json::from_str(&json).unwrap();
+        assert_eq!(receipt.verify(&eid, &key.verifying_key()).unwrap().size, 5);
+        for i in 5u8..9 {
+            t.push(leaf_hash(&[i]));
+        }
+        let newer = sign(&t);
+        let proof = consistency_proof(&t, 5, 9).unwrap();
+        assert_eq!(
+            receipt
+                .verify_against(&eid, &key.verifying_key(), &newer, &proof)
+                .unwrap()
+                .size,
+            9
+        );
+        assert!(receipt
+            .verify_against(&eid, &key.verifying_key(), &newer, &proof[1..])
+            .is_err());
+        let mut forged = receipt.clone();
+        forged.leaf_hash = leaf_hash(&[4]);
+        assert!(forged.verify(&eid, &key.verifying_key()).is_err());
+        assert!(receipt.verify(&[8; 32], &key.verifying_key()).is_err());
         let padded = note.replacen("\n12\n", "\n012\n", 1);
         assert!(matches!(
             Checkpoint::verify(&padded, &cp.origin, "board", &key.verifying_key()),

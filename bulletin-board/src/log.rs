@@ -1,0 +1,191 @@
+//! The log service: keeps each election's RFC 9162 tree in memory (synced from the
+//! store, so several board processes can share one database), signs checkpoints, and
+//! issues receipts. It never signs two checkpoints that are inconsistent with each other:
+//! before signing, the new tree is checked to extend the latest stored checkpoint.
+
+use crate::store::{NewEntry, Store, StoreError, StoredCheckpoint};
+use ed25519_dalek::SigningKey;
+use std::collections::HashMap;
+use tokio::sync::Mutex;
+use zkvote_core::log::{
+    consistency_proof, inclusion_proof, origin_for, Checkpoint, Hash, LogError, MemoryTree,
+    Receipt, BOARD_KEY_NAME,
+};
+
+/// Errors of the log service.
+#[derive(Debug, thiserror::Error)]
+pub enum LogServiceError {
+    /// Storage refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A proof request out of range.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// The stored log does not extend a stored checkpoint: refuse to sign anything.
+    #[error("log is inconsistent with checkpoint of size {0}; refusing to sign")]
+    Inconsistent(u64),
+}
+
+/// The board's log service over a [`Store`].
+pub struct BoardLog {
+    store: Store,
+    key: SigningKey,
+    trees: Mutex<HashMap<[u8; 32], MemoryTree>>,
+}
+
+impl std::fmt::Debug for BoardLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BoardLog({}, key <redacted>)", self.store.backend_name())
+    }
+}
+
+impl BoardLog {
+    /// A log service signing checkpoints with `key`.
+    pub fn new(store: Store, key: SigningKey) -> Self {
+        BoardLog {
+            store,
+            key,
+            trees: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The board's public key.
+    pub fn public_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    async fn sync<'a>(
+        &self,
+        trees: &'a mut HashMap<[u8; 32], MemoryTree>,
+        election_id: &[u8; 32],
+    ) -> Result<&'a MemoryTree, LogServiceError> {
+        let tree = trees.entry(*election_id).or_default();
+        for h in self.store.leaf_hashes(election_id, tree.size()).await? {
+            tree.push(h);
+        }
+        Ok(tree)
+    }
+
+    /// Creates an election with its genesis entry; returns the receipt.
+    pub async fn create_election(
+        &self,
+        election_id: &[u8; 32],
+        genesis: NewEntry,
+    ) -> Result<Receipt, LogServiceError> {
+        let index = self.store.create_election(election_id, genesis).await?;
+        self.receipt(election_id, index).await
+    }
+
+    /// Appends an entry (durably) and returns its receipt.
+    pub async fn append(
+        &self,
+        election_id: &[u8; 32],
+        entry: &NewEntry,
+    ) -> Result<Receipt, LogServiceError> {
+        let index = self.store.append(election_id, entry).await?;
+        self.receipt(election_id, index).await
+    }
+
+    /// A receipt for entry `index` under the latest checkpoint.
+    pub async fn receipt(
+        &self,
+        election_id: &[u8; 32],
+        index: u64,
+    ) -> Result<Receipt, LogServiceError> {
+        let mut trees = self.trees.lock().await;
+        let cp = self.checkpoint_locked(&mut trees, election_id).await?;
+        let tree = &trees[election_id];
+        let leaf = *tree.leaf(index).ok_or(LogError::IndexOutOfRange {
+            index,
+            size: tree.size(),
+        })?;
+        Ok(Receipt {
+            index,
+            leaf_hash: leaf,
+            inclusion_proof: inclusion_proof(tree, index, cp.size)?,
+            checkpoint: cp.note,
+        })
+    }
+
+    /// A signed checkpoint of the current log.
+    pub async fn checkpoint(
+        &self,
+        election_id: &[u8; 32],
+    ) -> Result<StoredCheckpoint, LogServiceError> {
+        let mut trees = self.trees.lock().await;
+        self.checkpoint_locked(&mut trees, election_id).await
+    }
+
+    async fn checkpoint_locked(
+        &self,
+        trees: &mut HashMap<[u8; 32], MemoryTree>,
+        election_id: &[u8; 32],
+    ) -> Result<StoredCheckpoint, LogServiceError> {
+        // Read the latest checkpoint before syncing: every entry it covers is committed,
+        // so the synced tree is at least as large.
+        let latest = self.store.latest_checkpoint(election_id).await?;
+        let tree = self.sync(trees, election_id).await?;
+        let (size, root) = (tree.size(), tree.root());
+        if let Some(latest) = latest {
+            if latest.size > size || tree.root_at(latest.size) != latest.root {
+                return Err(LogServiceError::Inconsistent(latest.size));
+            }
+            if latest.size == size {
+                return Ok(latest);
+            }
+        }
+        let note = Checkpoint {
+            origin: origin_for(election_id),
+            size,
+            root,
+        }
+        .sign(BOARD_KEY_NAME, &self.key);
+        let stored = self
+            .store
+            .put_checkpoint(election_id, &StoredCheckpoint { size, root, note })
+            .await?;
+        if stored.root != root {
+            return Err(LogServiceError::Inconsistent(stored.size));
+        }
+        Ok(stored)
+    }
+
+    /// Inclusion proof of `index` in the tree of `size` entries.
+    pub async fn inclusion_proof(
+        &self,
+        election_id: &[u8; 32],
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<Hash>, LogServiceError> {
+        let mut trees = self.trees.lock().await;
+        let tree = self.sync(&mut trees, election_id).await?;
+        if size > tree.size() {
+            return Err(LogError::IndexOutOfRange {
+                index: size,
+                size: tree.size() + 1,
+            }
+            .into());
+        }
+        Ok(inclusion_proof(tree, index, size)?)
+    }
+
+    /// Consistency proof from size `old` to size `new`.
+    pub async fn consistency_proof(
+        &self,
+        election_id: &[u8; 32],
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<Hash>, LogServiceError> {
+        let mut trees = self.trees.lock().await;
+        let tree = self.sync(&mut trees, election_id).await?;
+        if new > tree.size() {
+            return Err(LogError::BadSizes { old, new }.into());
+        }
+        Ok(consistency_proof(tree, old, new)?)
+    }
+}

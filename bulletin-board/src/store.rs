@@ -1,0 +1,538 @@
+//! Durable storage of the log through sqlx: SQLite (the embedded default: WAL,
+//! `synchronous=FULL` checked at startup, a single writer connection) or PostgreSQL
+//! (appends sequenced by the election's counter row locked `FOR UPDATE` in the same
+//! transaction that inserts the entry; `UNIQUE` nullifier and ciphertext tables filled with
+//! `INSERT ... ON CONFLICT DO NOTHING`, so a duplicate never gets an index).
+//!
+//! SQLite write transactions start with `BEGIN IMMEDIATE`, so a second writer on the same
+//! file waits for the lock (up to the busy timeout) instead of failing on lock upgrade.
+//!
+//! An append returns only after its transaction committed durably.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Row;
+use std::str::FromStr;
+use std::time::Duration;
+use zkvote_core::log::{leaf_hash, Hash};
+
+/// Storage errors. Every refusal leaves the store unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL is neither `sqlite://...` nor `postgres://...`.
+    #[error("unsupported database URL {0:?} (use sqlite://PATH or postgres://...)")]
+    Url(String),
+    /// The database does not guarantee durable commits.
+    #[error("database is not durable: {0}")]
+    Durability(String),
+    /// No such election.
+    #[error("unknown election")]
+    UnknownElection,
+    /// The election already exists.
+    #[error("election already exists")]
+    ElectionExists,
+    /// The nullifier has already voted (revote policy `reject`).
+    #[error("nullifier already used by entry {0}")]
+    NullifierUsed(u64),
+    /// A ciphertext of this entry was already accepted.
+    #[error("a ciphertext of this ballot was already accepted")]
+    CiphertextReplayed,
+    /// Database failure.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migration failure.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// What an entry is; stored as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// The manifest (genesis, index 0).
+    Manifest,
+    /// A trustee's ceremony dealing.
+    Dealing,
+    /// A trustee's ceremony complaint.
+    Complaint,
+    /// A voter registration (credential commitment).
+    Registration,
+    /// The frozen voter roll.
+    RollFrozen,
+    /// Voting opened.
+    Open,
+    /// A ballot.
+    Ballot,
+    /// Voting closed.
+    Close,
+    /// A trustee's partial decryption.
+    PartialDecryption,
+    /// The published result.
+    Result,
+}
+
+impl EntryKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Manifest => "manifest",
+            EntryKind::Dealing => "dealing",
+            EntryKind::Complaint => "complaint",
+            EntryKind::Registration => "registration",
+            EntryKind::RollFrozen => "roll-frozen",
+            EntryKind::Open => "open",
+            EntryKind::Ballot => "ballot",
+            EntryKind::Close => "close",
+            EntryKind::PartialDecryption => "partial-decryption",
+            EntryKind::Result => "result",
+        }
+    }
+}
+
+/// An entry to append.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    /// Its kind.
+    pub kind: EntryKind,
+    /// Its exact bytes (the leaf data).
+    pub data: Vec<u8>,
+    /// For ballots: the nullifier.
+    pub nullifier: Option<[u8; 32]>,
+    /// For ballots under revote policy `reject`: the nullifier may be used once only.
+    pub spend_nullifier: bool,
+    /// For ballots: the `A` component of every ciphertext, never accepted twice.
+    pub ciphertexts: Vec<[u8; 32]>,
+}
+
+impl NewEntry {
+    /// An entry with no uniqueness constraints.
+    pub fn plain(kind: EntryKind, data: Vec<u8>) -> Self {
+        NewEntry {
+            kind,
+            data,
+            nullifier: None,
+            spend_nullifier: false,
+            ciphertexts: Vec::new(),
+        }
+    }
+}
+
+/// A stored entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Position in the log.
+    pub index: u64,
+    /// Kind name.
+    pub kind: String,
+    /// Exact bytes.
+    pub data: Vec<u8>,
+    /// `leaf_hash(data)`.
+    pub leaf_hash: Hash,
+}
+
+/// A stored signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The signed note.
+    pub note: String,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The log store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+fn hash32(v: Vec<u8>) -> Result<Hash, StoreError> {
+    v.try_into().map_err(|_| {
+        StoreError::Database(sqlx::Error::Decode("stored hash is not 32 bytes".into()))
+    })
+}
+
+macro_rules! append_tx {
+    ($tx:expr, $eid:expr, $entry:expr, $lock_sql:expr) => {{
+        let tx = $tx;
+        let row = sqlx::query($lock_sql).bind(&$eid[..]).fetch_optional(&mut **tx).await?;
+        let idx: i64 = match row {
+            Some(r) => r.try_get(0)?,
+            None => return Err(StoreError::UnknownElection),
+        };
+        if let (Some(n), true) = ($entry.nullifier, $entry.spend_nullifier) {
+            let r = sqlx::query(
+                "INSERT INTO spent_nullifiers (election_id, nullifier, idx) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(&$eid[..])
+            .bind(&n[..])
+            .bind(idx)
+            .execute(&mut **tx)
+            .await?;
+            if r.rows_affected() == 0 {
+                let prev: i64 = sqlx::query("SELECT idx FROM spent_nullifiers WHERE election_id = $1 AND nullifier = $2")
+                    .bind(&$eid[..])
+                    .bind(&n[..])
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get(0)?;
+                return Err(StoreError::NullifierUsed(prev as u64));
+            }
+        }
+        for a in &$entry.ciphertexts {
+            let r = sqlx::query("INSERT INTO ciphertexts (election_id, a) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&$eid[..])
+                .bind(&a[..])
+                .execute(&mut **tx)
+                .await?;
+            if r.rows_affected() == 0 {
+                return Err(StoreError::CiphertextReplayed);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&$eid[..])
+        .bind(idx)
+        .bind($entry.kind.as_str())
+        .bind(&$entry.data[..])
+        .bind(&leaf_hash(&$entry.data)[..])
+        .bind($entry.nullifier.map(|n| n.to_vec()))
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE elections SET next_index = $2 WHERE election_id = $1")
+            .bind(&$eid[..])
+            .bind(idx + 1)
+            .execute(&mut **tx)
+            .await?;
+        Ok::<u64, StoreError>(idx as u64)
+    }};
+}
+
+macro_rules! with_reader {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite { reader: $pool, .. } => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`:
+    /// `sqlite://PATH` or `postgres://...`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts.clone())
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await?;
+            for pool in [&writer, &reader] {
+                let sync: i64 = sqlx::query("PRAGMA synchronous")
+                    .fetch_one(pool)
+                    .await?
+                    .try_get(0)?;
+                if sync != 2 {
+                    return Err(StoreError::Durability(format!(
+                        "SQLite synchronous = {sync}, expected 2 (FULL)"
+                    )));
+                }
+                let mode: String = sqlx::query("PRAGMA journal_mode")
+                    .fetch_one(pool)
+                    .await?
+                    .try_get(0)?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    return Err(StoreError::Durability(format!(
+                        "SQLite journal_mode = {mode}, expected WAL"
+                    )));
+                }
+            }
+            Ok(Store {
+                backend: Backend::Sqlite { writer, reader },
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(url)
+                .await?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            let sc: String = sqlx::query("SHOW synchronous_commit")
+                .fetch_one(&pool)
+                .await?
+                .try_get(0)?;
+            if sc == "off" {
+                return Err(StoreError::Durability(
+                    "PostgreSQL synchronous_commit = off".into(),
+                ));
+            }
+            Ok(Store {
+                backend: Backend::Postgres(pool),
+            })
+        } else {
+            Err(StoreError::Url(url.to_string()))
+        }
+    }
+
+    /// Which backend: `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Creates an election whose log starts with `genesis` (index 0).
+    pub async fn create_election(
+        &self,
+        election_id: &[u8; 32],
+        genesis: NewEntry,
+    ) -> Result<u64, StoreError> {
+        let insert =
+            "INSERT INTO elections (election_id, next_index) VALUES ($1, 0) ON CONFLICT DO NOTHING";
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                if sqlx::query(insert)
+                    .bind(&election_id[..])
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 0
+                {
+                    return Err(StoreError::ElectionExists);
+                }
+                let idx = append_tx!(
+                    &mut tx,
+                    election_id,
+                    genesis,
+                    "SELECT next_index FROM elections WHERE election_id = $1"
+                )?;
+                tx.commit().await?;
+                Ok(idx)
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                if sqlx::query(insert)
+                    .bind(&election_id[..])
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 0
+                {
+                    return Err(StoreError::ElectionExists);
+                }
+                let idx = append_tx!(
+                    &mut tx,
+                    election_id,
+                    genesis,
+                    "SELECT next_index FROM elections WHERE election_id = $1 FOR UPDATE"
+                )?;
+                tx.commit().await?;
+                Ok(idx)
+            }
+        }
+    }
+
+    /// Appends an entry; returns its index once it is durably committed. A nullifier or
+    /// ciphertext conflict refuses the entry and changes nothing.
+    pub async fn append(
+        &self,
+        election_id: &[u8; 32],
+        entry: &NewEntry,
+    ) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                let idx = append_tx!(
+                    &mut tx,
+                    election_id,
+                    entry,
+                    "SELECT next_index FROM elections WHERE election_id = $1"
+                )?;
+                tx.commit().await?;
+                Ok(idx)
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let idx = append_tx!(
+                    &mut tx,
+                    election_id,
+                    entry,
+                    "SELECT next_index FROM elections WHERE election_id = $1 FOR UPDATE"
+                )?;
+                tx.commit().await?;
+                Ok(idx)
+            }
+        }
+    }
+
+    /// Number of entries of an election.
+    pub async fn size(&self, election_id: &[u8; 32]) -> Result<u64, StoreError> {
+        let q = "SELECT next_index FROM elections WHERE election_id = $1";
+        let n: Option<i64> = with_reader!(self, pool => match sqlx::query(q).bind(&election_id[..]).fetch_optional(pool).await? {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        });
+        Ok(n.ok_or(StoreError::UnknownElection)? as u64)
+    }
+
+    /// Entries `from .. from + limit`, in log order.
+    pub async fn entries(
+        &self,
+        election_id: &[u8; 32],
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let q = "SELECT idx, kind, data, leaf_hash FROM entries WHERE election_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3";
+        with_reader!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(from as i64)
+            .bind(limit.min(i64::MAX as u64) as i64)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(StoredEntry {
+                    index: r.try_get::<i64, _>(0)? as u64,
+                    kind: r.try_get(1)?,
+                    data: r.try_get(2)?,
+                    leaf_hash: hash32(r.try_get(3)?)?,
+                })
+            })
+            .collect())
+    }
+
+    /// Leaf hashes from `from` on, in log order.
+    pub async fn leaf_hashes(
+        &self,
+        election_id: &[u8; 32],
+        from: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
+        let q = "SELECT leaf_hash FROM entries WHERE election_id = $1 AND idx >= $2 ORDER BY idx";
+        with_reader!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(from as i64)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| hash32(r.try_get(0)?))
+            .collect())
+    }
+
+    /// Indices of the entries carrying `nullifier`, in log order.
+    pub async fn entries_with_nullifier(
+        &self,
+        election_id: &[u8; 32],
+        nullifier: &[u8; 32],
+    ) -> Result<Vec<u64>, StoreError> {
+        let q = "SELECT idx FROM entries WHERE election_id = $1 AND nullifier = $2 ORDER BY idx";
+        with_reader!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(&nullifier[..])
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| Ok(r.try_get::<i64, _>(0)? as u64))
+            .collect())
+    }
+
+    /// Stores a signed checkpoint; if one of that size exists, returns the stored one.
+    pub async fn put_checkpoint(
+        &self,
+        election_id: &[u8; 32],
+        cp: &StoredCheckpoint,
+    ) -> Result<StoredCheckpoint, StoreError> {
+        let q = "INSERT INTO checkpoints (election_id, size, root, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                sqlx::query(q)
+                    .bind(&election_id[..])
+                    .bind(cp.size as i64)
+                    .bind(&cp.root[..])
+                    .bind(&cp.note)
+                    .execute(writer)
+                    .await?;
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query(q)
+                    .bind(&election_id[..])
+                    .bind(cp.size as i64)
+                    .bind(&cp.root[..])
+                    .bind(&cp.note)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(self
+            .checkpoint_at(election_id, cp.size)
+            .await?
+            .expect("just stored"))
+    }
+
+    /// The stored checkpoint of exactly `size`, if any.
+    pub async fn checkpoint_at(
+        &self,
+        election_id: &[u8; 32],
+        size: u64,
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let q = "SELECT size, root, note FROM checkpoints WHERE election_id = $1 AND size = $2";
+        with_reader!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(size as i64)
+            .fetch_optional(pool)
+            .await?
+            .map(row_to_checkpoint)
+            .transpose())
+    }
+
+    /// The largest stored checkpoint.
+    pub async fn latest_checkpoint(
+        &self,
+        election_id: &[u8; 32],
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let q = "SELECT size, root, note FROM checkpoints WHERE election_id = $1 ORDER BY size DESC LIMIT 1";
+        with_reader!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .fetch_optional(pool)
+            .await?
+            .map(row_to_checkpoint)
+            .transpose())
+    }
+}
+
+fn row_to_checkpoint<R: Row>(r: R) -> Result<StoredCheckpoint, StoreError>
+where
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    Ok(StoredCheckpoint {
+        size: r.try_get::<i64, _>(0)? as u64,
+        root: hash32(r.try_get(1)?)?,
+        note: r.try_get(2)?,
+    })
+}

@@ -1,0 +1,267 @@
+//! The same storage and log suite against SQLite and PostgreSQL.
+//!
+//! PostgreSQL tests need `ZKVOTE_TEST_POSTGRES_URL`; `scripts/test.sh` starts a
+//! throwaway cluster and sets it.
+
+use ed25519_dalek::SigningKey;
+use rand::RngCore;
+use std::sync::Arc;
+use zkvote_board::*;
+use zkvote_core::log::{leaf_hash, MemoryTree, Receipt};
+
+fn random_id() -> [u8; 32] {
+    let mut id = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    id
+}
+
+fn sqlite_url() -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "zkvote-board-test-{}",
+        hex::encode(&random_id()[..8])
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite://{}", dir.join("board.db").display())
+}
+
+fn postgres_url() -> String {
+    std::env::var("ZKVOTE_TEST_POSTGRES_URL")
+        .expect("ZKVOTE_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts a throwaway PostgreSQL")
+}
+
+fn ballot(nullifier: u8, ct: u8, spend: bool) -> NewEntry {
+    NewEntry {
+        kind: EntryKind::Ballot,
+        data: format!("ballot n={nullifier} ct={ct}").into_bytes(),
+        nullifier: Some([nullifier; 32]),
+        spend_nullifier: spend,
+        ciphertexts: vec![[ct; 32], [ct.wrapping_add(100); 32]],
+    }
+}
+
+async fn log_for(url: &str, key: &SigningKey) -> BoardLog {
+    BoardLog::new(Store::open(url).await.unwrap(), key.clone())
+}
+
+async fn suite(url: String) {
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let vk = key.verifying_key();
+    let log = log_for(&url, &key).await;
+    let eid = random_id();
+    let mut data = vec![b"manifest".to_vec()];
+    let r0 = log
+        .create_election(&eid, NewEntry::plain(EntryKind::Manifest, data[0].clone()))
+        .await
+        .unwrap();
+    assert_eq!(r0.index, 0);
+    r0.verify(&eid, &vk).unwrap();
+    assert!(matches!(
+        log.create_election(
+            &eid,
+            NewEntry::plain(EntryKind::Manifest, b"again".to_vec())
+        )
+        .await,
+        Err(LogServiceError::Store(StoreError::ElectionExists))
+    ));
+    assert!(matches!(
+        log.append(&random_id(), &NewEntry::plain(EntryKind::Open, vec![]))
+            .await,
+        Err(LogServiceError::Store(StoreError::UnknownElection))
+    ));
+
+    let mut receipts: Vec<Receipt> = vec![r0];
+    for i in 0..10u8 {
+        let d = vec![i; (i as usize) + 1];
+        receipts.push(
+            log.append(&eid, &NewEntry::plain(EntryKind::Registration, d.clone()))
+                .await
+                .unwrap(),
+        );
+        data.push(d);
+    }
+    for (i, r) in receipts.iter().enumerate() {
+        assert_eq!(r.index, i as u64);
+        assert_eq!(r.leaf_hash, leaf_hash(&data[i]));
+        r.verify(&eid, &vk).unwrap();
+    }
+
+    // One ballot per nullifier under "reject"; a replayed ciphertext is refused too.
+    let size = log.store().size(&eid).await.unwrap();
+    let first = log.append(&eid, &ballot(1, 1, true)).await.unwrap();
+    data.push(b"ballot n=1 ct=1".to_vec());
+    assert_eq!(first.index, size);
+    assert!(matches!(
+        log.append(&eid, &ballot(1, 2, true)).await,
+        Err(LogServiceError::Store(StoreError::NullifierUsed(i))) if i == size
+    ));
+    assert!(matches!(
+        log.append(&eid, &ballot(2, 1, true)).await,
+        Err(LogServiceError::Store(StoreError::CiphertextReplayed))
+    ));
+    assert_eq!(log.store().size(&eid).await.unwrap(), size + 1);
+    // Under "last-ballot-counts" the same nullifier may appear again.
+    log.append(&eid, &ballot(3, 3, false)).await.unwrap();
+    log.append(&eid, &ballot(3, 4, false)).await.unwrap();
+    data.push(b"ballot n=3 ct=3".to_vec());
+    data.push(b"ballot n=3 ct=4".to_vec());
+    assert_eq!(
+        log.store()
+            .entries_with_nullifier(&eid, &[3; 32])
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // The stored log hashes to the signed root.
+    let cp = log.checkpoint(&eid).await.unwrap();
+    let tree = MemoryTree::from_leaf_hashes(data.iter().map(|d| leaf_hash(d)));
+    assert_eq!((cp.size, cp.root), (tree.size(), tree.root()));
+    let entries = log.store().entries(&eid, 0, 1000).await.unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.data.clone()).collect::<Vec<_>>(),
+        data
+    );
+    assert_eq!(log.store().entries(&eid, 5, 3).await.unwrap().len(), 3);
+
+    // An old receipt checks against the newer checkpoint.
+    let proof = log.consistency_proof(&eid, 3, cp.size).await.unwrap();
+    assert_eq!(
+        receipts[2]
+            .verify_against(&eid, &vk, &receipts[2].checkpoint, &[])
+            .unwrap()
+            .size,
+        3
+    );
+    receipts[2]
+        .verify_against(&eid, &vk, &cp.note, &proof)
+        .unwrap();
+
+    // 50 concurrent ballots with one nullifier: exactly one is accepted.
+    let shared = Arc::new(log);
+    let tasks: Vec<_> = (0..50u8)
+        .map(|i| {
+            let log = shared.clone();
+            tokio::spawn(async move { log.append(&eid, &ballot(7, 150 + i, true)).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(LogServiceError::Store(StoreError::NullifierUsed(_))) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(ok, 1);
+
+    // Restart: a new process over the same database sees the same log and checkpoint.
+    let before = shared.checkpoint(&eid).await.unwrap();
+    drop(shared);
+    let again = log_for(&url, &key).await;
+    assert_eq!(again.checkpoint(&eid).await.unwrap(), before);
+
+    // A stored checkpoint that the log does not extend stops all signing.
+    let size = again.store().size(&eid).await.unwrap();
+    again
+        .store()
+        .append(&eid, &NewEntry::plain(EntryKind::Close, b"close".to_vec()))
+        .await
+        .unwrap();
+    again
+        .store()
+        .put_checkpoint(
+            &eid,
+            &StoredCheckpoint {
+                size: size + 1,
+                root: [0xab; 32],
+                note: "forged".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        again.checkpoint(&eid).await,
+        Err(LogServiceError::Inconsistent(_))
+    ));
+}
+
+/// Two board instances (separate connection pools, as two processes) on one database,
+/// appending at once: one log, every nullifier once, every receipt valid.
+async fn two_boards(url: String) {
+    let key = SigningKey::from_bytes(&[6; 32]);
+    let a = Arc::new(log_for(&url, &key).await);
+    let b = Arc::new(log_for(&url, &key).await);
+    let eid = random_id();
+    a.create_election(&eid, NewEntry::plain(EntryKind::Manifest, b"m".to_vec()))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40u8 {
+        for board in [a.clone(), b.clone()] {
+            // Each nullifier is sent to both boards; ciphertexts differ.
+            let entry = NewEntry {
+                kind: EntryKind::Ballot,
+                data: vec![i, board.store().backend_name().len() as u8, rand::random()],
+                nullifier: Some([i; 32]),
+                spend_nullifier: true,
+                ciphertexts: vec![rand::random()],
+            };
+            tasks.push(tokio::spawn(
+                async move { board.append(&eid, &entry).await },
+            ));
+        }
+    }
+    let mut receipts = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => receipts.push(r),
+            Err(LogServiceError::Store(StoreError::NullifierUsed(_))) => {}
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert_eq!(receipts.len(), 40);
+    let vk = key.verifying_key();
+    let final_cp = a.checkpoint(&eid).await.unwrap();
+    assert_eq!(final_cp, b.checkpoint(&eid).await.unwrap());
+    assert_eq!(final_cp.size, 41);
+    for r in &receipts {
+        let cp = r.verify(&eid, &vk).unwrap();
+        let proof = a
+            .consistency_proof(&eid, cp.size, final_cp.size)
+            .await
+            .unwrap();
+        r.verify_against(&eid, &vk, &final_cp.note, &proof).unwrap();
+    }
+    let entries = a.store().entries(&eid, 0, 100).await.unwrap();
+    let indices: Vec<u64> = entries.iter().map(|e| e.index).collect();
+    assert_eq!(indices, (0..41).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_log() {
+    suite(sqlite_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_log() {
+    suite(postgres_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_boards() {
+    two_boards(sqlite_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_boards() {
+    two_boards(postgres_url()).await;
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused() {
+    assert!(matches!(
+        Store::open("mysql://x").await,
+        Err(StoreError::Url(_))
+    ));
+}
