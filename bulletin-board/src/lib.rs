@@ -6,8 +6,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ballot_box;
 pub mod log;
 pub mod store;
 
+pub use ballot_box::{BallotBox, BallotBoxConfig, Rejection};
 pub use log::{BoardLog, LogServiceError};
 pub use store::{EntryKind, NewEntry, Store, StoreError, StoredCheckpoint, StoredEntry};

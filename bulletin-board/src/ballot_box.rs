@@ -1,0 +1,230 @@
+//! Ballot acceptance. A ballot is appended only if the election is open, its sigma proofs
+//! and its eligibility proof (against the frozen roll root and this election) verify, its
+//! nullifier is unused (or, under `last-ballot-counts`, it supersedes the earlier ballot),
+//! and none of its ciphertexts was seen before. Verification runs off the async executor,
+//! on the blocking pool, over micro-batches: arriving ballots are collected for up to
+//! [`BallotBoxConfig::linger`] or [`BallotBoxConfig::max_batch`] ballots and verified with
+//! the batch verifiers, then appended in arrival order. A ballot is acknowledged (its
+//! receipt returned) only after its durable commit.
+
+use crate::log::{BoardLog, LogServiceError};
+use crate::store::{EntryKind, NewEntry, StoreError};
+use ark_bls12_381::Fr;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use zkvote_circuits::complete::{
+    vartime_verify_complete_ballots, CompleteBallot, CompleteBallotError,
+};
+use zkvote_circuits::groth16::EligibilityVerifier;
+use zkvote_core::log::Receipt;
+use zkvote_core::{ElectionContext, RevotePolicy};
+
+/// Why a ballot was refused. Nothing is appended for a refused ballot.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    /// The election is not open.
+    #[error("the election is not open for voting")]
+    NotOpen,
+    /// A proof fails or the ballot is malformed.
+    #[error("invalid ballot: {0}")]
+    Invalid(#[from] CompleteBallotError),
+    /// The nullifier already voted (revote policy `reject`).
+    #[error("this voter has already voted (entry {0})")]
+    AlreadyVoted(u64),
+    /// A ciphertext of this ballot was already accepted (a replayed ballot).
+    #[error("a ciphertext of this ballot was already accepted")]
+    ReplayedCiphertext,
+    /// The board could not store the ballot.
+    #[error("board error: {0}")]
+    Board(String),
+}
+
+/// The bytes of a ballot entry in the log.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BallotEntry {
+    /// The complete ballot.
+    pub ballot: CompleteBallot,
+}
+
+/// Micro-batching parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct BallotBoxConfig {
+    /// Most ballots verified in one batch.
+    pub max_batch: usize,
+    /// How long the first ballot of a batch waits for company.
+    pub linger: Duration,
+}
+
+impl Default for BallotBoxConfig {
+    fn default() -> Self {
+        BallotBoxConfig {
+            max_batch: 128,
+            linger: Duration::from_millis(2),
+        }
+    }
+}
+
+struct Job {
+    ballot: CompleteBallot,
+    reply: oneshot::Sender<Result<Receipt, Rejection>>,
+}
+
+/// The ballot box of one open election.
+#[derive(Clone)]
+pub struct BallotBox {
+    queue: mpsc::Sender<Job>,
+    open: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for BallotBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BallotBox(open: {})", self.open.load(Ordering::SeqCst))
+    }
+}
+
+struct Election {
+    log: Arc<BoardLog>,
+    ctx: Arc<ElectionContext>,
+    verifier: Arc<EligibilityVerifier>,
+    root: Fr,
+}
+
+impl BallotBox {
+    /// Starts the ballot box of an election whose key ceremony is done and whose roll is
+    /// frozen with `root`. Must be called inside a tokio runtime.
+    pub fn start(
+        log: Arc<BoardLog>,
+        ctx: Arc<ElectionContext>,
+        verifier: Arc<EligibilityVerifier>,
+        root: Fr,
+        config: BallotBoxConfig,
+    ) -> Self {
+        let (queue, rx) = mpsc::channel(config.max_batch * 8);
+        let open = Arc::new(AtomicBool::new(true));
+        let election = Arc::new(Election {
+            log,
+            ctx,
+            verifier,
+            root,
+        });
+        tokio::spawn(run(election, rx, open.clone(), config));
+        BallotBox { queue, open }
+    }
+
+    /// Stops accepting ballots (ballots already queued are refused as `NotOpen`).
+    pub fn close(&self) {
+        self.open.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether ballots are accepted.
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Submits a ballot; returns its receipt once durably appended.
+    pub async fn submit(&self, ballot: CompleteBallot) -> Result<Receipt, Rejection> {
+        if !self.is_open() {
+            return Err(Rejection::NotOpen);
+        }
+        let (reply, rx) = oneshot::channel();
+        self.queue
+            .send(Job { ballot, reply })
+            .await
+            .map_err(|_| Rejection::NotOpen)?;
+        rx.await
+            .map_err(|_| Rejection::Board("ballot box stopped".into()))?
+    }
+}
+
+async fn run(
+    election: Arc<Election>,
+    mut rx: mpsc::Receiver<Job>,
+    open: Arc<AtomicBool>,
+    config: BallotBoxConfig,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        let deadline = tokio::time::Instant::now() + config.linger;
+        while jobs.len() < config.max_batch {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(j)) => jobs.push(j),
+                _ => break,
+            }
+        }
+        if !open.load(Ordering::SeqCst) {
+            for j in jobs {
+                let _ = j.reply.send(Err(Rejection::NotOpen));
+            }
+            continue;
+        }
+        let (ballots, replies): (Vec<CompleteBallot>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.ballot, j.reply)).unzip();
+        let e = election.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            let result = vartime_verify_complete_ballots(
+                &e.ctx,
+                &e.verifier,
+                &e.root,
+                &ballots,
+                &mut rand_core::OsRng,
+            );
+            (ballots, result)
+        })
+        .await;
+        let (ballots, result) = match verified {
+            Ok(v) => v,
+            Err(err) => {
+                for r in replies {
+                    let _ = r.send(Err(Rejection::Board(format!(
+                        "verification task failed: {err}"
+                    ))));
+                }
+                continue;
+            }
+        };
+        let mut failures: Vec<Option<CompleteBallotError>> = vec![None; ballots.len()];
+        if let Err(list) = result {
+            for (i, e) in list {
+                failures[i] = Some(e);
+            }
+        }
+        let spend = election.ctx.manifest().revote_policy == RevotePolicy::Reject;
+        let eid = election.ctx.manifest().election_id;
+        for ((ballot, reply), failure) in ballots.into_iter().zip(replies).zip(failures) {
+            let outcome = match failure {
+                Some(e) => Err(Rejection::Invalid(e)),
+                None => append(&election.log, &eid, ballot, spend).await,
+            };
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+async fn append(
+    log: &BoardLog,
+    eid: &[u8; 32],
+    ballot: CompleteBallot,
+    spend: bool,
+) -> Result<Receipt, Rejection> {
+    let entry = NewEntry {
+        kind: EntryKind::Ballot,
+        nullifier: Some(ballot.ballot.nullifier),
+        spend_nullifier: spend,
+        ciphertexts: ballot.ballot.ciphertext_keys().copied().collect(),
+        data: serde_json::to_vec(&BallotEntry { ballot }).expect("a ballot serializes"),
+    };
+    match log.append(eid, &entry).await {
+        Ok(r) => Ok(r),
+        Err(LogServiceError::Store(StoreError::NullifierUsed(i))) => {
+            Err(Rejection::AlreadyVoted(i))
+        }
+        Err(LogServiceError::Store(StoreError::CiphertextReplayed)) => {
+            Err(Rejection::ReplayedCiphertext)
+        }
+        Err(e) => Err(Rejection::Board(e.to_string())),
+    }
+}
