@@ -7,10 +7,10 @@
 //! the batch verifiers, then appended in arrival order. A ballot is acknowledged (its
 //! receipt returned) only after its durable commit.
 
+use crate::entries::Entry;
 use crate::log::{BoardLog, LogServiceError};
 use crate::store::{EntryKind, NewEntry, StoreError};
 use ark_bls12_381::Fr;
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,14 +42,6 @@ pub enum Rejection {
     Board(String),
 }
 
-/// The bytes of a ballot entry in the log.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BallotEntry {
-    /// The complete ballot.
-    pub ballot: CompleteBallot,
-}
-
 /// Micro-batching parameters.
 #[derive(Clone, Copy, Debug)]
 pub struct BallotBoxConfig {
@@ -73,10 +65,15 @@ struct Job {
     reply: oneshot::Sender<Result<Receipt, Rejection>>,
 }
 
+enum Message {
+    Ballot(Box<Job>),
+    Barrier(oneshot::Sender<()>),
+}
+
 /// The ballot box of one open election.
 #[derive(Clone)]
 pub struct BallotBox {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<Message>,
     open: Arc<AtomicBool>,
 }
 
@@ -120,6 +117,14 @@ impl BallotBox {
         self.open.store(false, Ordering::SeqCst);
     }
 
+    /// Waits until every ballot submitted before this call has been appended or refused.
+    pub async fn drain(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.queue.send(Message::Barrier(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
     /// Whether ballots are accepted.
     pub fn is_open(&self) -> bool {
         self.open.load(Ordering::SeqCst)
@@ -132,7 +137,7 @@ impl BallotBox {
         }
         let (reply, rx) = oneshot::channel();
         self.queue
-            .send(Job { ballot, reply })
+            .send(Message::Ballot(Box::new(Job { ballot, reply })))
             .await
             .map_err(|_| Rejection::NotOpen)?;
         rx.await
@@ -142,65 +147,84 @@ impl BallotBox {
 
 async fn run(
     election: Arc<Election>,
-    mut rx: mpsc::Receiver<Job>,
+    mut rx: mpsc::Receiver<Message>,
     open: Arc<AtomicBool>,
     config: BallotBoxConfig,
 ) {
     while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        let deadline = tokio::time::Instant::now() + config.linger;
-        while jobs.len() < config.max_batch {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(j)) => jobs.push(j),
-                _ => break,
-            }
-        }
-        if !open.load(Ordering::SeqCst) {
-            for j in jobs {
-                let _ = j.reply.send(Err(Rejection::NotOpen));
-            }
-            continue;
-        }
-        let (ballots, replies): (Vec<CompleteBallot>, Vec<_>) =
-            jobs.into_iter().map(|j| (j.ballot, j.reply)).unzip();
-        let e = election.clone();
-        let verified = tokio::task::spawn_blocking(move || {
-            let result = vartime_verify_complete_ballots(
-                &e.ctx,
-                &e.verifier,
-                &e.root,
-                &ballots,
-                &mut rand_core::OsRng,
-            );
-            (ballots, result)
-        })
-        .await;
-        let (ballots, result) = match verified {
-            Ok(v) => v,
-            Err(err) => {
-                for r in replies {
-                    let _ = r.send(Err(Rejection::Board(format!(
-                        "verification task failed: {err}"
-                    ))));
-                }
+        let first = match first {
+            Message::Ballot(j) => *j,
+            Message::Barrier(done) => {
+                let _ = done.send(());
                 continue;
             }
         };
-        let mut failures: Vec<Option<CompleteBallotError>> = vec![None; ballots.len()];
-        if let Err(list) = result {
-            for (i, e) in list {
-                failures[i] = Some(e);
+        let mut jobs = vec![first];
+        let mut barrier = None;
+        let deadline = tokio::time::Instant::now() + config.linger;
+        while jobs.len() < config.max_batch {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(Message::Ballot(j))) => jobs.push(*j),
+                Ok(Some(Message::Barrier(done))) => {
+                    barrier = Some(done);
+                    break;
+                }
+                _ => break,
             }
         }
-        let spend = election.ctx.manifest().revote_policy == RevotePolicy::Reject;
-        let eid = election.ctx.manifest().election_id;
-        for ((ballot, reply), failure) in ballots.into_iter().zip(replies).zip(failures) {
-            let outcome = match failure {
-                Some(e) => Err(Rejection::Invalid(e)),
-                None => append(&election.log, &eid, ballot, spend).await,
-            };
-            let _ = reply.send(outcome);
+        process(&election, jobs, &open).await;
+        if let Some(done) = barrier {
+            let _ = done.send(());
         }
+    }
+}
+
+async fn process(election: &Arc<Election>, jobs: Vec<Job>, open: &AtomicBool) {
+    if !open.load(Ordering::SeqCst) {
+        for j in jobs {
+            let _ = j.reply.send(Err(Rejection::NotOpen));
+        }
+        return;
+    }
+    let (ballots, replies): (Vec<CompleteBallot>, Vec<_>) =
+        jobs.into_iter().map(|j| (j.ballot, j.reply)).unzip();
+    let e = election.clone();
+    let verified = tokio::task::spawn_blocking(move || {
+        let result = vartime_verify_complete_ballots(
+            &e.ctx,
+            &e.verifier,
+            &e.root,
+            &ballots,
+            &mut rand_core::OsRng,
+        );
+        (ballots, result)
+    })
+    .await;
+    let (ballots, result) = match verified {
+        Ok(v) => v,
+        Err(err) => {
+            for r in replies {
+                let _ = r.send(Err(Rejection::Board(format!(
+                    "verification task failed: {err}"
+                ))));
+            }
+            return;
+        }
+    };
+    let mut failures: Vec<Option<CompleteBallotError>> = vec![None; ballots.len()];
+    if let Err(list) = result {
+        for (i, e) in list {
+            failures[i] = Some(e);
+        }
+    }
+    let spend = election.ctx.manifest().revote_policy == RevotePolicy::Reject;
+    let eid = election.ctx.manifest().election_id;
+    for ((ballot, reply), failure) in ballots.into_iter().zip(replies).zip(failures) {
+        let outcome = match failure {
+            Some(e) => Err(Rejection::Invalid(e)),
+            None => append(&election.log, &eid, ballot, spend).await,
+        };
+        let _ = reply.send(outcome);
     }
 }
 
@@ -215,7 +239,7 @@ async fn append(
         nullifier: Some(ballot.ballot.nullifier),
         spend_nullifier: spend,
         ciphertexts: ballot.ballot.ciphertext_keys().copied().collect(),
-        data: serde_json::to_vec(&BallotEntry { ballot }).expect("a ballot serializes"),
+        data: Entry::Ballot { ballot }.to_bytes(),
     };
     match log.append(eid, &entry).await {
         Ok(r) => Ok(r),

@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod ballot_box;
+pub mod entries;
 pub mod log;
 pub mod store;
 

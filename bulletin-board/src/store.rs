@@ -523,6 +523,151 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every election on this board.
+    pub async fn election_ids(&self) -> Result<Vec<[u8; 32]>, StoreError> {
+        let q = "SELECT election_id FROM elections ORDER BY election_id";
+        with_reader!(self, pool => sqlx::query(q)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| hash32(r.try_get(0)?))
+            .collect())
+    }
+
+    /// Stores a named blob for an election (replacing none: the first write wins).
+    pub async fn put_blob(
+        &self,
+        election_id: &[u8; 32],
+        name: &str,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        let q = "INSERT INTO blobs (election_id, name, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                sqlx::query(q)
+                    .bind(&election_id[..])
+                    .bind(name)
+                    .bind(data)
+                    .execute(writer)
+                    .await?;
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query(q)
+                    .bind(&election_id[..])
+                    .bind(name)
+                    .bind(data)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A named blob.
+    pub async fn blob(
+        &self,
+        election_id: &[u8; 32],
+        name: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let q = "SELECT data FROM blobs WHERE election_id = $1 AND name = $2";
+        with_reader!(self, pool => match sqlx::query(q).bind(&election_id[..]).bind(name).fetch_optional(pool).await? {
+            Some(r) => Ok(Some(r.try_get(0)?)),
+            None => Ok(None),
+        })
+    }
+
+    /// Stores the hashes of new registration codes.
+    pub async fn add_code_hashes(
+        &self,
+        election_id: &[u8; 32],
+        hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        let q = "INSERT INTO registration_codes (election_id, code_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                for h in hashes {
+                    sqlx::query(q)
+                        .bind(&election_id[..])
+                        .bind(&h[..])
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for h in hashes {
+                    sqlx::query(q)
+                        .bind(&election_id[..])
+                        .bind(&h[..])
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a registration entry if `code_hash` is an unused code, marking it used in
+    /// the same transaction. `Ok(None)` if the code is unknown or already used.
+    pub async fn register(
+        &self,
+        election_id: &[u8; 32],
+        code_hash: &[u8; 32],
+        entry: &NewEntry,
+    ) -> Result<Option<u64>, StoreError> {
+        let claim = "UPDATE registration_codes SET used_by = -1 WHERE election_id = $1 AND code_hash = $2 AND used_by IS NULL";
+        let mark =
+            "UPDATE registration_codes SET used_by = $3 WHERE election_id = $1 AND code_hash = $2";
+        macro_rules! body {
+            ($tx:expr, $lock:expr) => {{
+                let tx = $tx;
+                if sqlx::query(claim)
+                    .bind(&election_id[..])
+                    .bind(&code_hash[..])
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+                    == 0
+                {
+                    return Ok(None);
+                }
+                let idx = append_tx!(&mut *tx, election_id, entry, $lock)?;
+                sqlx::query(mark)
+                    .bind(&election_id[..])
+                    .bind(&code_hash[..])
+                    .bind(idx as i64)
+                    .execute(&mut **tx)
+                    .await?;
+                idx
+            }};
+        }
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                let idx = body!(
+                    &mut tx,
+                    "SELECT next_index FROM elections WHERE election_id = $1"
+                );
+                tx.commit().await?;
+                Ok(Some(idx))
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let idx = body!(
+                    &mut tx,
+                    "SELECT next_index FROM elections WHERE election_id = $1 FOR UPDATE"
+                );
+                tx.commit().await?;
+                Ok(Some(idx))
+            }
+        }
+    }
+}
+
 fn row_to_checkpoint<R: Row>(r: R) -> Result<StoredCheckpoint, StoreError>
 where
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,

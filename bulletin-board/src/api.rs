@@ -1,0 +1,1055 @@
+//! The HTTP API (axum), JSON, under `/v1`. Every rejection is a JSON error with a stable
+//! code and a clear message, and changes nothing.
+//!
+//! Commission requests carry `x-zkvote-timestamp` (Unix seconds, within 5 minutes of the
+//! board's clock) and `x-zkvote-signature`: ed25519 by the manifest's commission key over
+//! `"zkvote/v1/request\n" || METHOD || "\n" || PATH || "\n" || timestamp || "\n" || hex(SHA-256(body))`.
+//! Trustee messages (dealings, complaints, partial decryptions) are signed inside the
+//! message itself. Voters are anonymous: the proofs are the credential.
+
+use crate::ballot_box::{BallotBox, BallotBoxConfig, Rejection};
+use crate::entries::Entry;
+use crate::log::{BoardLog, LogServiceError};
+use crate::store::{EntryKind, NewEntry, StoreError};
+use ark_bls12_381::Fr;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, RwLock};
+use zkvote_circuits::complete::CompleteBallot;
+use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
+use zkvote_circuits::groth16::{verifying_key_from_bytes, EligibilityVerifier};
+use zkvote_circuits::merkle::VoterRoll;
+use zkvote_core::codec::hex32;
+use zkvote_core::{ElectionContext, Manifest};
+use zkvote_tally::{
+    verify_ceremony, verify_result, CeremonyContext, Complaint, Dealing, PartialDecryption,
+};
+
+/// Largest accepted request body (a complete ballot of the largest manifest fits easily;
+/// the election-creation request carries the proving key).
+pub const MAX_BODY: usize = 8 << 20;
+/// Largest ballot request body.
+pub const MAX_BALLOT_BODY: usize = 256 << 10;
+/// Accepted clock skew of signed commission requests.
+pub const MAX_SKEW_SECS: i64 = 300;
+
+/// A refusal: HTTP status, stable code, message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+    fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown-election",
+            "no such election on this board",
+        )
+    }
+    fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "bad-signature", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "error": { "code": self.code, "message": self.message } })),
+        )
+            .into_response()
+    }
+}
+
+impl From<LogServiceError> for ApiError {
+    fn from(e: LogServiceError) -> Self {
+        match e {
+            LogServiceError::Store(StoreError::UnknownElection) => ApiError::not_found(),
+            LogServiceError::Store(StoreError::ElectionExists) => {
+                ApiError::conflict("election-exists", "election already exists")
+            }
+            LogServiceError::Log(e) => ApiError::bad("bad-proof-request", e.to_string()),
+            other => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "board-error",
+                other.to_string(),
+            ),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        LogServiceError::Store(e).into()
+    }
+}
+
+fn rejection(e: Rejection) -> ApiError {
+    match e {
+        Rejection::NotOpen => ApiError::conflict("election-not-open", e.to_string()),
+        Rejection::Invalid(_) => ApiError::bad("invalid-ballot", e.to_string()),
+        Rejection::AlreadyVoted(_) => ApiError::conflict("already-voted", e.to_string()),
+        Rejection::ReplayedCiphertext => ApiError::conflict("replayed-ballot", e.to_string()),
+        Rejection::Board(_) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "board-error",
+            e.to_string(),
+        ),
+    }
+}
+
+/// The bytes a commission signs for a request.
+pub fn request_message(method: &str, path: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
+    format!(
+        "zkvote/v1/request\n{method}\n{path}\n{timestamp}\n{}",
+        hex::encode(Sha256::digest(body))
+    )
+    .into_bytes()
+}
+
+/// Signs a commission request: returns the two header values (timestamp, signature hex).
+pub fn sign_request(
+    key: &SigningKey,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    timestamp: i64,
+) -> (String, String) {
+    let sig = key.sign(&request_message(method, path, timestamp, body));
+    (timestamp.to_string(), hex::encode(sig.to_bytes()))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn check_signed(
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+    key: &[u8; 32],
+) -> Result<(), ApiError> {
+    let ts: i64 = headers
+        .get("x-zkvote-timestamp")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| ApiError::unauthorized("missing or malformed x-zkvote-timestamp"))?;
+    if (now() - ts).abs() > MAX_SKEW_SECS {
+        return Err(ApiError::unauthorized(
+            "request timestamp is too far from the board's clock",
+        ));
+    }
+    let mut sig = [0u8; 64];
+    headers
+        .get("x-zkvote-signature")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| zkvote_core::codec::hex_exact(v, &mut sig).ok())
+        .ok_or_else(|| ApiError::unauthorized("missing or malformed x-zkvote-signature"))?;
+    let vk = VerifyingKey::from_bytes(key)
+        .map_err(|_| ApiError::unauthorized("invalid commission key"))?;
+    vk.verify_strict(
+        &request_message(method.as_str(), path, ts, body),
+        &Signature::from_bytes(&sig),
+    )
+    .map_err(|_| ApiError::unauthorized("request is not signed by the commission key"))
+}
+
+fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad("malformed-json", e.to_string()))
+}
+
+async fn read_body(
+    req: Request,
+    limit: usize,
+) -> Result<(Method, String, HeaderMap, Bytes), ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("request body exceeds {limit} bytes"),
+        )
+    })?;
+    Ok((
+        parts.method,
+        parts.uri.path().to_string(),
+        parts.headers,
+        bytes,
+    ))
+}
+
+fn election_id(text: &str) -> Result<[u8; 32], ApiError> {
+    hex32(text).map_err(|_| {
+        ApiError::bad(
+            "bad-election-id",
+            "the election id must be 64 lowercase hex digits",
+        )
+    })
+}
+
+/// Where an election is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Registrations and key ceremony.
+    Setup,
+    /// Roll frozen; ceremony may continue.
+    Frozen,
+    /// Ballots accepted.
+    Open,
+    /// Voting closed; trustees decrypt.
+    Closed,
+    /// Result published.
+    Tallied,
+}
+
+struct ElectionState {
+    manifest: Manifest,
+    vk_bytes: Vec<u8>,
+    verifier: Arc<EligibilityVerifier>,
+    ceremony: CeremonyContext,
+    phase: Phase,
+    commitments: Vec<Fr>,
+    root: Option<Fr>,
+    dealings: Vec<Dealing>,
+    complaints: Vec<Complaint>,
+    partials: Vec<PartialDecryption>,
+    ctx: Option<Arc<ElectionContext>>,
+    ballot_box: Option<BallotBox>,
+    ballots: Vec<CompleteBallot>,
+}
+
+impl ElectionState {
+    fn from_manifest(manifest: Manifest, vk_bytes: Vec<u8>) -> Result<Self, ApiError> {
+        let vk = verifying_key_from_bytes(&vk_bytes)
+            .map_err(|e| ApiError::bad("bad-verifying-key", e.to_string()))?;
+        let verifier = EligibilityVerifier::new(&vk)
+            .map_err(|e| ApiError::bad("bad-verifying-key", e.to_string()))?;
+        if verifier.vk_hash() != &manifest.groth16_vk_hash {
+            return Err(ApiError::bad(
+                "verifying-key-mismatch",
+                "the verifying key's hash is not the manifest's groth16_vk_hash",
+            ));
+        }
+        let ceremony = CeremonyContext::from_manifest(&manifest)
+            .map_err(|e| ApiError::bad("bad-manifest", e.to_string()))?;
+        Ok(ElectionState {
+            manifest,
+            vk_bytes,
+            verifier: Arc::new(verifier),
+            ceremony,
+            phase: Phase::Setup,
+            commitments: Vec::new(),
+            root: None,
+            dealings: Vec::new(),
+            complaints: Vec::new(),
+            partials: Vec::new(),
+            ctx: None,
+            ballot_box: None,
+            ballots: Vec::new(),
+        })
+    }
+
+    /// Applies an entry already in the log (live or on replay).
+    fn apply(&mut self, entry: Entry) {
+        match entry {
+            Entry::Manifest { .. } => {}
+            Entry::Dealing { dealing } => self.dealings.push(dealing),
+            Entry::Complaint { complaint } => self.complaints.push(complaint),
+            Entry::Registration { commitment } => {
+                if let Ok(c) = hex32(&commitment)
+                    .map_err(|_| ())
+                    .and_then(|b| fr_from_bytes(&b, "commitment").map_err(|_| ()))
+                {
+                    self.commitments.push(c);
+                }
+            }
+            Entry::RollFrozen { root, .. } => {
+                self.root = hex32(&root)
+                    .ok()
+                    .and_then(|b| fr_from_bytes(&b, "root").ok());
+                self.phase = Phase::Frozen;
+            }
+            Entry::Open { joint_key, .. } => {
+                if let Ok(pk) = zkvote_core::ElectionPublicKey::new(joint_key) {
+                    self.ctx = Some(Arc::new(ElectionContext::new(self.manifest.clone(), pk)));
+                }
+                self.phase = Phase::Open;
+            }
+            Entry::Ballot { ballot } => self.ballots.push(ballot),
+            Entry::Close {} => self.phase = Phase::Closed,
+            Entry::PartialDecryption { partial } => self.partials.push(partial),
+            Entry::Result { .. } => self.phase = Phase::Tallied,
+        }
+    }
+
+    /// The ballots that count: all, or the last one per nullifier.
+    fn counted_ballots(&self) -> Vec<&zkvote_core::Ballot> {
+        let mut last: HashMap<[u8; 32], usize> = HashMap::new();
+        for (i, b) in self.ballots.iter().enumerate() {
+            last.insert(b.ballot.nullifier, i);
+        }
+        let mut idx: Vec<usize> = last.into_values().collect();
+        idx.sort_unstable();
+        idx.into_iter().map(|i| &self.ballots[i].ballot).collect()
+    }
+}
+
+/// The board: the log service and every election's state.
+pub struct Board {
+    log: Arc<BoardLog>,
+    elections: RwLock<HashMap<[u8; 32], Arc<Mutex<ElectionState>>>>,
+    config: BallotBoxConfig,
+}
+
+impl Board {
+    /// Loads every election from the store, replaying its log, and restarts the ballot
+    /// boxes of open elections.
+    pub async fn load(log: Arc<BoardLog>, config: BallotBoxConfig) -> Result<Arc<Self>, ApiError> {
+        let board = Arc::new(Board {
+            log,
+            elections: RwLock::new(HashMap::new()),
+            config,
+        });
+        for eid in board.log.store().election_ids().await? {
+            let entries = board.log.store().entries(&eid, 0, u64::MAX).await?;
+            let mut state: Option<ElectionState> = None;
+            for e in entries {
+                let entry: Entry = serde_json::from_slice(&e.data).map_err(|err| {
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "corrupt-log",
+                        err.to_string(),
+                    )
+                })?;
+                match (&mut state, entry) {
+                    (
+                        None,
+                        Entry::Manifest {
+                            manifest,
+                            groth16_vk,
+                        },
+                    ) => {
+                        let vk = hex::decode(&groth16_vk).unwrap_or_default();
+                        state = Some(ElectionState::from_manifest(manifest, vk)?);
+                    }
+                    (Some(s), entry) => s.apply(entry),
+                    (None, _) => {}
+                }
+            }
+            if let Some(mut s) = state {
+                if s.phase == Phase::Open {
+                    board.start_box(&mut s);
+                }
+                board
+                    .elections
+                    .write()
+                    .await
+                    .insert(eid, Arc::new(Mutex::new(s)));
+            }
+        }
+        Ok(board)
+    }
+
+    fn start_box(&self, s: &mut ElectionState) {
+        if let (Some(ctx), Some(root)) = (&s.ctx, s.root) {
+            s.ballot_box = Some(BallotBox::start(
+                self.log.clone(),
+                ctx.clone(),
+                s.verifier.clone(),
+                root,
+                self.config,
+            ));
+        }
+    }
+
+    async fn election(&self, eid: &[u8; 32]) -> Result<Arc<Mutex<ElectionState>>, ApiError> {
+        self.elections
+            .read()
+            .await
+            .get(eid)
+            .cloned()
+            .ok_or_else(ApiError::not_found)
+    }
+}
+
+type AppState = Arc<Board>;
+
+/// The `/v1` router.
+pub fn router(board: Arc<Board>) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/elections", post(create_election))
+        .route("/v1/elections/{id}", get(status))
+        .route("/v1/elections/{id}/manifest", get(manifest))
+        .route("/v1/elections/{id}/groth16-vk", get(groth16_vk))
+        .route("/v1/elections/{id}/proving-key", get(proving_key))
+        .route("/v1/elections/{id}/registration-codes", post(issue_codes))
+        .route("/v1/elections/{id}/registrations", post(register))
+        .route("/v1/elections/{id}/freeze", post(freeze))
+        .route("/v1/elections/{id}/dealings", post(post_dealing))
+        .route("/v1/elections/{id}/complaints", post(post_complaint))
+        .route("/v1/elections/{id}/open", post(open))
+        .route("/v1/elections/{id}/ballots", post(post_ballot))
+        .route("/v1/elections/{id}/close", post(close))
+        .route("/v1/elections/{id}/partial-decryptions", post(post_partial))
+        .route("/v1/elections/{id}/result", post(post_result))
+        .route("/v1/elections/{id}/checkpoint", get(checkpoint))
+        .route("/v1/elections/{id}/entries", get(entries))
+        .route("/v1/elections/{id}/proofs/inclusion", get(inclusion))
+        .route("/v1/elections/{id}/proofs/consistency", get(consistency))
+        .route("/v1/elections/{id}/record", get(record))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .with_state(board)
+}
+
+async fn health(State(b): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok", "storage": b.log.store().backend_name() }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateElection {
+    manifest: Manifest,
+    groth16_vk: String,
+    proving_key: String,
+}
+
+async fn create_election(State(b): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (method, path, headers, body) = read_body(req, MAX_BODY).await?;
+    let c: CreateElection = parse_json(&body)?;
+    check_signed(&headers, &method, &path, &body, &c.manifest.commission_key)?;
+    if c.manifest.board_key != b.log.public_key().to_bytes() {
+        return Err(ApiError::bad(
+            "wrong-board-key",
+            "the manifest's board_key is not this board's key",
+        ));
+    }
+    let vk_bytes = hex::decode(&c.groth16_vk)
+        .map_err(|_| ApiError::bad("bad-verifying-key", "groth16_vk must be hex"))?;
+    let state = ElectionState::from_manifest(c.manifest.clone(), vk_bytes)?;
+    let pk_bytes = base64_decode(&c.proving_key)?;
+    let pk = zkvote_circuits::groth16::proving_key_from_bytes(&pk_bytes)
+        .map_err(|e| ApiError::bad("bad-proving-key", e.to_string()))?;
+    if zkvote_circuits::groth16::vk_hash(&pk.vk) != c.manifest.groth16_vk_hash {
+        return Err(ApiError::bad(
+            "proving-key-mismatch",
+            "the proving key does not belong to the manifest's verifying key",
+        ));
+    }
+    let eid = c.manifest.election_id;
+    let mut elections = b.elections.write().await;
+    if elections.contains_key(&eid) {
+        return Err(ApiError::conflict(
+            "election-exists",
+            "election already exists",
+        ));
+    }
+    b.log
+        .store()
+        .put_blob(&eid, "proving-key", &pk_bytes)
+        .await?;
+    let genesis = Entry::Manifest {
+        manifest: c.manifest,
+        groth16_vk: c.groth16_vk,
+    };
+    let receipt = b
+        .log
+        .create_election(
+            &eid,
+            NewEntry::plain(EntryKind::Manifest, genesis.to_bytes()),
+        )
+        .await?;
+    elections.insert(eid, Arc::new(Mutex::new(state)));
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+fn base64_decode(text: &str) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| ApiError::bad("bad-proving-key", "proving_key must be standard base64"))
+}
+
+async fn status(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let eid = election_id(&id)?;
+    let e = b.election(&eid).await?;
+    let s = e.lock().await;
+    Ok(Json(json!({
+        "phase": s.phase,
+        "registrations": s.commitments.len(),
+        "roll_root": s.root.map(|r| hex::encode(fr_to_bytes(&r))),
+        "joint_key": s.ctx.as_ref().map(|c| hex::encode(c.public_key().element().as_bytes())),
+        "ballots": s.ballots.len(),
+        "size": b.log.store().size(&eid).await?,
+    })))
+}
+
+async fn manifest(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Manifest>, ApiError> {
+    let e = b.election(&election_id(&id)?).await?;
+    let s = e.lock().await;
+    Ok(Json(s.manifest.clone()))
+}
+
+async fn groth16_vk(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let e = b.election(&election_id(&id)?).await?;
+    let s = e.lock().await;
+    Ok(Json(json!({ "groth16_vk": hex::encode(&s.vk_bytes) })))
+}
+
+async fn proving_key(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let bytes = b
+        .log
+        .store()
+        .blob(&eid, "proving-key")
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(([("content-type", "application/octet-stream")], bytes).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueCodes {
+    count: u32,
+}
+
+async fn issue_codes(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let eid = election_id(&id)?;
+    let (method, path, headers, body) = read_body(req, MAX_BODY).await?;
+    let e = b.election(&eid).await?;
+    let s = e.lock().await;
+    check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
+    let r: IssueCodes = parse_json(&body)?;
+    if r.count == 0 || r.count > 100_000 {
+        return Err(ApiError::bad("bad-count", "count must be 1 to 100000"));
+    }
+    if s.phase != Phase::Setup {
+        return Err(ApiError::conflict("roll-frozen", "the roll is frozen"));
+    }
+    let codes: Vec<String> = (0..r.count)
+        .map(|_| {
+            let mut c = [0u8; 16];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut c);
+            hex::encode(c)
+        })
+        .collect();
+    let hashes: Vec<[u8; 32]> = codes
+        .iter()
+        .map(|c| Sha256::digest(c.as_bytes()).into())
+        .collect();
+    b.log.store().add_code_hashes(&eid, &hashes).await?;
+    Ok(Json(json!({ "codes": codes })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Register {
+    code: String,
+    commitment: String,
+}
+
+async fn register(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (_, _, _, body) = read_body(req, 4096).await?;
+    let r: Register = parse_json(&body)?;
+    let bytes = hex32(&r.commitment).map_err(|e| ApiError::bad("bad-commitment", e.to_string()))?;
+    fr_from_bytes(&bytes, "commitment")
+        .map_err(|e| ApiError::bad("bad-commitment", e.to_string()))?;
+    let e = b.election(&eid).await?;
+    let mut s = e.lock().await;
+    if s.phase != Phase::Setup {
+        return Err(ApiError::conflict(
+            "roll-frozen",
+            "the roll is frozen: registration is closed",
+        ));
+    }
+    if s.commitments.len() as u128 >= 1u128 << s.manifest.roll_depth {
+        return Err(ApiError::conflict("roll-full", "the voter roll is full"));
+    }
+    let entry = Entry::Registration {
+        commitment: r.commitment,
+    };
+    let code_hash: [u8; 32] = Sha256::digest(r.code.as_bytes()).into();
+    let idx = b
+        .log
+        .store()
+        .register(
+            &eid,
+            &code_hash,
+            &NewEntry::plain(EntryKind::Registration, entry.to_bytes()),
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "bad-registration-code",
+                "unknown or already used registration code",
+            )
+        })?;
+    s.apply(entry);
+    let receipt = b.log.receipt(&eid, idx).await?;
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+async fn append_entry(
+    b: &Board,
+    eid: &[u8; 32],
+    s: &mut ElectionState,
+    kind: EntryKind,
+    entry: Entry,
+) -> Result<Response, ApiError> {
+    let receipt = b
+        .log
+        .append(eid, &NewEntry::plain(kind, entry.to_bytes()))
+        .await?;
+    s.apply(entry);
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+async fn freeze(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (method, path, headers, body) = read_body(req, 4096).await?;
+    let e = b.election(&eid).await?;
+    let mut s = e.lock().await;
+    check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
+    if s.phase != Phase::Setup {
+        return Err(ApiError::conflict(
+            "roll-frozen",
+            "the roll is already frozen",
+        ));
+    }
+    let roll = VoterRoll::new(s.manifest.roll_depth, s.commitments.clone())
+        .map_err(|e| ApiError::conflict("roll-full", e.to_string()))?;
+    let entry = Entry::RollFrozen {
+        root: hex::encode(fr_to_bytes(&roll.root())),
+        count: roll.len() as u64,
+    };
+    append_entry(&b, &eid, &mut s, EntryKind::RollFrozen, entry).await
+}
+
+async fn post_dealing(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (_, _, _, body) = read_body(req, MAX_BODY).await?;
+    let d: Dealing = parse_json(&body)?;
+    let e = b.election(&eid).await?;
+    let mut s = e.lock().await;
+    if matches!(s.phase, Phase::Open | Phase::Closed | Phase::Tallied) {
+        return Err(ApiError::conflict(
+            "ceremony-over",
+            "the key ceremony is over",
+        ));
+    }
+    let t = s
+        .ceremony
+        .trustee(d.dealer)
+        .ok_or_else(|| ApiError::bad("unknown-trustee", "no such trustee"))?;
+    if !zkvote_tally::ceremony::verify_signature(
+        &t.signing_key,
+        zkvote_tally::labels::SIG_DEALING,
+        &s.ceremony.manifest_hash,
+        &d.body(),
+        &d.signature,
+    ) {
+        return Err(ApiError::unauthorized(
+            "the dealing is not signed by its trustee",
+        ));
+    }
+    append_entry(
+        &b,
+        &eid,
+        &mut s,
+        EntryKind::Dealing,
+        Entry::Dealing { dealing: d },
+    )
+    .await
+}
+
+async fn post_complaint(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (_, _, _, body) = read_body(req, 65536).await?;
+    let c: Complaint = parse_json(&body)?;
+    let e = b.election(&eid).await?;
+    let mut s = e.lock().await;
+    if matches!(s.phase, Phase::Open | Phase::Closed | Phase::Tallied) {
+        return Err(ApiError::conflict(
+            "ceremony-over",
+            "the key ceremony is over",
+        ));
+    }
+    let t = s
+        .ceremony
+        .trustee(c.accuser)
+        .ok_or_else(|| ApiError::bad("unknown-trustee", "no such trustee"))?;
+    if !zkvote_tally::ceremony::verify_signature(
+        &t.signing_key,
+        zkvote_tally::labels::SIG_COMPLAINT,
+        &s.ceremony.manifest_hash,
+        &c.body(),
+        &c.signature,
+    ) {
+        return Err(ApiError::unauthorized(
+            "the complaint is not signed by its trustee",
+        ));
+    }
+    append_entry(
+        &b,
+        &eid,
+        &mut s,
+        EntryKind::Complaint,
+        Entry::Complaint { complaint: c },
+    )
+    .await
+}
+
+async fn open(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (method, path, headers, body) = read_body(req, 4096).await?;
+    let e = b.election(&eid).await?;
+    let mut s = e.lock().await;
+    check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
+    if s.phase != Phase::Frozen {
+        return Err(ApiError::conflict(
+            "not-frozen",
+            "open needs a frozen roll and an election not yet opened",
+        ));
+    }
+    let outcome = verify_ceremony(
+        &s.ceremony,
+        &s.dealings,
+        &s.complaints,
+        &mut rand_core::OsRng,
+    )
+    .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
+    let entry = Entry::Open {
+        joint_key: outcome.joint_key,
+        qualified: outcome.qualified,
+    };
+    let r = append_entry(&b, &eid, &mut s, EntryKind::Open, entry).await?;
+    b.start_box(&mut s);
+    Ok(r)
+}
+
+async fn post_ballot(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (_, _, _, body) = read_body(req, MAX_BALLOT_BODY).await?;
+    let ballot: CompleteBallot = parse_json(&body)?;
+    let bb = {
+        let e = b.election(&eid).await?;
+        let s = e.lock().await;
+        if s.phase != Phase::Open {
+            return Err(ApiError::conflict(
+                "election-not-open",
+                "the election is not open for voting",
+            ));
+        }
+        s.ballot_box.clone().ok_or_else(|| {
+            ApiError::conflict("election-not-open", "the election is not open for voting")
+        })?
+    };
+    let receipt = bb.submit(ballot.clone()).await.map_err(rejection)?;
+    let e = b.election(&eid).await?;
+    e.lock().await.apply(Entry::Ballot { ballot });
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+async fn close(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (method, path, headers, body) = read_body(req, 4096).await?;
+    let e = b.election(&eid).await?;
+    let bb = {
+        let s = e.lock().await;
+        check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
+        if s.phase != Phase::Open {
+            return Err(ApiError::conflict(
+                "election-not-open",
+                "only an open election can be closed",
+            ));
+        }
+        s.ballot_box.clone()
+    };
+    if let Some(bb) = &bb {
+        bb.close();
+        bb.drain().await;
+    }
+    let mut s = e.lock().await;
+    append_entry(&b, &eid, &mut s, EntryKind::Close, Entry::Close {}).await
+}
+
+async fn post_partial(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (_, _, _, body) = read_body(req, MAX_BODY).await?;
+    let p: PartialDecryption = parse_json(&body)?;
+    let e = b.election(&eid).await?;
+    let mut s = e.lock().await;
+    if s.phase != Phase::Closed {
+        return Err(ApiError::conflict(
+            "election-not-closed",
+            "partial decryptions are accepted once voting is closed",
+        ));
+    }
+    let outcome = verify_ceremony(
+        &s.ceremony,
+        &s.dealings,
+        &s.complaints,
+        &mut rand_core::OsRng,
+    )
+    .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
+    let agg = zkvote_tally::aggregate(&s.manifest, &s.counted_ballots());
+    zkvote_tally::verify_partial_decryption(&s.ceremony, &outcome, &agg, &p, &mut rand_core::OsRng)
+        .map_err(|e| ApiError::bad("invalid-partial-decryption", e.to_string()))?;
+    if s.partials.iter().any(|q| q.trustee == p.trustee) {
+        return Err(ApiError::conflict(
+            "duplicate-partial-decryption",
+            "this trustee already published its partial decryption",
+        ));
+    }
+    append_entry(
+        &b,
+        &eid,
+        &mut s,
+        EntryKind::PartialDecryption,
+        Entry::PartialDecryption { partial: p },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostResult {
+    counts: Vec<Vec<u64>>,
+}
+
+async fn post_result(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (method, path, headers, body) = read_body(req, 65536).await?;
+    let e = b.election(&eid).await?;
+    let mut s = e.lock().await;
+    check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
+    let r: PostResult = parse_json(&body)?;
+    if s.phase != Phase::Closed {
+        return Err(ApiError::conflict(
+            "election-not-closed",
+            "the result is published once voting is closed",
+        ));
+    }
+    let outcome = verify_ceremony(
+        &s.ceremony,
+        &s.dealings,
+        &s.complaints,
+        &mut rand_core::OsRng,
+    )
+    .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
+    let agg = zkvote_tally::aggregate(&s.manifest, &s.counted_ballots());
+    verify_result(
+        &s.ceremony,
+        &outcome,
+        &agg,
+        &s.partials,
+        &r.counts,
+        &mut rand_core::OsRng,
+    )
+    .map_err(|e| ApiError::bad("wrong-result", e.to_string()))?;
+    append_entry(
+        &b,
+        &eid,
+        &mut s,
+        EntryKind::Result,
+        Entry::Result { counts: r.counts },
+    )
+    .await
+}
+
+async fn checkpoint(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let eid = election_id(&id)?;
+    b.election(&eid).await?;
+    let cp = b.log.checkpoint(&eid).await?;
+    Ok(Json(
+        json!({ "size": cp.size, "root": hex::encode(cp.root), "checkpoint": cp.note }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    from: Option<u64>,
+    limit: Option<u64>,
+}
+
+async fn entries(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    Query(p): Query<Page>,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    b.election(&eid).await?;
+    let limit = p.limit.unwrap_or(100).min(1000);
+    let list = b
+        .log
+        .store()
+        .entries(&eid, p.from.unwrap_or(0), limit)
+        .await?;
+    let mut out = String::from("[");
+    for (i, e) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&entry_line(e));
+    }
+    out.push(']');
+    Ok(([("content-type", "application/json")], out).into_response())
+}
+
+fn entry_line(e: &crate::store::StoredEntry) -> String {
+    format!(
+        "{{\"index\":{},\"kind\":\"{}\",\"entry\":{}}}",
+        e.index,
+        e.kind,
+        String::from_utf8_lossy(&e.data)
+    )
+}
+
+#[derive(Deserialize)]
+struct InclusionQuery {
+    index: u64,
+    size: Option<u64>,
+}
+
+async fn inclusion(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let eid = election_id(&id)?;
+    b.election(&eid).await?;
+    let size = match q.size {
+        Some(s) => s,
+        None => b.log.checkpoint(&eid).await?.size,
+    };
+    let proof = b.log.inclusion_proof(&eid, q.index, size).await?;
+    Ok(Json(
+        json!({ "index": q.index, "size": size, "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    old: u64,
+    new: u64,
+}
+
+async fn consistency(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let eid = election_id(&id)?;
+    b.election(&eid).await?;
+    let proof = b.log.consistency_proof(&eid, q.old, q.new).await?;
+    Ok(Json(
+        json!({ "old": q.old, "new": q.new, "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn record(State(b): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    b.election(&eid).await?;
+    let cp = b.log.checkpoint(&eid).await?;
+    let list = b.log.store().entries(&eid, 0, cp.size).await?;
+    let mut out = String::new();
+    for e in &list {
+        out.push_str(&entry_line(e));
+        out.push('\n');
+    }
+    out.push_str(&json!({ "checkpoint": cp.note }).to_string());
+    out.push('\n');
+    Ok(([("content-type", "application/x-ndjson")], Body::from(out)).into_response())
+}

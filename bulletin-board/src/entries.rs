@@ -1,0 +1,73 @@
+//! The typed entries of an election's log. An entry's bytes (its leaf data) are its
+//! compact JSON serialization, exactly as stored; `docs/protocol.md` lists the fields.
+
+use serde::{Deserialize, Serialize};
+use zkvote_circuits::complete::CompleteBallot;
+use zkvote_core::{Element, Manifest};
+use zkvote_tally::{Complaint, Dealing, PartialDecryption};
+
+/// One log entry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Entry {
+    /// Genesis: the manifest and the eligibility verifying key (compressed, hex).
+    Manifest {
+        /// The manifest.
+        manifest: Manifest,
+        /// The Groth16 verifying key, compressed, hex; its hash is the manifest's.
+        groth16_vk: String,
+    },
+    /// A trustee's dealing.
+    Dealing {
+        /// The signed dealing.
+        dealing: Dealing,
+    },
+    /// A trustee's complaint.
+    Complaint {
+        /// The signed complaint.
+        complaint: Complaint,
+    },
+    /// A voter's credential commitment (field element, hex).
+    Registration {
+        /// The commitment.
+        commitment: String,
+    },
+    /// The roll is frozen: its root and number of registrations.
+    RollFrozen {
+        /// Root (field element, hex).
+        root: String,
+        /// Number of registrations.
+        count: u64,
+    },
+    /// Voting opens under the joint key from the ceremony.
+    Open {
+        /// The joint election key.
+        joint_key: Element,
+        /// Qualified dealers.
+        qualified: Vec<u32>,
+    },
+    /// A ballot.
+    Ballot {
+        /// The complete ballot.
+        ballot: CompleteBallot,
+    },
+    /// Voting closes.
+    Close {},
+    /// A trustee's partial decryption of the aggregate.
+    PartialDecryption {
+        /// The signed partial decryption.
+        partial: PartialDecryption,
+    },
+    /// The published result.
+    Result {
+        /// Counts per contest and option.
+        counts: Vec<Vec<u64>>,
+    },
+}
+
+impl Entry {
+    /// The entry's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("entries serialize")
+    }
+}

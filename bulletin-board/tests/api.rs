@@ -1,0 +1,378 @@
+//! A whole election through the HTTP API on loopback, with the refusals a board must make.
+
+use base64::Engine;
+use ed25519_dalek::SigningKey;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use zkvote_board::api::{router, sign_request, Board};
+use zkvote_board::*;
+use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
+use zkvote_circuits::credential::Credential;
+use zkvote_circuits::field::fr_to_bytes;
+use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
+use zkvote_circuits::merkle::VoterRoll;
+use zkvote_core::log::{leaf_hash, Checkpoint, MemoryTree, Receipt, BOARD_KEY_NAME};
+use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
+use zkvote_core::sample::sample_manifest_toml;
+use zkvote_core::*;
+use zkvote_tally::*;
+
+const DEPTH: u8 = 4;
+
+async fn serve(url: &str, key: &SigningKey) -> String {
+    let log = Arc::new(BoardLog::new(Store::open(url).await.unwrap(), key.clone()));
+    let board = Board::load(log, BallotBoxConfig::default()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    commission: SigningKey,
+}
+
+impl Client {
+    async fn signed(&self, path: &str, body: &Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let (ts, sig) = sign_request(&self.commission, "POST", path, &bytes, now());
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("x-zkvote-timestamp", ts)
+            .header("x-zkvote-signature", sig)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_election_over_http() {
+    let dir = std::env::temp_dir().join(format!("zkvote-api-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("board.db").display());
+    let board_key = SigningKey::generate(&mut OsRng);
+    let commission = SigningKey::generate(&mut OsRng);
+    let base = serve(&url, &board_key).await;
+    let c = Client {
+        http: reqwest::Client::new(),
+        base,
+        commission: commission.clone(),
+    };
+
+    // The election: 3 trustees (threshold 2), a small roll.
+    let (pk, vk) = setup(DEPTH, &mut OsRng);
+    let trustees: Vec<TrusteeKeys> = (1..=3)
+        .map(|i| TrusteeKeys::generate(i, &mut OsRng))
+        .collect();
+    let mut id = [0u8; 32];
+    OsRng.fill_bytes(&mut id);
+    let mut doc = ManifestDocument::from(Manifest::from_toml(&sample_manifest_toml()).unwrap());
+    doc.election_id = hex::encode(id);
+    doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
+    doc.board_key = hex::encode(board_key.verifying_key().to_bytes());
+    doc.eligibility.roll_depth = DEPTH;
+    doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
+    doc.trustees.members = trustees
+        .iter()
+        .map(|k| TrusteeDocument {
+            index: k.index(),
+            name: format!("T{}", k.index()),
+            signing_key: hex::encode(k.signing_public()),
+            encryption_key: hex::encode(k.encryption_public().as_bytes()),
+        })
+        .collect();
+    let manifest = Manifest::try_from(doc).unwrap();
+    let e = format!("/v1/elections/{}", hex::encode(id));
+    let create = json!({
+        "manifest": manifest,
+        "groth16_vk": hex::encode(key_to_bytes(&vk)),
+        "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
+    });
+
+    // Unsigned and wrongly signed commission requests are refused.
+    let (s, v) = c
+        .post("/v1/elections", serde_json::to_vec(&create).unwrap())
+        .await;
+    assert_eq!((s, code(&v)), (401, "bad-signature"));
+    let impostor = Client {
+        http: c.http.clone(),
+        base: c.base.clone(),
+        commission: SigningKey::generate(&mut OsRng),
+    };
+    let (s, v) = impostor.signed("/v1/elections", &create).await;
+    assert_eq!((s, code(&v)), (401, "bad-signature"));
+    let (s, v) = c.post("/v1/elections", b"{not json".to_vec()).await;
+    assert_eq!((s, code(&v)), (400, "malformed-json"));
+
+    let (s, v) = c.signed("/v1/elections", &create).await;
+    assert_eq!(s, 201, "{v}");
+    let vkey = board_key.verifying_key();
+    serde_json::from_value::<Receipt>(v)
+        .unwrap()
+        .verify(&id, &vkey)
+        .unwrap();
+    let (s, v) = c.signed("/v1/elections", &create).await;
+    assert_eq!((s, code(&v)), (409, "election-exists"));
+
+    // Registration with one-time codes.
+    let (s, v) = c
+        .signed(&format!("{e}/registration-codes"), &json!({ "count": 4 }))
+        .await;
+    assert_eq!(s, 200);
+    let codes: Vec<String> = serde_json::from_value(v["codes"].clone()).unwrap();
+    let voters: Vec<Credential> = (0..4).map(|_| Credential::generate(&mut OsRng)).collect();
+    for (v, code_) in voters.iter().zip(&codes) {
+        let body =
+            json!({ "code": code_, "commitment": hex::encode(fr_to_bytes(&v.commitment())) });
+        let (s, r) = c
+            .post(
+                &format!("{e}/registrations"),
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+    }
+    let again = json!({ "code": codes[0], "commitment": hex::encode(fr_to_bytes(&Credential::generate(&mut OsRng).commitment())) });
+    let (s, v) = c
+        .post(
+            &format!("{e}/registrations"),
+            serde_json::to_vec(&again).unwrap(),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (403, "bad-registration-code"));
+
+    // Key ceremony over the board.
+    let ctx = CeremonyContext::from_manifest(&manifest).unwrap();
+    let (dealt, dealings): (Vec<_>, Vec<_>) = trustees
+        .iter()
+        .map(|k| {
+            Trustee::new(k.clone(), ctx.clone())
+                .unwrap()
+                .deal(&mut OsRng)
+        })
+        .unzip();
+    for d in &dealings {
+        let (s, v) = c
+            .post(&format!("{e}/dealings"), serde_json::to_vec(d).unwrap())
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let shares: Vec<TrusteeShare> = dealt
+        .into_iter()
+        .map(|t| {
+            let (t, complaints) = t.check(&dealings, &mut OsRng);
+            assert!(complaints.is_empty());
+            t.finish(&dealings, &[], &mut OsRng).unwrap()
+        })
+        .collect();
+
+    // Freeze, open.
+    let (s, _) = c.signed(&format!("{e}/open"), &json!({})).await;
+    assert_eq!(s, 409);
+    let (s, v) = c.signed(&format!("{e}/freeze"), &json!({})).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = c.signed(&format!("{e}/open"), &json!({})).await;
+    assert_eq!(s, 201, "{v}");
+    let roll = VoterRoll::new(DEPTH, voters.iter().map(|v| v.commitment()).collect()).unwrap();
+    let outcome = shares[0].outcome().clone();
+    let ectx = ElectionContext::new(manifest.clone(), outcome.election_key());
+    let vote = |i: usize, mayor: usize| -> CompleteBallot {
+        let choices = Choices::from_indices(&manifest, &[vec![mayor], vec![i % 5]]).unwrap();
+        build_complete_ballot(
+            &ectx,
+            &pk,
+            &voters[i],
+            &roll.path(i).unwrap(),
+            &roll.root(),
+            &choices,
+            &mut OsRng,
+        )
+        .unwrap()
+        .0
+    };
+
+    // Ballots.
+    let mut ballots = Vec::new();
+    for i in 0..3 {
+        let b = vote(i, i % 2);
+        let (s, v) = c
+            .post(&format!("{e}/ballots"), serde_json::to_vec(&b).unwrap())
+            .await;
+        assert_eq!(s, 201, "{v}");
+        serde_json::from_value::<Receipt>(v)
+            .unwrap()
+            .verify(&id, &vkey)
+            .unwrap();
+        ballots.push(b);
+    }
+    let (s, v) = c
+        .post(
+            &format!("{e}/ballots"),
+            serde_json::to_vec(&vote(0, 3)).unwrap(),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (409, "already-voted"));
+    let (s, v) = c
+        .post(
+            &format!("{e}/ballots"),
+            serde_json::to_vec(&ballots[1]).unwrap(),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (409, "already-voted"));
+    let mut other = vote(3, 1);
+    other.ballot.election_id[0] ^= 1;
+    let (s, v) = c
+        .post(&format!("{e}/ballots"), serde_json::to_vec(&other).unwrap())
+        .await;
+    assert_eq!((s, code(&v)), (400, "invalid-ballot"));
+    let noncanonical =
+        serde_json::to_string(&vote(3, 1))
+            .unwrap()
+            .replacen("\"a\":\"", "\"a\":\"ff", 1);
+    let (s, v) = c
+        .post(&format!("{e}/ballots"), noncanonical.into_bytes())
+        .await;
+    assert_eq!((s, code(&v)), (400, "malformed-json"));
+    let (s, v) = c.post(&format!("{e}/ballots"), vec![b'x'; 300 << 10]).await;
+    assert_eq!((s, code(&v)), (413, "body-too-large"));
+
+    // Close; a ballot after close is refused.
+    let (s, v) = c.signed(&format!("{e}/close"), &json!({})).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = c
+        .post(
+            &format!("{e}/ballots"),
+            serde_json::to_vec(&vote(3, 1)).unwrap(),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (409, "election-not-open"));
+
+    // Trustees 1 and 3 decrypt; the commission publishes the result.
+    let agg = aggregate(
+        &manifest,
+        &ballots.iter().map(|b| &b.ballot).collect::<Vec<_>>(),
+    );
+    let partials: Vec<PartialDecryption> = [0usize, 2]
+        .iter()
+        .map(|&i| partial_decrypt(&ctx, &trustees[i], &shares[i], &agg, &mut OsRng))
+        .collect();
+    for p in &partials {
+        let (s, v) = c
+            .post(
+                &format!("{e}/partial-decryptions"),
+                serde_json::to_vec(p).unwrap(),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let result = combine(
+        &ctx,
+        &outcome,
+        &agg,
+        &partials,
+        &DlogTable::new(agg.ballots),
+        &mut OsRng,
+    )
+    .unwrap();
+    assert_eq!(result.counts[0], vec![2, 1, 0, 0]);
+    let mut wrong = result.counts.clone();
+    wrong[0][0] += 1;
+    let (s, v) = c
+        .signed(&format!("{e}/result"), &json!({ "counts": wrong }))
+        .await;
+    assert_eq!((s, code(&v)), (400, "wrong-result"));
+    let (s, v) = c
+        .signed(&format!("{e}/result"), &json!({ "counts": result.counts }))
+        .await;
+    assert_eq!(s, 201, "{v}");
+
+    // The record: every entry's bytes hash to the signed root.
+    let (s, record) = c.get(&format!("{e}/record")).await;
+    assert_eq!(s, 200);
+    let lines: Vec<Value> = record
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let note = lines.last().unwrap()["checkpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cp = Checkpoint::verify(
+        &note,
+        &zkvote_core::log::origin_for(&id),
+        BOARD_KEY_NAME,
+        &vkey,
+    )
+    .unwrap();
+    #[derive(serde::Deserialize)]
+    struct Line<'a> {
+        #[serde(borrow)]
+        entry: &'a serde_json::value::RawValue,
+    }
+    let raw: Vec<&str> = record.lines().collect();
+    let tree = MemoryTree::from_leaf_hashes(raw[..raw.len() - 1].iter().map(|l| {
+        leaf_hash(
+            serde_json::from_str::<Line>(l)
+                .unwrap()
+                .entry
+                .get()
+                .as_bytes(),
+        )
+    }));
+    assert_eq!((tree.size(), tree.root()), (cp.size, cp.root));
+    assert_eq!(lines[0]["kind"], "manifest");
+    assert_eq!(lines[lines.len() - 2]["kind"], "result");
+
+    // A restarted board serves the same log and checkpoint.
+    let base2 = serve(&url, &board_key).await;
+    let c2 = Client {
+        http: c.http.clone(),
+        base: base2,
+        commission,
+    };
+    let (_, cp1) = c.get(&format!("{e}/checkpoint")).await;
+    let (_, cp2) = c2.get(&format!("{e}/checkpoint")).await;
+    assert_eq!(cp1, cp2);
+    let (s, v) = c2.get("/v1/elections/zz/manifest").await;
+    assert_eq!(s, 400, "{v}");
+}
