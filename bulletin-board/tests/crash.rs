@@ -187,7 +187,7 @@ async fn sigkill_loses_no_acknowledged_ballot() {
     )
     .await;
     let share = dealt
-        .check(&[dealing.clone()], &mut OsRng)
+        .check(std::slice::from_ref(&dealing), &mut OsRng)
         .0
         .finish(&[dealing], &[], &mut OsRng)
         .unwrap();
