@@ -248,6 +248,8 @@ struct ElectionState {
     ctx: Option<Arc<ElectionContext>>,
     ballot_box: Option<BallotBox>,
     ballots: Vec<CompleteBallot>,
+    /// Number of log entries applied to this state.
+    applied: u64,
 }
 
 impl ElectionState {
@@ -278,6 +280,7 @@ impl ElectionState {
             ctx: None,
             ballot_box: None,
             ballots: Vec::new(),
+            applied: 1,
         })
     }
 
@@ -335,7 +338,8 @@ pub struct Board {
 
 impl Board {
     /// Loads every election from the store, replaying its log, and restarts the ballot
-    /// boxes of open elections.
+    /// boxes of open elections. Elections created, and entries appended, by other board
+    /// processes on the same database are picked up on use.
     pub async fn load(log: Arc<BoardLog>, config: BallotBoxConfig) -> Result<Arc<Self>, ApiError> {
         let board = Arc::new(Board {
             log,
@@ -343,41 +347,7 @@ impl Board {
             config,
         });
         for eid in board.log.store().election_ids().await? {
-            let entries = board.log.store().entries(&eid, 0, u64::MAX).await?;
-            let mut state: Option<ElectionState> = None;
-            for e in entries {
-                let entry: Entry = serde_json::from_slice(&e.data).map_err(|err| {
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "corrupt-log",
-                        err.to_string(),
-                    )
-                })?;
-                match (&mut state, entry) {
-                    (
-                        None,
-                        Entry::Manifest {
-                            manifest,
-                            groth16_vk,
-                        },
-                    ) => {
-                        let vk = hex::decode(&groth16_vk).unwrap_or_default();
-                        state = Some(ElectionState::from_manifest(manifest, vk)?);
-                    }
-                    (Some(s), entry) => s.apply(entry),
-                    (None, _) => {}
-                }
-            }
-            if let Some(mut s) = state {
-                if s.phase == Phase::Open {
-                    board.start_box(&mut s);
-                }
-                board
-                    .elections
-                    .write()
-                    .await
-                    .insert(eid, Arc::new(Mutex::new(s)));
-            }
+            board.election(&eid).await?;
         }
         Ok(board)
     }
@@ -394,13 +364,72 @@ impl Board {
         }
     }
 
+    /// Applies the log entries this state has not seen yet (appended by this or another
+    /// board process), starting or stopping the ballot box on phase changes.
+    async fn sync(&self, eid: &[u8; 32], s: &mut ElectionState) -> Result<(), ApiError> {
+        let entries = self.log.store().entries(eid, s.applied, u64::MAX).await?;
+        for e in entries {
+            let entry: Entry = serde_json::from_slice(&e.data).map_err(|err| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "corrupt-log",
+                    err.to_string(),
+                )
+            })?;
+            let before = s.phase;
+            s.apply(entry);
+            s.applied = e.index + 1;
+            if before != Phase::Open && s.phase == Phase::Open {
+                self.start_box(s);
+            }
+            if matches!(s.phase, Phase::Closed | Phase::Tallied) {
+                if let Some(bb) = &s.ballot_box {
+                    bb.close();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The election's state, loaded from the store if this process has not seen it, and
+    /// synced with the log.
     async fn election(&self, eid: &[u8; 32]) -> Result<Arc<Mutex<ElectionState>>, ApiError> {
-        self.elections
-            .read()
-            .await
-            .get(eid)
-            .cloned()
-            .ok_or_else(ApiError::not_found)
+        let existing = self.elections.read().await.get(eid).cloned();
+        let arc = match existing {
+            Some(a) => a,
+            None => {
+                let first = self.log.store().entries(eid, 0, 1).await?;
+                let Some(genesis) = first.first() else {
+                    return Err(ApiError::not_found());
+                };
+                let Ok(Entry::Manifest {
+                    manifest,
+                    groth16_vk,
+                }) = serde_json::from_slice::<Entry>(&genesis.data)
+                else {
+                    return Err(ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "corrupt-log",
+                        "entry 0 is not a manifest",
+                    ));
+                };
+                let state = ElectionState::from_manifest(
+                    manifest,
+                    hex::decode(&groth16_vk).unwrap_or_default(),
+                )?;
+                self.elections
+                    .write()
+                    .await
+                    .entry(*eid)
+                    .or_insert_with(|| Arc::new(Mutex::new(state)))
+                    .clone()
+            }
+        };
+        {
+            let mut s = arc.lock().await;
+            self.sync(eid, &mut s).await?;
+        }
+        Ok(arc)
     }
 }
 
@@ -628,11 +657,7 @@ async fn register(
     let idx = b
         .log
         .store()
-        .register(
-            &eid,
-            &code_hash,
-            &NewEntry::plain(EntryKind::Registration, entry.to_bytes()),
-        )
+        .register(&eid, &code_hash, &phased(EntryKind::Registration, &entry))
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -641,9 +666,29 @@ async fn register(
                 "unknown or already used registration code",
             )
         })?;
-    s.apply(entry);
+    b.sync(&eid, &mut s).await?;
     let receipt = b.log.receipt(&eid, idx).await?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+/// Phases in which an entry kind may be appended, and the phase it moves to.
+fn phase_rule(kind: EntryKind) -> (&'static [&'static str], Option<&'static str>) {
+    match kind {
+        EntryKind::Registration => (&["setup"], None),
+        EntryKind::RollFrozen => (&["setup"], Some("frozen")),
+        EntryKind::Dealing | EntryKind::Complaint => (&["setup", "frozen"], None),
+        EntryKind::Open => (&["frozen"], Some("open")),
+        EntryKind::Ballot => (&["open"], None),
+        EntryKind::Close => (&["open"], Some("closed")),
+        EntryKind::PartialDecryption => (&["closed"], None),
+        EntryKind::Result => (&["closed"], Some("tallied")),
+        EntryKind::Manifest => (&[], None),
+    }
+}
+
+fn phased(kind: EntryKind, entry: &Entry) -> NewEntry {
+    let (phases, next) = phase_rule(kind);
+    NewEntry::plain(kind, entry.to_bytes()).in_phase(phases, next)
 }
 
 async fn append_entry(
@@ -653,11 +698,8 @@ async fn append_entry(
     kind: EntryKind,
     entry: Entry,
 ) -> Result<Response, ApiError> {
-    let receipt = b
-        .log
-        .append(eid, &NewEntry::plain(kind, entry.to_bytes()))
-        .await?;
-    s.apply(entry);
+    let receipt = b.log.append(eid, &phased(kind, &entry)).await?;
+    b.sync(eid, s).await?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
@@ -795,9 +837,7 @@ async fn open(
         joint_key: outcome.joint_key,
         qualified: outcome.qualified,
     };
-    let r = append_entry(&b, &eid, &mut s, EntryKind::Open, entry).await?;
-    b.start_box(&mut s);
-    Ok(r)
+    append_entry(&b, &eid, &mut s, EntryKind::Open, entry).await
 }
 
 async fn post_ballot(
@@ -821,9 +861,7 @@ async fn post_ballot(
             ApiError::conflict("election-not-open", "the election is not open for voting")
         })?
     };
-    let receipt = bb.submit(ballot.clone()).await.map_err(rejection)?;
-    let e = b.election(&eid).await?;
-    e.lock().await.apply(Entry::Ballot { ballot });
+    let receipt = bb.submit(ballot).await.map_err(rejection)?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 

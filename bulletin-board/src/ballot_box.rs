@@ -240,6 +240,8 @@ async fn append(
         spend_nullifier: spend,
         ciphertexts: ballot.ballot.ciphertext_keys().copied().collect(),
         data: Entry::Ballot { ballot }.to_bytes(),
+        require_phase: &["open"],
+        set_phase: None,
     };
     match log.append(eid, &entry).await {
         Ok(r) => Ok(r),
@@ -249,6 +251,7 @@ async fn append(
         Err(LogServiceError::Store(StoreError::CiphertextReplayed)) => {
             Err(Rejection::ReplayedCiphertext)
         }
+        Err(LogServiceError::Store(StoreError::WrongPhase(_))) => Err(Rejection::NotOpen),
         Err(e) => Err(Rejection::Board(e.to_string())),
     }
 }

@@ -39,6 +39,9 @@ pub enum StoreError {
     /// A ciphertext of this entry was already accepted.
     #[error("a ciphertext of this ballot was already accepted")]
     CiphertextReplayed,
+    /// The election is in a phase where this entry is not allowed.
+    #[error("the election is in phase {0:?}, where this entry is not allowed")]
+    WrongPhase(String),
     /// Database failure.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -103,6 +106,11 @@ pub struct NewEntry {
     pub spend_nullifier: bool,
     /// For ballots: the `A` component of every ciphertext, never accepted twice.
     pub ciphertexts: Vec<[u8; 32]>,
+    /// Phases in which the entry may be appended (empty: any), checked in the append
+    /// transaction so that several board processes agree.
+    pub require_phase: &'static [&'static str],
+    /// The phase the election moves to with this entry.
+    pub set_phase: Option<&'static str>,
 }
 
 impl NewEntry {
@@ -114,7 +122,16 @@ impl NewEntry {
             nullifier: None,
             spend_nullifier: false,
             ciphertexts: Vec::new(),
+            require_phase: &[],
+            set_phase: None,
         }
+    }
+
+    /// The same entry, allowed only in `phases` and moving the election to `next`.
+    pub fn in_phase(mut self, phases: &'static [&'static str], next: Option<&'static str>) -> Self {
+        self.require_phase = phases;
+        self.set_phase = next;
+        self
     }
 }
 
@@ -167,10 +184,13 @@ macro_rules! append_tx {
     ($tx:expr, $eid:expr, $entry:expr, $lock_sql:expr) => {{
         let tx = $tx;
         let row = sqlx::query($lock_sql).bind(&$eid[..]).fetch_optional(&mut **tx).await?;
-        let idx: i64 = match row {
-            Some(r) => r.try_get(0)?,
+        let (idx, phase): (i64, String) = match row {
+            Some(r) => (r.try_get(0)?, r.try_get(1)?),
             None => return Err(StoreError::UnknownElection),
         };
+        if !$entry.require_phase.is_empty() && !$entry.require_phase.contains(&phase.as_str()) {
+            return Err(StoreError::WrongPhase(phase));
+        }
         if let (Some(n), true) = ($entry.nullifier, $entry.spend_nullifier) {
             let r = sqlx::query(
                 "INSERT INTO spent_nullifiers (election_id, nullifier, idx) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -211,9 +231,10 @@ macro_rules! append_tx {
         .bind($entry.nullifier.map(|n| n.to_vec()))
         .execute(&mut **tx)
         .await?;
-        sqlx::query("UPDATE elections SET next_index = $2 WHERE election_id = $1")
+        sqlx::query("UPDATE elections SET next_index = $2, phase = COALESCE($3, phase) WHERE election_id = $1")
             .bind(&$eid[..])
             .bind(idx + 1)
+            .bind($entry.set_phase)
             .execute(&mut **tx)
             .await?;
         Ok::<u64, StoreError>(idx as u64)
@@ -328,7 +349,7 @@ impl Store {
                     &mut tx,
                     election_id,
                     genesis,
-                    "SELECT next_index FROM elections WHERE election_id = $1"
+                    "SELECT next_index, phase FROM elections WHERE election_id = $1"
                 )?;
                 tx.commit().await?;
                 Ok(idx)
@@ -348,7 +369,7 @@ impl Store {
                     &mut tx,
                     election_id,
                     genesis,
-                    "SELECT next_index FROM elections WHERE election_id = $1 FOR UPDATE"
+                    "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE"
                 )?;
                 tx.commit().await?;
                 Ok(idx)
@@ -370,7 +391,7 @@ impl Store {
                     &mut tx,
                     election_id,
                     entry,
-                    "SELECT next_index FROM elections WHERE election_id = $1"
+                    "SELECT next_index, phase FROM elections WHERE election_id = $1"
                 )?;
                 tx.commit().await?;
                 Ok(idx)
@@ -381,7 +402,7 @@ impl Store {
                     &mut tx,
                     election_id,
                     entry,
-                    "SELECT next_index FROM elections WHERE election_id = $1 FOR UPDATE"
+                    "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE"
                 )?;
                 tx.commit().await?;
                 Ok(idx)
@@ -391,7 +412,7 @@ impl Store {
 
     /// Number of entries of an election.
     pub async fn size(&self, election_id: &[u8; 32]) -> Result<u64, StoreError> {
-        let q = "SELECT next_index FROM elections WHERE election_id = $1";
+        let q = "SELECT next_index, phase FROM elections WHERE election_id = $1";
         let n: Option<i64> = with_reader!(self, pool => match sqlx::query(q).bind(&election_id[..]).fetch_optional(pool).await? {
             Some(r) => Some(r.try_get(0)?),
             None => None,
@@ -650,7 +671,7 @@ impl Store {
                 let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
                 let idx = body!(
                     &mut tx,
-                    "SELECT next_index FROM elections WHERE election_id = $1"
+                    "SELECT next_index, phase FROM elections WHERE election_id = $1"
                 );
                 tx.commit().await?;
                 Ok(Some(idx))
@@ -659,7 +680,7 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 let idx = body!(
                     &mut tx,
-                    "SELECT next_index FROM elections WHERE election_id = $1 FOR UPDATE"
+                    "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE"
                 );
                 tx.commit().await?;
                 Ok(Some(idx))

@@ -232,6 +232,8 @@ async fn whole_election_over_http() {
     };
 
     // Ballots.
+    let (_, st) = c.get(&e).await;
+    eprintln!("STATUS {st}");
     let mut ballots = Vec::new();
     for i in 0..3 {
         let b = vote(i, i % 2);

@@ -36,6 +36,8 @@ fn ballot(nullifier: u8, ct: u8, spend: bool) -> NewEntry {
         nullifier: Some([nullifier; 32]),
         spend_nullifier: spend,
         ciphertexts: vec![[ct; 32], [ct.wrapping_add(100); 32]],
+        require_phase: &[],
+        set_phase: None,
     }
 }
 
@@ -206,6 +208,8 @@ async fn two_boards(url: String) {
                 nullifier: Some([i; 32]),
                 spend_nullifier: true,
                 ciphertexts: vec![rand::random()],
+                require_phase: &[],
+                set_phase: None,
             };
             tasks.push(tokio::spawn(
                 async move { board.append(&eid, &entry).await },
