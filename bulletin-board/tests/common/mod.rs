@@ -1,0 +1,232 @@
+//! Helpers shared by the tests that run the real `zkvote-board` binary.
+#![allow(dead_code)]
+
+use base64::Engine;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use zkvote_board::api::sign_request;
+use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
+use zkvote_circuits::credential::Credential;
+use zkvote_circuits::field::fr_to_bytes;
+use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash, ProvingKey};
+use zkvote_circuits::merkle::VoterRoll;
+use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
+use zkvote_core::sample::sample_manifest_toml;
+use zkvote_core::*;
+use zkvote_tally::*;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_zkvote-board");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn start(db: &str, port: u16, key: &std::path::Path) -> Child {
+    Command::new(BIN)
+        .args([
+            "serve",
+            "--db",
+            db,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--key",
+        ])
+        .arg(key)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{base}/v1/health")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("board did not start");
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub async fn signed(
+    http: &reqwest::Client,
+    base: &str,
+    key: &SigningKey,
+    path: &str,
+    body: Value,
+) -> Value {
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let (ts, sig) = sign_request(key, "POST", path, &bytes, now());
+    let r = http
+        .post(format!("{base}{path}"))
+        .header("x-zkvote-timestamp", ts)
+        .header("x-zkvote-signature", sig)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+pub async fn post(http: &reqwest::Client, base: &str, path: &str, body: Vec<u8>) -> Value {
+    let r = http
+        .post(format!("{base}{path}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+/// A board key file made with `zkvote-board keygen`, and its public key.
+pub fn keygen(dir: &std::path::Path) -> (std::path::PathBuf, VerifyingKey) {
+    let key_path = dir.join("board.key");
+    let out = Command::new(BIN)
+        .args(["keygen", "--key"])
+        .arg(&key_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let board_pub = hex::decode(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    (
+        key_path,
+        VerifyingKey::from_bytes(&board_pub.try_into().unwrap()).unwrap(),
+    )
+}
+
+/// An open election with one trustee (threshold 1) and `n` registered voters.
+pub struct OpenElection {
+    pub id: [u8; 32],
+    pub path: String,
+    pub manifest: Manifest,
+    pub pk: ProvingKey,
+    pub voters: Vec<Credential>,
+    pub roll: VoterRoll,
+    pub ctx: ElectionContext,
+}
+
+impl OpenElection {
+    /// Creates, registers, runs the ceremony, freezes and opens, through `base`.
+    pub async fn create(
+        http: &reqwest::Client,
+        base: &str,
+        board: &VerifyingKey,
+        n: usize,
+        policy: &str,
+    ) -> Self {
+        let commission = SigningKey::generate(&mut OsRng);
+        let trustee = TrusteeKeys::generate(1, &mut OsRng);
+        let (pk, vk) = setup(4, &mut OsRng);
+        let mut id = [0u8; 32];
+        OsRng.fill_bytes(&mut id);
+        let mut doc = ManifestDocument::from(Manifest::from_toml(&sample_manifest_toml()).unwrap());
+        doc.election_id = hex::encode(id);
+        doc.revote_policy = policy.into();
+        doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
+        doc.board_key = hex::encode(board.to_bytes());
+        doc.eligibility.roll_depth = 4;
+        doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
+        doc.trustees.threshold = 1;
+        doc.trustees.members = vec![TrusteeDocument {
+            index: 1,
+            name: "T1".into(),
+            signing_key: hex::encode(trustee.signing_public()),
+            encryption_key: hex::encode(trustee.encryption_public().as_bytes()),
+        }];
+        let manifest = Manifest::try_from(doc).unwrap();
+        let path = format!("/v1/elections/{}", hex::encode(id));
+        let create = json!({
+            "manifest": manifest,
+            "groth16_vk": hex::encode(key_to_bytes(&vk)),
+            "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
+        });
+        signed(http, base, &commission, "/v1/elections", create).await;
+        let codes = signed(
+            http,
+            base,
+            &commission,
+            &format!("{path}/registration-codes"),
+            json!({ "count": n }),
+        )
+        .await;
+        let voters: Vec<Credential> = (0..n).map(|_| Credential::generate(&mut OsRng)).collect();
+        for (i, v) in voters.iter().enumerate() {
+            let reg = json!({ "code": codes["codes"][i], "commitment": hex::encode(fr_to_bytes(&v.commitment())) });
+            post(
+                http,
+                base,
+                &format!("{path}/registrations"),
+                serde_json::to_vec(&reg).unwrap(),
+            )
+            .await;
+        }
+        let cctx = CeremonyContext::from_manifest(&manifest).unwrap();
+        let (dealt, dealing) = Trustee::new(trustee, cctx).unwrap().deal(&mut OsRng);
+        post(
+            http,
+            base,
+            &format!("{path}/dealings"),
+            serde_json::to_vec(&dealing).unwrap(),
+        )
+        .await;
+        let share = dealt
+            .check(std::slice::from_ref(&dealing), &mut OsRng)
+            .0
+            .finish(&[dealing], &[], &mut OsRng)
+            .unwrap();
+        signed(
+            http,
+            base,
+            &commission,
+            &format!("{path}/freeze"),
+            json!({}),
+        )
+        .await;
+        signed(http, base, &commission, &format!("{path}/open"), json!({})).await;
+        let roll = VoterRoll::new(4, voters.iter().map(|v| v.commitment()).collect()).unwrap();
+        let ctx = ElectionContext::new(manifest.clone(), share.outcome().election_key());
+        OpenElection {
+            id,
+            path,
+            manifest,
+            pk,
+            voters,
+            roll,
+            ctx,
+        }
+    }
+
+    /// A ballot of voter `i` for mayor `mayor`.
+    pub fn vote(&self, i: usize, mayor: usize) -> CompleteBallot {
+        let choices = Choices::from_indices(&self.manifest, &[vec![mayor % 4], vec![]]).unwrap();
+        build_complete_ballot(
+            &self.ctx,
+            &self.pk,
+            &self.voters[i],
+            &self.roll.path(i).unwrap(),
+            &self.roll.root(),
+            &choices,
+            &mut OsRng,
+        )
+        .unwrap()
+        .0
+    }
+}
