@@ -455,6 +455,7 @@ pub fn router(board: Arc<Board>) -> Router {
         .route("/v1/elections/{id}/partial-decryptions", post(post_partial))
         .route("/v1/elections/{id}/result", post(post_result))
         .route("/v1/elections/{id}/checkpoint", get(checkpoint))
+        .route("/v1/elections/{id}/receipts/{index}", get(receipt))
         .route("/v1/elections/{id}/entries", get(entries))
         .route("/v1/elections/{id}/proofs/inclusion", get(inclusion))
         .route("/v1/elections/{id}/proofs/consistency", get(consistency))
@@ -847,7 +848,9 @@ async fn post_ballot(
 ) -> Result<Response, ApiError> {
     let eid = election_id(&id)?;
     let (_, _, _, body) = read_body(req, MAX_BALLOT_BODY).await?;
-    let ballot: CompleteBallot = parse_json(&body)?;
+    let value: serde_json::Value = parse_json(&body)?;
+    let ballot: CompleteBallot = serde_json::from_value(value)
+        .map_err(|e| ApiError::bad("invalid-encoding", e.to_string()))?;
     let bb = {
         let e = b.election(&eid).await?;
         let s = e.lock().await;
@@ -994,6 +997,15 @@ async fn checkpoint(
     Ok(Json(
         json!({ "size": cp.size, "root": hex::encode(cp.root), "checkpoint": cp.note }),
     ))
+}
+
+async fn receipt(
+    State(b): State<AppState>,
+    Path((id, index)): Path<(String, u64)>,
+) -> Result<Json<zkvote_core::log::Receipt>, ApiError> {
+    let eid = election_id(&id)?;
+    b.election(&eid).await?;
+    Ok(Json(b.log.receipt(&eid, index).await?))
 }
 
 #[derive(Deserialize)]

@@ -267,16 +267,30 @@ async fn whole_election_over_http() {
         .post(&format!("{e}/ballots"), serde_json::to_vec(&other).unwrap())
         .await;
     assert_eq!((s, code(&v)), (400, "invalid-ballot"));
-    let noncanonical =
-        serde_json::to_string(&vote(3, 1))
-            .unwrap()
-            .replacen("\"a\":\"", "\"a\":\"ff", 1);
+    let fresh = vote(3, 1);
+    let a_hex = hex::encode(fresh.ballot.contests[0].selections[0].a.as_bytes());
+    let p_hex = format!("ed{}7f", "ff".repeat(30));
+    let noncanonical = serde_json::to_string(&fresh)
+        .unwrap()
+        .replacen(&a_hex, &p_hex, 1);
     let (s, v) = c
         .post(&format!("{e}/ballots"), noncanonical.into_bytes())
         .await;
-    assert_eq!((s, code(&v)), (400, "malformed-json"));
+    assert_eq!((s, code(&v)), (400, "invalid-encoding"));
     let (s, v) = c.post(&format!("{e}/ballots"), vec![b'x'; 300 << 10]).await;
     assert_eq!((s, code(&v)), (413, "body-too-large"));
+
+    let (s, v) = c
+        .post(&format!("{e}/ballots"), b"{\"ballot\":".to_vec())
+        .await;
+    assert_eq!((s, code(&v)), (400, "malformed-json"));
+    // A receipt fetched again later still verifies, against the newer checkpoint.
+    let (s, r) = c.get(&format!("{e}/receipts/12")).await;
+    assert_eq!(s, 200, "{r}");
+    serde_json::from_str::<Receipt>(&r)
+        .unwrap()
+        .verify(&id, &vkey)
+        .unwrap();
 
     // Close; a ballot after close is refused.
     let (s, v) = c.signed(&format!("{e}/close"), &json!({})).await;
