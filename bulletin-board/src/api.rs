@@ -435,6 +435,15 @@ impl Board {
 
 type AppState = Arc<Board>;
 
+/// The `/v1` router with a per-client rate limit (requests per second, burst).
+pub fn router_with_limit(board: Arc<Board>, per_second: u32, burst: u32) -> Router {
+    let limiter = crate::rate_limit::RateLimiter::new(per_second, burst);
+    router(board).layer(axum::middleware::from_fn_with_state(
+        limiter,
+        crate::rate_limit::limit,
+    ))
+}
+
 /// The `/v1` router.
 pub fn router(board: Arc<Board>) -> Router {
     Router::new()

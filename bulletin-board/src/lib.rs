@@ -10,6 +10,7 @@ pub mod api;
 pub mod ballot_box;
 pub mod entries;
 pub mod log;
+pub mod rate_limit;
 pub mod store;
 
 pub use ballot_box::{BallotBox, BallotBoxConfig, Rejection};

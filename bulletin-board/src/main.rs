@@ -6,7 +6,7 @@ use ed25519_dalek::SigningKey;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use zkvote_board::api::{router, Board};
+use zkvote_board::api::{router_with_limit, Board};
 use zkvote_board::{BallotBoxConfig, BoardLog, Store};
 
 #[derive(Parser)]
@@ -35,6 +35,9 @@ enum Command {
         /// The board's key file (from `keygen`).
         #[arg(long)]
         key: PathBuf,
+        /// Requests per second allowed per client address (bursts of twice that).
+        #[arg(long, default_value_t = 200)]
+        rate_limit: u32,
     },
 }
 
@@ -74,7 +77,7 @@ fn write_key(path: &Path) -> Result<SigningKey, String> {
     Ok(key)
 }
 
-async fn serve(db: &str, listen: &str, key: &Path) -> Result<(), String> {
+async fn serve(db: &str, listen: &str, key: &Path, rate_limit: u32) -> Result<(), String> {
     let key = read_key(key)?;
     let store = Store::open(db)
         .await
@@ -88,9 +91,13 @@ async fn serve(db: &str, listen: &str, key: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("zkvote-board listening on http://{addr}");
-    axum::serve(listener, router(board))
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    let app = router_with_limit(board, rate_limit, rate_limit.saturating_mul(2));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
+    .map_err(|e| format!("server error: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -99,8 +106,13 @@ fn main() -> ExitCode {
         Command::Keygen { key } => {
             write_key(&key).map(|k| println!("{}", hex::encode(k.verifying_key().to_bytes())))
         }
-        Command::Serve { db, listen, key } => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(serve(&db, &listen, &key)),
+        Command::Serve {
+            db,
+            listen,
+            key,
+            rate_limit,
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(serve(&db, &listen, &key, rate_limit)),
             Err(e) => Err(format!("cannot start the runtime: {e}")),
         },
     };

@@ -392,3 +392,43 @@ async fn whole_election_over_http() {
     let (s, v) = c2.get("/v1/elections/zz/manifest").await;
     assert_eq!(s, 400, "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_over_their_rate_are_refused() {
+    let dir = std::env::temp_dir().join(format!("zkvote-rl-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = Arc::new(BoardLog::new(
+        Store::open(&format!("sqlite://{}", dir.join("b.db").display()))
+            .await
+            .unwrap(),
+        SigningKey::generate(&mut OsRng),
+    ));
+    let board = Board::load(log, BallotBoxConfig::default()).await.unwrap();
+    let app = zkvote_board::api::router_with_limit(board, 1, 5);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let r = http
+            .get(format!("http://{addr}/v1/health"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status().as_u16() == 429 {
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(code(&v), "rate-limited");
+        }
+    }
+    assert_eq!(&statuses[..5], &[200; 5]);
+    assert!(statuses[5..].contains(&429), "{statuses:?}");
+}
