@@ -448,6 +448,7 @@ pub fn router_with_limit(board: Arc<Board>, per_second: u32, burst: u32) -> Rout
 pub fn router(board: Arc<Board>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi))
         .route("/v1/elections", post(create_election))
         .route("/v1/elections/{id}", get(status))
         .route("/v1/elections/{id}/manifest", get(manifest))
@@ -474,6 +475,13 @@ pub fn router(board: Arc<Board>) -> Router {
             Duration::from_secs(60),
         ))
         .with_state(board)
+}
+
+/// The OpenAPI 3.1 description of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([("content-type", "application/json")], OPENAPI).into_response()
 }
 
 async fn health(State(b): State<AppState>) -> Json<serde_json::Value> {

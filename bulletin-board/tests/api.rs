@@ -432,3 +432,20 @@ async fn clients_over_their_rate_are_refused() {
     assert_eq!(&statuses[..5], &[200; 5]);
     assert!(statuses[5..].contains(&429), "{statuses:?}");
 }
+
+/// The OpenAPI description lists exactly the routes the router serves.
+#[test]
+fn openapi_lists_every_route() {
+    let doc: Value = serde_json::from_str(zkvote_board::api::OPENAPI).unwrap();
+    let mut documented: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    documented.sort();
+    let source = include_str!("../src/api.rs");
+    let mut served: Vec<String> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(".route(\""))
+        .map(|l| l.split('"').next().unwrap().to_string())
+        .collect();
+    served.sort();
+    served.dedup();
+    assert_eq!(documented, served);
+}
