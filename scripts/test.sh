@@ -1,32 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: starts a throwaway PostgreSQL cluster (unless ZKVOTE_TEST_POSTGRES_URL
-# is already set), runs `cargo test --workspace`, and stops the cluster.
-# PostgreSQL's server binaries must be installed (Debian: apt-get install postgresql).
+# Runs every test: `cargo test --workspace` (extra arguments are passed on) with a
+# throwaway PostgreSQL for the storage tests, unless ZKVOTE_TEST_POSTGRES_URL is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-cleanup() { :; }
-if [ -z "${ZKVOTE_TEST_POSTGRES_URL:-}" ]; then
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
-    echo "PostgreSQL server binaries not found (install the 'postgresql' package)" >&2
-    exit 1
-  fi
-  pgdir=$(mktemp -d /tmp/zkvote-pg.XXXXXX)
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  runas=()
-  if [ "$(id -u)" = "0" ]; then
-    chown postgres "$pgdir"
-    runas=(su postgres -s /bin/sh -c)
-  else
-    runas=(sh -c)
-  fi
-  "${runas[@]}" "$pgbin/initdb -D $pgdir/data -U postgres -A trust --no-sync >$pgdir/initdb.log 2>&1"
-  "${runas[@]}" "$pgbin/pg_ctl -D $pgdir/data -l $pgdir/server.log -w -o '-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=on' start >/dev/null"
-  cleanup() { "${runas[@]}" "$pgbin/pg_ctl -D $pgdir/data -m fast stop >/dev/null" || true; rm -rf "$pgdir"; }
-  trap cleanup EXIT
-  "${runas[@]}" "$pgbin/psql -h 127.0.0.1 -p $port -U postgres -c 'CREATE DATABASE zkvote_test' >/dev/null"
-  export ZKVOTE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/zkvote_test"
+if [ -n "${ZKVOTE_TEST_POSTGRES_URL:-}" ]; then
+  exec cargo test --workspace "$@"
 fi
-
-cargo test --workspace "$@"
+exec ./scripts/with-postgres.sh cargo test --workspace "$@"

@@ -247,7 +247,8 @@ struct ElectionState {
     partials: Vec<PartialDecryption>,
     ctx: Option<Arc<ElectionContext>>,
     ballot_box: Option<BallotBox>,
-    ballots: Vec<CompleteBallot>,
+    /// Ballot entries in the log (their contents stay in the store).
+    ballot_count: u64,
     /// Number of log entries applied to this state.
     applied: u64,
 }
@@ -279,7 +280,7 @@ impl ElectionState {
             partials: Vec::new(),
             ctx: None,
             ballot_box: None,
-            ballots: Vec::new(),
+            ballot_count: 0,
             applied: 1,
         })
     }
@@ -310,22 +311,11 @@ impl ElectionState {
                 }
                 self.phase = Phase::Open;
             }
-            Entry::Ballot { ballot } => self.ballots.push(ballot),
+            Entry::Ballot { .. } => self.ballot_count += 1,
             Entry::Close {} => self.phase = Phase::Closed,
             Entry::PartialDecryption { partial } => self.partials.push(partial),
             Entry::Result { .. } => self.phase = Phase::Tallied,
         }
-    }
-
-    /// The ballots that count: all, or the last one per nullifier.
-    fn counted_ballots(&self) -> Vec<&zkvote_core::Ballot> {
-        let mut last: HashMap<[u8; 32], usize> = HashMap::new();
-        for (i, b) in self.ballots.iter().enumerate() {
-            last.insert(b.ballot.nullifier, i);
-        }
-        let mut idx: Vec<usize> = last.into_values().collect();
-        idx.sort_unstable();
-        idx.into_iter().map(|i| &self.ballots[i].ballot).collect()
     }
 }
 
@@ -369,6 +359,12 @@ impl Board {
     async fn sync(&self, eid: &[u8; 32], s: &mut ElectionState) -> Result<(), ApiError> {
         let entries = self.log.store().entries(eid, s.applied, u64::MAX).await?;
         for e in entries {
+            if e.kind == EntryKind::Ballot.as_str() {
+                // Ballots are decoded only when the tally needs them.
+                s.ballot_count += 1;
+                s.applied = e.index + 1;
+                continue;
+            }
             let entry: Entry = serde_json::from_slice(&e.data).map_err(|err| {
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -461,6 +457,7 @@ pub fn router(board: Arc<Board>) -> Router {
         .route("/v1/elections/{id}/complaints", post(post_complaint))
         .route("/v1/elections/{id}/open", post(open))
         .route("/v1/elections/{id}/ballots", post(post_ballot))
+        .route("/v1/elections/{id}/ballots/{digest}", get(ballot_receipt))
         .route("/v1/elections/{id}/close", post(close))
         .route("/v1/elections/{id}/partial-decryptions", post(post_partial))
         .route("/v1/elections/{id}/result", post(post_result))
@@ -564,7 +561,7 @@ async fn status(
         "registrations": s.commitments.len(),
         "roll_root": s.root.map(|r| hex::encode(fr_to_bytes(&r))),
         "joint_key": s.ctx.as_ref().map(|c| hex::encode(c.public_key().element().as_bytes())),
-        "ballots": s.ballots.len(),
+        "ballots": s.ballot_count,
         "size": b.log.store().size(&eid).await?,
     })))
 }
@@ -865,9 +862,20 @@ async fn post_ballot(
 ) -> Result<Response, ApiError> {
     let eid = election_id(&id)?;
     let (_, _, _, body) = read_body(req, MAX_BALLOT_BODY).await?;
-    let value: serde_json::Value = parse_json(&body)?;
-    let ballot: CompleteBallot = serde_json::from_value(value)
-        .map_err(|e| ApiError::bad("invalid-encoding", e.to_string()))?;
+    // Decoding validates every point (Ristretto255 and BLS12-381): CPU work, kept off the
+    // async executor.
+    let ballot: CompleteBallot = tokio::task::spawn_blocking(move || {
+        let value: serde_json::Value = parse_json(&body)?;
+        serde_json::from_value(value).map_err(|e| ApiError::bad("invalid-encoding", e.to_string()))
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "board-error",
+            e.to_string(),
+        )
+    })??;
     let bb = {
         let e = b.election(&eid).await?;
         let s = e.lock().await;
@@ -935,7 +943,7 @@ async fn post_partial(
         &mut rand_core::OsRng,
     )
     .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
-    let agg = zkvote_tally::aggregate(&s.manifest, &s.counted_ballots());
+    let agg = counted_aggregate(&b, &eid, &s.manifest).await?;
     zkvote_tally::verify_partial_decryption(&s.ceremony, &outcome, &agg, &p, &mut rand_core::OsRng)
         .map_err(|e| ApiError::bad("invalid-partial-decryption", e.to_string()))?;
     if s.partials.iter().any(|q| q.trustee == p.trustee) {
@@ -984,7 +992,7 @@ async fn post_result(
         &mut rand_core::OsRng,
     )
     .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
-    let agg = zkvote_tally::aggregate(&s.manifest, &s.counted_ballots());
+    let agg = counted_aggregate(&b, &eid, &s.manifest).await?;
     verify_result(
         &s.ceremony,
         &outcome,
@@ -1066,8 +1074,79 @@ fn entry_line(e: &crate::store::StoredEntry) -> String {
 
 #[derive(Deserialize)]
 struct InclusionQuery {
-    index: u64,
+    index: Option<u64>,
+    digest: Option<String>,
     size: Option<u64>,
+}
+
+/// The log index of the ballot with this digest (tracker).
+async fn ballot_index(b: &Board, eid: &[u8; 32], digest: &str) -> Result<u64, ApiError> {
+    let d = hex32(digest).map_err(|e| ApiError::bad("bad-digest", e.to_string()))?;
+    b.log
+        .store()
+        .index_of_digest(eid, &d)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown-ballot",
+                "no ballot with this digest on the board",
+            )
+        })
+}
+
+/// The aggregate of the counted ballots (all, or the last per nullifier), decoded from the
+/// store off the async executor.
+async fn counted_aggregate(
+    b: &Board,
+    eid: &[u8; 32],
+    manifest: &Manifest,
+) -> Result<zkvote_tally::Aggregate, ApiError> {
+    let entries = b
+        .log
+        .store()
+        .entries_of_kind(eid, EntryKind::Ballot)
+        .await?;
+    let manifest = manifest.clone();
+    tokio::task::spawn_blocking(move || {
+        use rayon::prelude::*;
+        let ballots: Vec<zkvote_core::Ballot> = entries
+            .par_iter()
+            .map(|e| match serde_json::from_slice::<Entry>(&e.data) {
+                Ok(Entry::Ballot { ballot }) => Ok(ballot.ballot),
+                _ => Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "corrupt-log",
+                    format!("entry {} is not a ballot", e.index),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+        let mut last: HashMap<[u8; 32], usize> = HashMap::new();
+        for (i, b) in ballots.iter().enumerate() {
+            last.insert(b.nullifier, i);
+        }
+        let mut idx: Vec<usize> = last.into_values().collect();
+        idx.sort_unstable();
+        let counted: Vec<&zkvote_core::Ballot> = idx.into_iter().map(|i| &ballots[i]).collect();
+        Ok(zkvote_tally::aggregate(&manifest, &counted))
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "board-error",
+            e.to_string(),
+        )
+    })?
+}
+
+async fn ballot_receipt(
+    State(b): State<AppState>,
+    Path((id, digest)): Path<(String, String)>,
+) -> Result<Json<zkvote_core::log::Receipt>, ApiError> {
+    let eid = election_id(&id)?;
+    let index = ballot_index(&b, &eid, &digest).await?;
+    Ok(Json(b.log.receipt(&eid, index).await?))
 }
 
 async fn inclusion(
@@ -1077,14 +1156,28 @@ async fn inclusion(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let eid = election_id(&id)?;
     b.election(&eid).await?;
+    let index = match (q.index, &q.digest) {
+        (Some(i), None) => i,
+        (None, Some(d)) => ballot_index(&b, &eid, d).await?,
+        _ => {
+            return Err(ApiError::bad(
+                "bad-proof-request",
+                "give exactly one of index and digest",
+            ))
+        }
+    };
     let size = match q.size {
         Some(s) => s,
         None => b.log.checkpoint(&eid).await?.size,
     };
-    let proof = b.log.inclusion_proof(&eid, q.index, size).await?;
-    Ok(Json(
-        json!({ "index": q.index, "size": size, "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }),
-    ))
+    let proof = b.log.inclusion_proof(&eid, index, size).await?;
+    let leaf = b.log.store().entries(&eid, index, 1).await?;
+    Ok(Json(json!({
+        "index": index,
+        "size": size,
+        "leaf_hash": leaf.first().map(|e| hex::encode(e.leaf_hash)),
+        "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+    })))
 }
 
 #[derive(Deserialize)]

@@ -219,31 +219,50 @@ async fn process(election: &Arc<Election>, jobs: Vec<Job>, open: &AtomicBool) {
     }
     let spend = election.ctx.manifest().revote_policy == RevotePolicy::Reject;
     let eid = election.ctx.manifest().election_id;
-    for ((ballot, reply), failure) in ballots.into_iter().zip(replies).zip(failures) {
-        let outcome = match failure {
-            Some(e) => Err(Rejection::Invalid(e)),
-            None => append(&election.log, &eid, ballot, spend).await,
+    // Valid ballots are appended together: one durable commit and one checkpoint for the
+    // group, each ballot still accepted or refused on its own.
+    let mut valid_entries = Vec::new();
+    let mut outcomes: Vec<Option<Result<Receipt, Rejection>>> = Vec::with_capacity(ballots.len());
+    for (ballot, failure) in ballots.into_iter().zip(failures) {
+        match failure {
+            Some(e) => outcomes.push(Some(Err(Rejection::Invalid(e)))),
+            None => {
+                valid_entries.push(ballot_entry(ballot, spend, election.ctx.manifest_hash()));
+                outcomes.push(None);
+            }
+        }
+    }
+    let appended: Vec<Result<Receipt, Rejection>> =
+        match election.log.append_batch(&eid, &valid_entries).await {
+            Ok(results) => results.into_iter().map(rejection_of).collect(),
+            Err(e) => valid_entries
+                .iter()
+                .map(|_| Err(Rejection::Board(e.to_string())))
+                .collect(),
         };
+    let mut appended = appended.into_iter();
+    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+        let outcome =
+            outcome.unwrap_or_else(|| appended.next().expect("one result per valid ballot"));
         let _ = reply.send(outcome);
     }
 }
 
-async fn append(
-    log: &BoardLog,
-    eid: &[u8; 32],
-    ballot: CompleteBallot,
-    spend: bool,
-) -> Result<Receipt, Rejection> {
-    let entry = NewEntry {
+fn ballot_entry(ballot: CompleteBallot, spend: bool, manifest_hash: &[u8; 32]) -> NewEntry {
+    NewEntry {
         kind: EntryKind::Ballot,
+        digest: Some(*ballot.ballot.digest(manifest_hash).as_bytes()),
         nullifier: Some(ballot.ballot.nullifier),
         spend_nullifier: spend,
         ciphertexts: ballot.ballot.ciphertext_keys().copied().collect(),
         data: Entry::Ballot { ballot }.to_bytes(),
         require_phase: &["open"],
         set_phase: None,
-    };
-    match log.append(eid, &entry).await {
+    }
+}
+
+fn rejection_of(r: Result<Receipt, LogServiceError>) -> Result<Receipt, Rejection> {
+    match r {
         Ok(r) => Ok(r),
         Err(LogServiceError::Store(StoreError::NullifierUsed(i))) => {
             Err(Rejection::AlreadyVoted(i))

@@ -91,6 +91,35 @@ impl BoardLog {
         self.receipt(election_id, index).await
     }
 
+    /// Appends several entries in one durable transaction and returns, for each, its
+    /// receipt (all under one checkpoint) or why it was refused.
+    pub async fn append_batch(
+        &self,
+        election_id: &[u8; 32],
+        entries: &[NewEntry],
+    ) -> Result<Vec<Result<Receipt, LogServiceError>>, LogServiceError> {
+        let results = self.store.append_batch(election_id, entries).await?;
+        let mut trees = self.trees.lock().await;
+        let cp = self.checkpoint_locked(&mut trees, election_id).await?;
+        let tree = &trees[election_id];
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                let index = r?;
+                let leaf = *tree.leaf(index).ok_or(LogError::IndexOutOfRange {
+                    index,
+                    size: tree.size(),
+                })?;
+                Ok(Receipt {
+                    index,
+                    leaf_hash: leaf,
+                    inclusion_proof: inclusion_proof(tree, index, cp.size)?,
+                    checkpoint: cp.note.clone(),
+                })
+            })
+            .collect())
+    }
+
     /// A receipt for entry `index` under the latest checkpoint.
     pub async fn receipt(
         &self,

@@ -106,6 +106,8 @@ pub struct NewEntry {
     pub spend_nullifier: bool,
     /// For ballots: the `A` component of every ciphertext, never accepted twice.
     pub ciphertexts: Vec<[u8; 32]>,
+    /// For ballots: the digest (tracker), indexed for lookups.
+    pub digest: Option<[u8; 32]>,
     /// Phases in which the entry may be appended (empty: any), checked in the append
     /// transaction so that several board processes agree.
     pub require_phase: &'static [&'static str],
@@ -122,6 +124,7 @@ impl NewEntry {
             nullifier: None,
             spend_nullifier: false,
             ciphertexts: Vec::new(),
+            digest: None,
             require_phase: &[],
             set_phase: None,
         }
@@ -221,7 +224,7 @@ macro_rules! append_tx {
             }
         }
         sqlx::query(
-            "INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier, digest) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&$eid[..])
         .bind(idx)
@@ -229,6 +232,7 @@ macro_rules! append_tx {
         .bind(&$entry.data[..])
         .bind(&leaf_hash(&$entry.data)[..])
         .bind($entry.nullifier.map(|n| n.to_vec()))
+        .bind($entry.digest.map(|d| d.to_vec()))
         .execute(&mut **tx)
         .await?;
         sqlx::query("UPDATE elections SET next_index = $2, phase = COALESCE($3, phase) WHERE election_id = $1")
@@ -410,6 +414,60 @@ impl Store {
         }
     }
 
+    /// Appends several entries in one durable transaction (one commit for the group).
+    /// Each entry succeeds or fails on its own (a savepoint per entry): a conflicting
+    /// entry is refused and changes nothing, the others are appended in order.
+    pub async fn append_batch(
+        &self,
+        election_id: &[u8; 32],
+        entries: &[NewEntry],
+    ) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
+        use sqlx::Acquire;
+        let mut out = Vec::with_capacity(entries.len());
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                for entry in entries {
+                    let mut sp = tx.begin().await?;
+                    let r = async {
+                        append_tx!(
+                            &mut sp,
+                            election_id,
+                            entry,
+                            "SELECT next_index, phase FROM elections WHERE election_id = $1"
+                        )
+                    }
+                    .await;
+                    if r.is_ok() {
+                        sp.commit().await?;
+                    } else {
+                        sp.rollback().await?;
+                    }
+                    out.push(r);
+                }
+                tx.commit().await?;
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for entry in entries {
+                    let mut sp = tx.begin().await?;
+                    let r = async {
+                        append_tx!(&mut sp, election_id, entry, "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE")
+                    }
+                    .await;
+                    if r.is_ok() {
+                        sp.commit().await?;
+                    } else {
+                        sp.rollback().await?;
+                    }
+                    out.push(r);
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(out)
+    }
+
     /// Number of entries of an election.
     pub async fn size(&self, election_id: &[u8; 32]) -> Result<u64, StoreError> {
         let q = "SELECT next_index, phase FROM elections WHERE election_id = $1";
@@ -460,6 +518,44 @@ impl Store {
             .await?
             .into_iter()
             .map(|r| hash32(r.try_get(0)?))
+            .collect())
+    }
+
+    /// Index of the ballot entry with this digest.
+    pub async fn index_of_digest(
+        &self,
+        election_id: &[u8; 32],
+        digest: &[u8; 32],
+    ) -> Result<Option<u64>, StoreError> {
+        let q =
+            "SELECT idx FROM entries WHERE election_id = $1 AND digest = $2 ORDER BY idx LIMIT 1";
+        with_reader!(self, pool => match sqlx::query(q).bind(&election_id[..]).bind(&digest[..]).fetch_optional(pool).await? {
+            Some(r) => Ok(Some(r.try_get::<i64, _>(0)? as u64)),
+            None => Ok(None),
+        })
+    }
+
+    /// Entries of one kind, in log order.
+    pub async fn entries_of_kind(
+        &self,
+        election_id: &[u8; 32],
+        kind: EntryKind,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let q = "SELECT idx, kind, data, leaf_hash FROM entries WHERE election_id = $1 AND kind = $2 ORDER BY idx";
+        with_reader!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(kind.as_str())
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(StoredEntry {
+                    index: r.try_get::<i64, _>(0)? as u64,
+                    kind: r.try_get(1)?,
+                    data: r.try_get(2)?,
+                    leaf_hash: hash32(r.try_get(3)?)?,
+                })
+            })
             .collect())
     }
 

@@ -284,6 +284,21 @@ async fn whole_election_over_http() {
         .post(&format!("{e}/ballots"), b"{\"ballot\":".to_vec())
         .await;
     assert_eq!((s, code(&v)), (400, "malformed-json"));
+    // By digest (tracker): a fresh receipt and an inclusion proof.
+    let digest = ballots[2].ballot.digest(&manifest.hash());
+    let (s, r) = c.get(&format!("{e}/ballots/{digest}")).await;
+    assert_eq!(s, 200, "{r}");
+    let by_digest: Receipt = serde_json::from_str(&r).unwrap();
+    assert_eq!(by_digest.index, 12);
+    by_digest.verify(&id, &vkey).unwrap();
+    let (s, r) = c
+        .get(&format!("{e}/proofs/inclusion?digest={digest}"))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let inc: Value = serde_json::from_str(&r).unwrap();
+    assert_eq!(inc["index"], 12);
+    let (s, r) = c.get(&format!("{e}/ballots/{}", "00".repeat(32))).await;
+    assert_eq!(s, 404, "{r}");
     // A receipt fetched again later still verifies, against the newer checkpoint.
     let (s, r) = c.get(&format!("{e}/receipts/12")).await;
     assert_eq!(s, 200, "{r}");

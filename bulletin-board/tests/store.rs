@@ -35,7 +35,8 @@ fn ballot(nullifier: u8, ct: u8, spend: bool) -> NewEntry {
         data: format!("ballot n={nullifier} ct={ct}").into_bytes(),
         nullifier: Some([nullifier; 32]),
         spend_nullifier: spend,
-        ciphertexts: vec![[ct; 32], [ct.wrapping_add(100); 32]],
+        ciphertexts: vec![[ct; 32], [ct ^ 0x80; 32]],
+        digest: None,
         require_phase: &[],
         set_phase: None,
     }
@@ -163,6 +164,29 @@ async fn suite(url: String) {
     let again = log_for(&url, &key).await;
     assert_eq!(again.checkpoint(&eid).await.unwrap(), before);
 
+    // A group append: each entry stands or falls alone, in one transaction.
+    let before_group = again.store().size(&eid).await.unwrap();
+    let group = vec![
+        ballot(40, 120, true),
+        ballot(40, 121, true),
+        ballot(42, 120, true),
+        ballot(43, 125, true),
+    ];
+    let results = again.append_batch(&eid, &group).await.unwrap();
+    assert_eq!(results[0].as_ref().unwrap().index, before_group);
+    assert!(matches!(
+        results[1],
+        Err(LogServiceError::Store(StoreError::NullifierUsed(_)))
+    ));
+    assert!(matches!(
+        results[2],
+        Err(LogServiceError::Store(StoreError::CiphertextReplayed))
+    ));
+    let last = results[3].as_ref().unwrap();
+    assert_eq!(last.index, before_group + 1);
+    last.verify(&eid, &key.verifying_key()).unwrap();
+    assert_eq!(again.store().size(&eid).await.unwrap(), before_group + 2);
+
     // A stored checkpoint that the log does not extend stops all signing.
     let size = again.store().size(&eid).await.unwrap();
     again
@@ -208,6 +232,7 @@ async fn two_boards(url: String) {
                 nullifier: Some([i; 32]),
                 spend_nullifier: true,
                 ciphertexts: vec![rand::random()],
+                digest: None,
                 require_phase: &[],
                 set_phase: None,
             };

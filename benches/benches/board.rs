@@ -1,0 +1,298 @@
+//! Bulletin-board benchmarks: ballot ingestion over loopback HTTP with full verification
+//! (SQLite, and PostgreSQL when `ZKVOTE_BENCH_POSTGRES_URL` is set), and inclusion and
+//! consistency proof generation in a log of 10 million entries.
+//!
+//! `cargo bench -p zkvote-benches --bench board`
+
+use base64::Engine;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use zkvote_board::api::{router, sign_request, Board};
+use zkvote_board::{BallotBoxConfig, BoardLog, Store};
+use zkvote_circuits::complete::build_complete_ballot;
+use zkvote_circuits::credential::Credential;
+use zkvote_circuits::field::fr_to_bytes;
+use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
+use zkvote_circuits::merkle::VoterRoll;
+use zkvote_core::log::{consistency_proof, inclusion_proof, leaf_hash, MemoryTree};
+use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
+use zkvote_core::sample::single_contest_manifest_toml;
+use zkvote_core::*;
+use zkvote_tally::{CeremonyContext, Trustee, TrusteeKeys};
+
+const PER_ITERATION: usize = 100;
+const FIXTURE: usize = 1300;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn signed(
+    http: &reqwest::Client,
+    base: &str,
+    key: &SigningKey,
+    path: &str,
+    body: Value,
+) -> Value {
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let (ts, sig) = sign_request(key, "POST", path, &bytes, now());
+    let r = http
+        .post(format!("{base}{path}"))
+        .header("x-zkvote-timestamp", ts)
+        .header("x-zkvote-signature", sig)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+async fn post(http: &reqwest::Client, base: &str, path: &str, body: &impl serde::Serialize) {
+    let r = http
+        .post(format!("{base}{path}"))
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+}
+
+/// Starts a board on `db`, opens a 1-contest x 5-option election with 16 voters
+/// (last ballot counts) and builds the fixture of encoded complete ballots.
+async fn prepare(db: &str) -> (String, String, Vec<Vec<u8>>) {
+    let board_key = SigningKey::generate(&mut OsRng);
+    let log = Arc::new(BoardLog::new(
+        Store::open(db).await.unwrap(),
+        board_key.clone(),
+    ));
+    let board = Board::load(log, BallotBoxConfig::default()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
+    let http = reqwest::Client::new();
+    let vk_board: VerifyingKey = board_key.verifying_key();
+
+    let commission = SigningKey::generate(&mut OsRng);
+    let trustee = TrusteeKeys::generate(1, &mut OsRng);
+    let (pk, vk) = setup(4, &mut OsRng);
+    let mut id = [0u8; 32];
+    OsRng.fill_bytes(&mut id);
+    let mut doc =
+        ManifestDocument::from(Manifest::from_toml(&single_contest_manifest_toml(5)).unwrap());
+    doc.election_id = hex::encode(id);
+    doc.revote_policy = "last-ballot-counts".into();
+    doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
+    doc.board_key = hex::encode(vk_board.to_bytes());
+    doc.eligibility.roll_depth = 4;
+    doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
+    doc.trustees.threshold = 1;
+    doc.trustees.members = vec![TrusteeDocument {
+        index: 1,
+        name: "T1".into(),
+        signing_key: hex::encode(trustee.signing_public()),
+        encryption_key: hex::encode(trustee.encryption_public().as_bytes()),
+    }];
+    let manifest = Manifest::try_from(doc).unwrap();
+    let e = format!("/v1/elections/{}", hex::encode(id));
+    let create = json!({
+        "manifest": manifest,
+        "groth16_vk": hex::encode(key_to_bytes(&vk)),
+        "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
+    });
+    signed(&http, &base, &commission, "/v1/elections", create).await;
+    let codes = signed(
+        &http,
+        &base,
+        &commission,
+        &format!("{e}/registration-codes"),
+        json!({ "count": 16 }),
+    )
+    .await;
+    let voters: Vec<Credential> = (0..16).map(|_| Credential::generate(&mut OsRng)).collect();
+    for (i, v) in voters.iter().enumerate() {
+        post(&http, &base, &format!("{e}/registrations"), &json!({ "code": codes["codes"][i], "commitment": hex::encode(fr_to_bytes(&v.commitment())) })).await;
+    }
+    let (dealt, dealing) =
+        Trustee::new(trustee, CeremonyContext::from_manifest(&manifest).unwrap())
+            .unwrap()
+            .deal(&mut OsRng);
+    post(&http, &base, &format!("{e}/dealings"), &dealing).await;
+    let share = dealt
+        .check(std::slice::from_ref(&dealing), &mut OsRng)
+        .0
+        .finish(&[dealing], &[], &mut OsRng)
+        .unwrap();
+    signed(&http, &base, &commission, &format!("{e}/freeze"), json!({})).await;
+    signed(&http, &base, &commission, &format!("{e}/open"), json!({})).await;
+
+    let roll = VoterRoll::new(4, voters.iter().map(|v| v.commitment()).collect()).unwrap();
+    let ctx = ElectionContext::new(manifest.clone(), share.outcome().election_key());
+    let t = Instant::now();
+    let fixture: Vec<Vec<u8>> = (0..FIXTURE)
+        .into_par_iter()
+        .map(|i| {
+            let v = i % voters.len();
+            let choices = Choices::from_indices(&manifest, &[vec![i % 5]]).unwrap();
+            let (b, _) = build_complete_ballot(
+                &ctx,
+                &pk,
+                &voters[v],
+                &roll.path(v).unwrap(),
+                &roll.root(),
+                &choices,
+                &mut OsRng,
+            )
+            .unwrap();
+            serde_json::to_vec(&b).unwrap()
+        })
+        .collect();
+    eprintln!(
+        "fixture: {FIXTURE} ballots ({} bytes of JSON each) built in {:.1} s",
+        fixture[0].len(),
+        t.elapsed().as_secs_f64()
+    );
+    let url = format!("{base}{e}/ballots");
+    (base, url, fixture)
+}
+
+/// Posts `ballots` with `concurrency` clients; returns the elapsed time and records each
+/// request's latency.
+async fn ingest(
+    url: &str,
+    ballots: Vec<Vec<u8>>,
+    concurrency: usize,
+    latencies: &Arc<Mutex<Vec<Duration>>>,
+) -> Duration {
+    let http = reqwest::Client::new();
+    let queue = Arc::new(Mutex::new(ballots));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (http, url, queue, lat) = (
+                http.clone(),
+                url.to_string(),
+                queue.clone(),
+                latencies.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let Some(b) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let t = Instant::now();
+                    let r = http.post(&url).body(b).send().await.unwrap();
+                    assert_eq!(
+                        r.status().as_u16(),
+                        201,
+                        "{}",
+                        r.text().await.unwrap_or_default()
+                    );
+                    lat.lock().unwrap().push(t.elapsed());
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    start.elapsed()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn bench_ingestion(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut backends = Vec::new();
+    let dir = std::env::temp_dir().join(format!("zkvote-bench-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    backends.push((
+        "sqlite",
+        format!("sqlite://{}", dir.join("board.db").display()),
+    ));
+    match std::env::var("ZKVOTE_BENCH_POSTGRES_URL") {
+        Ok(url) => backends.push(("postgres", url)),
+        Err(_) => eprintln!("ZKVOTE_BENCH_POSTGRES_URL not set: PostgreSQL ingestion not measured"),
+    }
+    let mut g = c.benchmark_group("ingest_http_1x5");
+    g.sample_size(10);
+    g.sampling_mode(SamplingMode::Flat);
+    g.warm_up_time(Duration::from_millis(1));
+    g.measurement_time(Duration::from_millis(1));
+    g.throughput(Throughput::Elements(PER_ITERATION as u64));
+    for (name, db) in backends {
+        let (_base, url, fixture) = rt.block_on(prepare(&db));
+        let fixture = Arc::new(Mutex::new(fixture));
+        let latencies = Arc::new(Mutex::new(Vec::new()));
+        g.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let batch: Vec<Vec<u8>> = {
+                        let mut f = fixture.lock().unwrap();
+                        let n = f.len();
+                        assert!(n >= PER_ITERATION, "fixture exhausted");
+                        f.split_off(n - PER_ITERATION)
+                    };
+                    total += rt.block_on(ingest(&url, batch, 64, &latencies));
+                }
+                total
+            })
+        });
+        let mut l = latencies.lock().unwrap().clone();
+        l.sort();
+        eprintln!(
+            "{name}: {} ballots, latency p50 {:.1} ms, p99 {:.1} ms",
+            l.len(),
+            percentile(&l, 0.5).as_secs_f64() * 1e3,
+            percentile(&l, 0.99).as_secs_f64() * 1e3
+        );
+    }
+    g.finish();
+}
+
+fn bench_proofs(c: &mut Criterion) {
+    const N: u64 = 10_000_000;
+    let t = Instant::now();
+    let tree = MemoryTree::from_leaf_hashes((0..N).map(|i| leaf_hash(&i.to_le_bytes())));
+    eprintln!(
+        "log of {N} entries built in memory in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let mut g = c.benchmark_group("log_10m");
+    g.bench_function("inclusion_proof", |b| {
+        let mut i = 0u64;
+        b.iter(|| {
+            i = (i + 7_919_993) % N;
+            inclusion_proof(&tree, i, N).unwrap()
+        })
+    });
+    g.bench_function("consistency_proof", |b| {
+        let mut old = 1u64;
+        b.iter(|| {
+            old = (old + 3_333_331) % (N - 1) + 1;
+            consistency_proof(&tree, old, N).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_ingestion, bench_proofs);
+criterion_main!(benches);
