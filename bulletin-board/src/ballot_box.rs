@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use zkvote_circuits::complete::{
-    vartime_verify_complete_ballots, CompleteBallot, CompleteBallotError,
+    vartime_verify_complete_ballots_parallel, CompleteBallot, CompleteBallotError,
 };
 use zkvote_circuits::groth16::EligibilityVerifier;
 use zkvote_core::log::Receipt;
@@ -145,17 +145,50 @@ impl BallotBox {
     }
 }
 
+type Verified = Result<(Vec<CompleteBallot>, BatchResult), tokio::task::JoinError>;
+type BatchResult = Result<(), Vec<(usize, CompleteBallotError)>>;
+type Replies = Vec<oneshot::Sender<Result<Receipt, Rejection>>>;
+
+/// A verified (or refused) group on its way to the appender, in arrival order.
+struct Stage {
+    replies: Replies,
+    verification: Option<tokio::task::JoinHandle<(Vec<CompleteBallot>, BatchResult)>>,
+    barrier: Option<oneshot::Sender<()>>,
+}
+
 async fn run(
     election: Arc<Election>,
     mut rx: mpsc::Receiver<Message>,
     open: Arc<AtomicBool>,
     config: BallotBoxConfig,
 ) {
+    // Verification of the next group overlaps with appending the previous one; groups are
+    // appended (and barriers released) strictly in arrival order.
+    let (stages, mut staged) = mpsc::channel::<Stage>(2);
+    let appender = {
+        let election = election.clone();
+        tokio::spawn(async move {
+            while let Some(stage) = staged.recv().await {
+                if let Some(handle) = stage.verification {
+                    finish(&election, stage.replies, handle.await).await;
+                }
+                if let Some(done) = stage.barrier {
+                    let _ = done.send(());
+                }
+            }
+        })
+    };
     while let Some(first) = rx.recv().await {
         let first = match first {
             Message::Ballot(j) => *j,
             Message::Barrier(done) => {
-                let _ = done.send(());
+                let _ = stages
+                    .send(Stage {
+                        replies: Vec::new(),
+                        verification: None,
+                        barrier: Some(done),
+                    })
+                    .await;
                 continue;
             }
         };
@@ -172,34 +205,55 @@ async fn run(
                 _ => break,
             }
         }
-        process(&election, jobs, &open).await;
-        if let Some(done) = barrier {
-            let _ = done.send(());
+        let stage = if open.load(Ordering::SeqCst) {
+            let (ballots, replies): (Vec<CompleteBallot>, Replies) =
+                jobs.into_iter().map(|j| (j.ballot, j.reply)).unzip();
+            Stage {
+                replies,
+                verification: Some(verify(&election, ballots)),
+                barrier,
+            }
+        } else {
+            for j in jobs {
+                let _ = j.reply.send(Err(Rejection::NotOpen));
+            }
+            Stage {
+                replies: Vec::new(),
+                verification: None,
+                barrier,
+            }
+        };
+        if stages.send(stage).await.is_err() {
+            break;
         }
     }
+    drop(stages);
+    let _ = appender.await;
 }
 
-async fn process(election: &Arc<Election>, jobs: Vec<Job>, open: &AtomicBool) {
-    if !open.load(Ordering::SeqCst) {
-        for j in jobs {
-            let _ = j.reply.send(Err(Rejection::NotOpen));
-        }
-        return;
-    }
-    let (ballots, replies): (Vec<CompleteBallot>, Vec<_>) =
-        jobs.into_iter().map(|j| (j.ballot, j.reply)).unzip();
+/// Verifies a group on the blocking pool, one batch per core (the sigma batch is
+/// single-threaded, so the group is split).
+fn verify(
+    election: &Arc<Election>,
+    ballots: Vec<CompleteBallot>,
+) -> tokio::task::JoinHandle<(Vec<CompleteBallot>, BatchResult)> {
     let e = election.clone();
-    let verified = tokio::task::spawn_blocking(move || {
-        let result = vartime_verify_complete_ballots(
+    tokio::task::spawn_blocking(move || {
+        let chunk = ballots.len().div_ceil(rayon::current_num_threads()).max(8);
+        let result = vartime_verify_complete_ballots_parallel(
             &e.ctx,
             &e.verifier,
             &e.root,
             &ballots,
+            chunk,
             &mut rand_core::OsRng,
         );
         (ballots, result)
     })
-    .await;
+}
+
+/// Appends a verified group in one durable transaction and answers every submitter.
+async fn finish(election: &Arc<Election>, replies: Replies, verified: Verified) {
     let (ballots, result) = match verified {
         Ok(v) => v,
         Err(err) => {
