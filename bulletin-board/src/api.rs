@@ -865,8 +865,10 @@ async fn post_ballot(
     // Decoding validates every point (Ristretto255 and BLS12-381): CPU work, kept off the
     // async executor.
     let ballot: CompleteBallot = tokio::task::spawn_blocking(move || {
-        let value: serde_json::Value = parse_json(&body)?;
-        serde_json::from_value(value).map_err(|e| ApiError::bad("invalid-encoding", e.to_string()))
+        serde_json::from_slice::<CompleteBallot>(&body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => ApiError::bad("invalid-encoding", e.to_string()),
+            _ => ApiError::bad("malformed-json", e.to_string()),
+        })
     })
     .await
     .map_err(|e| {
