@@ -743,15 +743,24 @@ async fn freeze(
     append_entry(&b, &eid, &mut s, EntryKind::RollFrozen, entry).await
 }
 
-async fn post_dealing(
-    State(b): State<AppState>,
-    Path(id): Path<String>,
-    req: Request,
+/// A trustee's self-signed ceremony message: its author, signature domain, signed body and
+/// signature, and the entry it becomes.
+struct TrusteeMessage {
+    author: u32,
+    domain: &'static [u8],
+    body: Vec<u8>,
+    signature: [u8; 64],
+    kind: EntryKind,
+    entry: Entry,
+}
+
+/// Appends a ceremony message before voting opens, if its author's signature holds.
+async fn post_ceremony_message(
+    b: &Board,
+    eid: &[u8; 32],
+    m: TrusteeMessage,
 ) -> Result<Response, ApiError> {
-    let eid = election_id(&id)?;
-    let (_, _, _, body) = read_body(req, MAX_BODY).await?;
-    let d: Dealing = parse_json(&body)?;
-    let e = b.election(&eid).await?;
+    let e = b.election(eid).await?;
     let mut s = e.lock().await;
     if matches!(s.phase, Phase::Open | Phase::Closed | Phase::Tallied) {
         return Err(ApiError::conflict(
@@ -761,27 +770,39 @@ async fn post_dealing(
     }
     let t = s
         .ceremony
-        .trustee(d.dealer)
+        .trustee(m.author)
         .ok_or_else(|| ApiError::bad("unknown-trustee", "no such trustee"))?;
     if !zkvote_tally::ceremony::verify_signature(
         &t.signing_key,
-        zkvote_tally::labels::SIG_DEALING,
+        m.domain,
         &s.ceremony.manifest_hash,
-        &d.body(),
-        &d.signature,
+        &m.body,
+        &m.signature,
     ) {
         return Err(ApiError::unauthorized(
-            "the dealing is not signed by its trustee",
+            "the message is not signed by its trustee",
         ));
     }
-    append_entry(
-        &b,
-        &eid,
-        &mut s,
-        EntryKind::Dealing,
-        Entry::Dealing { dealing: d },
-    )
-    .await
+    append_entry(b, eid, &mut s, m.kind, m.entry).await
+}
+
+async fn post_dealing(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (_, _, _, body) = read_body(req, MAX_BODY).await?;
+    let d: Dealing = parse_json(&body)?;
+    let m = TrusteeMessage {
+        author: d.dealer,
+        domain: zkvote_tally::labels::SIG_DEALING,
+        body: d.body(),
+        signature: d.signature,
+        kind: EntryKind::Dealing,
+        entry: Entry::Dealing { dealing: d },
+    };
+    post_ceremony_message(&b, &eid, m).await
 }
 
 async fn post_complaint(
@@ -792,37 +813,15 @@ async fn post_complaint(
     let eid = election_id(&id)?;
     let (_, _, _, body) = read_body(req, 65536).await?;
     let c: Complaint = parse_json(&body)?;
-    let e = b.election(&eid).await?;
-    let mut s = e.lock().await;
-    if matches!(s.phase, Phase::Open | Phase::Closed | Phase::Tallied) {
-        return Err(ApiError::conflict(
-            "ceremony-over",
-            "the key ceremony is over",
-        ));
-    }
-    let t = s
-        .ceremony
-        .trustee(c.accuser)
-        .ok_or_else(|| ApiError::bad("unknown-trustee", "no such trustee"))?;
-    if !zkvote_tally::ceremony::verify_signature(
-        &t.signing_key,
-        zkvote_tally::labels::SIG_COMPLAINT,
-        &s.ceremony.manifest_hash,
-        &c.body(),
-        &c.signature,
-    ) {
-        return Err(ApiError::unauthorized(
-            "the complaint is not signed by its trustee",
-        ));
-    }
-    append_entry(
-        &b,
-        &eid,
-        &mut s,
-        EntryKind::Complaint,
-        Entry::Complaint { complaint: c },
-    )
-    .await
+    let m = TrusteeMessage {
+        author: c.accuser,
+        domain: zkvote_tally::labels::SIG_COMPLAINT,
+        body: c.body(),
+        signature: c.signature,
+        kind: EntryKind::Complaint,
+        entry: Entry::Complaint { complaint: c },
+    };
+    post_ceremony_message(&b, &eid, m).await
 }
 
 async fn open(

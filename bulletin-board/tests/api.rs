@@ -191,6 +191,15 @@ async fn whole_election_over_http() {
                 .deal(&mut OsRng)
         })
         .unzip();
+    let mut forged = dealings[0].clone();
+    forged.signature[0] ^= 1;
+    let (s, v) = c
+        .post(
+            &format!("{e}/dealings"),
+            serde_json::to_vec(&forged).unwrap(),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (401, "bad-signature"));
     for d in &dealings {
         let (s, v) = c
             .post(&format!("{e}/dealings"), serde_json::to_vec(d).unwrap())
