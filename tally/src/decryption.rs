@@ -12,6 +12,7 @@ use crate::dlog::DlogTable;
 use crate::labels;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::IsIdentity;
 use merlin::Transcript;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
@@ -242,7 +243,7 @@ pub fn verify_partial_decryption(
             s.len() == c.len()
                 && s.iter()
                     .zip(c)
-                    .all(|(s, ct)| s.is_some() != Element::from_point(ct.a).is_identity())
+                    .all(|(s, ct)| s.is_some() != ct.a.is_identity())
         });
     if !shape_ok {
         return Err(DecryptError::Shape { trustee });
