@@ -3,6 +3,10 @@
 //! consistency proof generation in a log of 10 million entries.
 //!
 //! `cargo bench -p zkvote-benches --bench board`
+//!
+//! The election is derived from a fixed seed, so the fixture of proved ballots (slow to
+//! build) is cached under the target directory and reused by later runs and by both
+//! backends. Each backend needs a fresh database (`scripts/with-postgres.sh` makes one).
 
 use base64::Engine;
 use criterion::{
@@ -10,7 +14,9 @@ use criterion::{
 };
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -28,8 +34,8 @@ use zkvote_core::sample::single_contest_manifest_toml;
 use zkvote_core::*;
 use zkvote_tally::{CeremonyContext, Trustee, TrusteeKeys};
 
-const PER_ITERATION: usize = 100;
-const FIXTURE: usize = 1300;
+const PER_ITERATION: usize = 300;
+const FIXTURE: usize = 11 * PER_ITERATION;
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -70,9 +76,11 @@ async fn post(http: &reqwest::Client, base: &str, path: &str, body: &impl serde:
 }
 
 /// Starts a board on `db`, opens a 1-contest x 5-option election with 16 voters
-/// (last ballot counts) and builds the fixture of encoded complete ballots.
+/// (last ballot counts) derived from a fixed seed, and loads (or builds and caches) the
+/// fixture of encoded complete ballots.
 async fn prepare(db: &str) -> (String, String, Vec<Vec<u8>>) {
-    let board_key = SigningKey::generate(&mut OsRng);
+    let mut seeded = ChaCha20Rng::seed_from_u64(0x2b_5eed);
+    let board_key = SigningKey::generate(&mut seeded);
     let log = Arc::new(BoardLog::new(
         Store::open(db).await.unwrap(),
         board_key.clone(),
@@ -84,11 +92,11 @@ async fn prepare(db: &str) -> (String, String, Vec<Vec<u8>>) {
     let http = reqwest::Client::new();
     let vk_board: VerifyingKey = board_key.verifying_key();
 
-    let commission = SigningKey::generate(&mut OsRng);
-    let trustee = TrusteeKeys::generate(1, &mut OsRng);
-    let (pk, vk) = setup(4, &mut OsRng);
+    let commission = SigningKey::generate(&mut seeded);
+    let trustee = TrusteeKeys::generate(1, &mut seeded);
+    let (pk, vk) = setup(4, &mut seeded);
     let mut id = [0u8; 32];
-    OsRng.fill_bytes(&mut id);
+    seeded.fill_bytes(&mut id);
     let mut doc =
         ManifestDocument::from(Manifest::from_toml(&single_contest_manifest_toml(5)).unwrap());
     doc.election_id = hex::encode(id);
@@ -120,49 +128,77 @@ async fn prepare(db: &str) -> (String, String, Vec<Vec<u8>>) {
         json!({ "count": 16 }),
     )
     .await;
-    let voters: Vec<Credential> = (0..16).map(|_| Credential::generate(&mut OsRng)).collect();
+    let voters: Vec<Credential> = (0..16)
+        .map(|_| Credential::generate(&mut seeded))
+        .collect();
     for (i, v) in voters.iter().enumerate() {
         post(&http, &base, &format!("{e}/registrations"), &json!({ "code": codes["codes"][i], "commitment": hex::encode(fr_to_bytes(&v.commitment())) })).await;
     }
     let (dealt, dealing) =
         Trustee::new(trustee, CeremonyContext::from_manifest(&manifest).unwrap())
             .unwrap()
-            .deal(&mut OsRng);
+            .deal(&mut seeded);
     post(&http, &base, &format!("{e}/dealings"), &dealing).await;
     let share = dealt
-        .check(std::slice::from_ref(&dealing), &mut OsRng)
+        .check(std::slice::from_ref(&dealing), &mut seeded)
         .0
-        .finish(&[dealing], &[], &mut OsRng)
+        .finish(&[dealing], &[], &mut seeded)
         .unwrap();
     signed(&http, &base, &commission, &format!("{e}/freeze"), json!({})).await;
     signed(&http, &base, &commission, &format!("{e}/open"), json!({})).await;
 
     let roll = VoterRoll::new(4, voters.iter().map(|v| v.commitment()).collect()).unwrap();
     let ctx = ElectionContext::new(manifest.clone(), share.outcome().election_key());
-    let t = Instant::now();
-    let fixture: Vec<Vec<u8>> = (0..FIXTURE)
-        .into_par_iter()
-        .map(|i| {
-            let v = i % voters.len();
-            let choices = Choices::from_indices(&manifest, &[vec![i % 5]]).unwrap();
-            let (b, _) = build_complete_ballot(
-                &ctx,
-                &pk,
-                &voters[v],
-                &roll.path(v).unwrap(),
-                &roll.root(),
-                &choices,
-                &mut OsRng,
-            )
-            .unwrap();
-            serde_json::to_vec(&b).unwrap()
-        })
-        .collect();
-    eprintln!(
-        "fixture: {FIXTURE} ballots ({} bytes of JSON each) built in {:.1} s",
-        fixture[0].len(),
-        t.elapsed().as_secs_f64()
-    );
+    let mut tag = Sha256::new();
+    tag.update(manifest.hash());
+    tag.update(ctx.public_key().point().compress().as_bytes());
+    tag.update((FIXTURE as u64).to_le_bytes());
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "board-fixture-{}.jsonl",
+        hex::encode(&tag.finalize()[..8])
+    ));
+    let fixture = match std::fs::read(&cache) {
+        Ok(bytes) => {
+            let lines: Vec<Vec<u8>> = bytes
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(<[u8]>::to_vec)
+                .collect();
+            assert_eq!(lines.len(), FIXTURE, "{} is truncated", cache.display());
+            eprintln!("fixture: {FIXTURE} ballots loaded from {}", cache.display());
+            lines
+        }
+        Err(_) => {
+            let t = Instant::now();
+            let fixture: Vec<Vec<u8>> = (0..FIXTURE)
+                .into_par_iter()
+                .map(|i| {
+                    let v = i % voters.len();
+                    let choices = Choices::from_indices(&manifest, &[vec![i % 5]]).unwrap();
+                    let (b, _) = build_complete_ballot(
+                        &ctx,
+                        &pk,
+                        &voters[v],
+                        &roll.path(v).unwrap(),
+                        &roll.root(),
+                        &choices,
+                        &mut OsRng,
+                    )
+                    .unwrap();
+                    serde_json::to_vec(&b).unwrap()
+                })
+                .collect();
+            eprintln!(
+                "fixture: {FIXTURE} ballots ({} bytes of JSON each) built in {:.1} s",
+                fixture[0].len(),
+                t.elapsed().as_secs_f64()
+            );
+            let tmp = cache.with_extension("partial");
+            std::fs::write(&tmp, fixture.join(&b'\n')).unwrap();
+            std::fs::rename(&tmp, &cache).unwrap();
+            fixture
+        }
+    };
     let url = format!("{base}{e}/ballots");
     (base, url, fixture)
 }

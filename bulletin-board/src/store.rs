@@ -245,6 +245,139 @@ macro_rules! append_tx {
     }};
 }
 
+/// The PostgreSQL group append in a constant number of statements: under the election's
+/// counter row lock (which every append of this election takes first, so no other
+/// transaction can add a nullifier or ciphertext meanwhile) the group's nullifiers and
+/// ciphertexts are looked up at once, each entry is accepted or refused in order exactly
+/// as the one-by-one path would, and the accepted ones are inserted with one `UNNEST`
+/// statement per table (still `ON CONFLICT DO NOTHING`, with the inserted row counts
+/// checked). Returns `None`, having changed nothing, when the group is not eligible (an
+/// entry moves the phase) or the counts disagree; the caller then uses the savepoint path.
+async fn pg_append_group(
+    pool: &PgPool,
+    election_id: &[u8; 32],
+    entries: &[NewEntry],
+) -> Result<Option<Vec<Result<u64, StoreError>>>, StoreError> {
+    use std::collections::{HashMap, HashSet};
+    if entries.is_empty() || entries.iter().any(|e| e.set_phase.is_some()) {
+        return Ok(None);
+    }
+    let eid = &election_id[..];
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query("SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE")
+        .bind(eid)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (mut next, phase): (i64, String) = match row {
+        Some(r) => (r.try_get(0)?, r.try_get(1)?),
+        None => return Err(StoreError::UnknownElection),
+    };
+    let wanted_nullifiers: Vec<Vec<u8>> = entries
+        .iter()
+        .filter(|e| e.spend_nullifier)
+        .filter_map(|e| e.nullifier.map(|n| n.to_vec()))
+        .collect();
+    let mut spent: HashMap<[u8; 32], i64> = HashMap::new();
+    if !wanted_nullifiers.is_empty() {
+        let rows = sqlx::query("SELECT nullifier, idx FROM spent_nullifiers WHERE election_id = $1 AND nullifier = ANY($2)")
+            .bind(eid)
+            .bind(&wanted_nullifiers)
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in rows {
+            spent.insert(hash32(r.try_get(0)?)?, r.try_get(1)?);
+        }
+    }
+    let wanted_ciphertexts: Vec<Vec<u8>> = entries
+        .iter()
+        .flat_map(|e| e.ciphertexts.iter().map(|a| a.to_vec()))
+        .collect();
+    let mut seen: HashSet<[u8; 32]> = HashSet::new();
+    if !wanted_ciphertexts.is_empty() {
+        let rows = sqlx::query("SELECT a FROM ciphertexts WHERE election_id = $1 AND a = ANY($2)")
+            .bind(eid)
+            .bind(&wanted_ciphertexts)
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in rows {
+            seen.insert(hash32(r.try_get(0)?)?);
+        }
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    let (mut new_nullifiers, mut new_nullifier_idx) = (Vec::new(), Vec::new());
+    let mut new_ciphertexts = Vec::new();
+    let (mut idxs, mut kinds, mut datas, mut leaves, mut nulls, mut digests) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for e in entries {
+        if !e.require_phase.is_empty() && !e.require_phase.contains(&phase.as_str()) {
+            out.push(Err(StoreError::WrongPhase(phase.clone())));
+            continue;
+        }
+        if let (Some(n), true) = (e.nullifier, e.spend_nullifier) {
+            if let Some(prev) = spent.get(&n) {
+                out.push(Err(StoreError::NullifierUsed(*prev as u64)));
+                continue;
+            }
+        }
+        let mut own = HashSet::new();
+        if e.ciphertexts.iter().any(|a| seen.contains(a) || !own.insert(*a)) {
+            out.push(Err(StoreError::CiphertextReplayed));
+            continue;
+        }
+        if let (Some(n), true) = (e.nullifier, e.spend_nullifier) {
+            spent.insert(n, next);
+            new_nullifiers.push(n.to_vec());
+            new_nullifier_idx.push(next);
+        }
+        for a in &e.ciphertexts {
+            seen.insert(*a);
+            new_ciphertexts.push(a.to_vec());
+        }
+        idxs.push(next);
+        kinds.push(e.kind.as_str());
+        datas.push(e.data.as_slice());
+        leaves.push(leaf_hash(&e.data).to_vec());
+        nulls.push(e.nullifier.map(|n| n.to_vec()));
+        digests.push(e.digest.map(|d| d.to_vec()));
+        out.push(Ok(next as u64));
+        next += 1;
+    }
+    let r = sqlx::query("INSERT INTO spent_nullifiers (election_id, nullifier, idx) SELECT $1, n, i FROM UNNEST($2::bytea[], $3::bigint[]) AS t(n, i) ON CONFLICT DO NOTHING")
+        .bind(eid)
+        .bind(&new_nullifiers)
+        .bind(&new_nullifier_idx)
+        .execute(&mut *tx)
+        .await?;
+    if r.rows_affected() != new_nullifiers.len() as u64 {
+        return Ok(None);
+    }
+    let r = sqlx::query("INSERT INTO ciphertexts (election_id, a) SELECT $1, a FROM UNNEST($2::bytea[]) AS t(a) ON CONFLICT DO NOTHING")
+        .bind(eid)
+        .bind(&new_ciphertexts)
+        .execute(&mut *tx)
+        .await?;
+    if r.rows_affected() != new_ciphertexts.len() as u64 {
+        return Ok(None);
+    }
+    sqlx::query("INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier, digest) SELECT $1, i, k, d, l, n, g FROM UNNEST($2::bigint[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[]) AS t(i, k, d, l, n, g)")
+        .bind(eid)
+        .bind(&idxs)
+        .bind(&kinds)
+        .bind(&datas)
+        .bind(&leaves)
+        .bind(&nulls)
+        .bind(&digests)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE elections SET next_index = $2 WHERE election_id = $1")
+        .bind(eid)
+        .bind(next)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(out))
+}
+
 macro_rules! with_reader {
     ($self:expr, $pool:ident => $body:expr) => {
         match &$self.backend {
@@ -448,6 +581,9 @@ impl Store {
                 tx.commit().await?;
             }
             Backend::Postgres(pool) => {
+                if let Some(out) = pg_append_group(pool, election_id, entries).await? {
+                    return Ok(out);
+                }
                 let mut tx = pool.begin().await?;
                 for entry in entries {
                     let mut sp = tx.begin().await?;

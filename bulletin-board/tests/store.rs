@@ -166,26 +166,45 @@ async fn suite(url: String) {
 
     // A group append: each entry stands or falls alone, in one transaction.
     let before_group = again.store().size(&eid).await.unwrap();
+    let mut self_replay = ballot(45, 126, true);
+    self_replay.ciphertexts.push([126; 32]);
     let group = vec![
         ballot(40, 120, true),
-        ballot(40, 121, true),
-        ballot(42, 120, true),
+        ballot(40, 121, true),  // nullifier used earlier in the group
+        ballot(42, 120, true),  // ciphertext used earlier in the group
         ballot(43, 125, true),
+        ballot(1, 127, true),   // nullifier spent before the group
+        ballot(44, 1, true),    // ciphertext stored before the group
+        self_replay,            // one ciphertext twice in one ballot
+        ballot(3, 128, false),  // last-ballot-counts style: nullifier not spent
+        ballot(3, 100, false),
     ];
     let results = again.append_batch(&eid, &group).await.unwrap();
     assert_eq!(results[0].as_ref().unwrap().index, before_group);
+    for (i, want_nullifier) in [(1, true), (2, false), (4, true), (5, false), (6, false)] {
+        match &results[i] {
+            Err(LogServiceError::Store(StoreError::NullifierUsed(_))) if want_nullifier => {}
+            Err(LogServiceError::Store(StoreError::CiphertextReplayed)) if !want_nullifier => {}
+            other => panic!("group entry {i}: unexpected {other:?}"),
+        }
+    }
     assert!(matches!(
-        results[1],
-        Err(LogServiceError::Store(StoreError::NullifierUsed(_)))
+        results[4],
+        Err(LogServiceError::Store(StoreError::NullifierUsed(i))) if i == size
     ));
-    assert!(matches!(
-        results[2],
-        Err(LogServiceError::Store(StoreError::CiphertextReplayed))
-    ));
-    let last = results[3].as_ref().unwrap();
-    assert_eq!(last.index, before_group + 1);
+    let fourth = results[3].as_ref().unwrap();
+    assert_eq!(fourth.index, before_group + 1);
+    fourth.verify(&eid, &key.verifying_key()).unwrap();
+    assert_eq!(results[7].as_ref().unwrap().index, before_group + 2);
+    let last = results[8].as_ref().unwrap();
+    assert_eq!(last.index, before_group + 3);
     last.verify(&eid, &key.verifying_key()).unwrap();
-    assert_eq!(again.store().size(&eid).await.unwrap(), before_group + 2);
+    assert_eq!(again.store().size(&eid).await.unwrap(), before_group + 4);
+    let stored = again.store().entries(&eid, before_group, 10).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.data.clone()).collect::<Vec<_>>(),
+        [0, 3, 7, 8].map(|i| group[i].data.clone())
+    );
 
     // A stored checkpoint that the log does not extend stops all signing.
     let size = again.store().size(&eid).await.unwrap();
