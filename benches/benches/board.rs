@@ -16,9 +16,9 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand::rngs::OsRng;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use sha2::{Digest, Sha256};
 use rayon::prelude::*;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zkvote_board::api::{router, sign_request, Board};
@@ -128,9 +128,7 @@ async fn prepare(db: &str) -> (String, String, Vec<Vec<u8>>) {
         json!({ "count": 16 }),
     )
     .await;
-    let voters: Vec<Credential> = (0..16)
-        .map(|_| Credential::generate(&mut seeded))
-        .collect();
+    let voters: Vec<Credential> = (0..16).map(|_| Credential::generate(&mut seeded)).collect();
     for (i, v) in voters.iter().enumerate() {
         post(&http, &base, &format!("{e}/registrations"), &json!({ "code": codes["codes"][i], "commitment": hex::encode(fr_to_bytes(&v.commitment())) })).await;
     }

@@ -53,6 +53,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The error's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -482,7 +487,11 @@ async fn openapi() -> Response {
 }
 
 async fn health(State(b): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok", "storage": b.log.store().backend_name() }))
+    Json(json!({
+        "status": "ok",
+        "storage": b.log.store().backend_name(),
+        "board_key": hex::encode(b.log.public_key().to_bytes()),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -562,6 +571,9 @@ async fn status(
         "roll_root": s.root.map(|r| hex::encode(fr_to_bytes(&r))),
         "joint_key": s.ctx.as_ref().map(|c| hex::encode(c.public_key().element().as_bytes())),
         "ballots": s.ballot_count,
+        "dealings": s.dealings.len(),
+        "complaints": s.complaints.len(),
+        "partial_decryptions": s.partials.len(),
         "size": b.log.store().size(&eid).await?,
     })))
 }
@@ -1003,14 +1015,12 @@ async fn post_result(
         &mut rand_core::OsRng,
     )
     .map_err(|e| ApiError::bad("wrong-result", e.to_string()))?;
-    append_entry(
-        &b,
-        &eid,
-        &mut s,
-        EntryKind::Result,
-        Entry::Result { counts: r.counts },
-    )
-    .await
+    let entry = Entry::Result {
+        ballots_counted: agg.ballots,
+        aggregate: crate::entries::encode_aggregate(&agg),
+        counts: r.counts,
+    };
+    append_entry(&b, &eid, &mut s, EntryKind::Result, entry).await
 }
 
 async fn checkpoint(
@@ -1038,6 +1048,25 @@ async fn receipt(
 struct Page {
     from: Option<u64>,
     limit: Option<u64>,
+    kind: Option<String>,
+}
+
+fn kind_named(name: &str) -> Option<EntryKind> {
+    use EntryKind::*;
+    [
+        Manifest,
+        Dealing,
+        Complaint,
+        Registration,
+        RollFrozen,
+        Open,
+        Ballot,
+        Close,
+        PartialDecryption,
+        Result,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == name)
 }
 
 async fn entries(
@@ -1048,11 +1077,18 @@ async fn entries(
     let eid = election_id(&id)?;
     b.election(&eid).await?;
     let limit = p.limit.unwrap_or(100).min(1000);
-    let list = b
-        .log
-        .store()
-        .entries(&eid, p.from.unwrap_or(0), limit)
-        .await?;
+    let from = p.from.unwrap_or(0);
+    let list = match p.kind.as_deref() {
+        None => b.log.store().entries(&eid, from, limit).await?,
+        Some(name) => {
+            let kind = kind_named(name)
+                .ok_or_else(|| ApiError::bad("bad-kind", format!("no entry kind {name:?}")))?;
+            b.log
+                .store()
+                .entries_of_kind_from(&eid, kind, from, limit)
+                .await?
+        }
+    };
     let mut out = String::from("[");
     for (i, e) in list.iter().enumerate() {
         if i > 0 {

@@ -8,10 +8,13 @@
 
 pub mod api;
 pub mod ballot_box;
-pub mod entries;
 pub mod log;
 pub mod rate_limit;
+pub mod server;
 pub mod store;
+
+/// The typed log entries (defined with the record format, in `zkvote-verifier`).
+pub use zkvote_verifier::entries;
 
 pub use ballot_box::{BallotBox, BallotBoxConfig, Rejection};
 pub use log::{BoardLog, LogServiceError};

@@ -1,13 +1,9 @@
-//! `zkvote-board`: the bulletin-board server (until the `zkvote` CLI embeds it as
-//! `zkvote board serve`).
+//! `zkvote-board`: the bulletin-board server alone (`zkvote board` in the CLI is the same).
 
 use clap::{Parser, Subcommand};
-use ed25519_dalek::SigningKey;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use zkvote_board::api::{router_with_limit, Board};
-use zkvote_board::{BallotBoxConfig, BoardLog, Store};
+use zkvote_board::server::{bind, create_signing_key, read_signing_key};
 
 #[derive(Parser)]
 #[command(name = "zkvote-board", version, about = "The zkvote bulletin board")]
@@ -41,78 +37,22 @@ enum Command {
     },
 }
 
-fn read_key(path: &Path) -> Result<SigningKey, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read key file {}: {e}", path.display()))?;
-    let mut seed = [0u8; 32];
-    zkvote_core::codec::hex_exact(text.trim(), &mut seed).map_err(|e| {
-        format!(
-            "key file {} is not a 64-hex-digit seed: {e}",
-            path.display()
-        )
-    })?;
-    let key = SigningKey::from_bytes(&seed);
-    zeroize::Zeroize::zeroize(&mut seed);
-    Ok(key)
-}
-
-fn write_key(path: &Path) -> Result<SigningKey, String> {
-    use std::io::Write;
-    let key = SigningKey::generate(&mut rand_core::OsRng);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options
-        .open(path)
-        .map_err(|e| format!("cannot create key file {}: {e}", path.display()))?;
-    let hex_seed = zeroize::Zeroizing::new(hex::encode(key.to_bytes()));
-    f.write_all(hex_seed.as_bytes())
-        .and_then(|_| f.write_all(b"\n"))
-        .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write key file {}: {e}", path.display()))?;
-    Ok(key)
-}
-
-async fn serve(db: &str, listen: &str, key: &Path, rate_limit: u32) -> Result<(), String> {
-    let key = read_key(key)?;
-    let store = Store::open(db)
-        .await
-        .map_err(|e| format!("cannot open database: {e}"))?;
-    let log = Arc::new(BoardLog::new(store, key));
-    let board = Board::load(log, BallotBoxConfig::default())
-        .await
-        .map_err(|e| format!("cannot load the log: {e:?}"))?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("zkvote-board listening on http://{addr}");
-    let app = router_with_limit(board, rate_limit, rate_limit.saturating_mul(2));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .await
-    .map_err(|e| format!("server error: {e}"))
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Keygen { key } => {
-            write_key(&key).map(|k| println!("{}", hex::encode(k.verifying_key().to_bytes())))
-        }
+    let result = match Cli::parse().command {
+        Command::Keygen { key } => create_signing_key(&key)
+            .map(|k| println!("{}", hex::encode(k.verifying_key().to_bytes()))),
         Command::Serve {
             db,
             listen,
             key,
             rate_limit,
         } => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(serve(&db, &listen, &key, rate_limit)),
+            Ok(rt) => rt.block_on(async {
+                let (addr, server) =
+                    bind(&db, &listen, read_signing_key(&key)?, rate_limit).await?;
+                println!("zkvote-board listening on http://{addr}");
+                server.await
+            }),
             Err(e) => Err(format!("cannot start the runtime: {e}")),
         },
     };

@@ -264,10 +264,11 @@ async fn pg_append_group(
     }
     let eid = &election_id[..];
     let mut tx = pool.begin().await?;
-    let row = sqlx::query("SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE")
-        .bind(eid)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let row =
+        sqlx::query("SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE")
+            .bind(eid)
+            .fetch_optional(&mut *tx)
+            .await?;
     let (mut next, phase): (i64, String) = match row {
         Some(r) => (r.try_get(0)?, r.try_get(1)?),
         None => return Err(StoreError::UnknownElection),
@@ -306,8 +307,14 @@ async fn pg_append_group(
     let mut out = Vec::with_capacity(entries.len());
     let (mut new_nullifiers, mut new_nullifier_idx) = (Vec::new(), Vec::new());
     let mut new_ciphertexts = Vec::new();
-    let (mut idxs, mut kinds, mut datas, mut leaves, mut nulls, mut digests) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut idxs, mut kinds, mut datas, mut leaves, mut nulls, mut digests) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for e in entries {
         if !e.require_phase.is_empty() && !e.require_phase.contains(&phase.as_str()) {
             out.push(Err(StoreError::WrongPhase(phase.clone())));
@@ -320,7 +327,10 @@ async fn pg_append_group(
             }
         }
         let mut own = HashSet::new();
-        if e.ciphertexts.iter().any(|a| seen.contains(a) || !own.insert(*a)) {
+        if e.ciphertexts
+            .iter()
+            .any(|a| seen.contains(a) || !own.insert(*a))
+        {
             out.push(Err(StoreError::CiphertextReplayed));
             continue;
         }
@@ -671,7 +681,35 @@ impl Store {
         })
     }
 
-    /// Entries of one kind, in log order.
+    /// Up to `limit` entries of one kind from index `from` on, in log order.
+    pub async fn entries_of_kind_from(
+        &self,
+        election_id: &[u8; 32],
+        kind: EntryKind,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let q = "SELECT idx, kind, data, leaf_hash FROM entries WHERE election_id = $1 AND kind = $2 AND idx >= $3 ORDER BY idx LIMIT $4";
+        with_reader!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(kind.as_str())
+            .bind(from.min(i64::MAX as u64) as i64)
+            .bind(limit.min(i64::MAX as u64) as i64)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(StoredEntry {
+                    index: r.try_get::<i64, _>(0)? as u64,
+                    kind: r.try_get(1)?,
+                    data: r.try_get(2)?,
+                    leaf_hash: hash32(r.try_get(3)?)?,
+                })
+            })
+            .collect())
+    }
+
+    /// Every entry of one kind, in log order.
     pub async fn entries_of_kind(
         &self,
         election_id: &[u8; 32],

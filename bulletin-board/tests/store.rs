@@ -170,13 +170,13 @@ async fn suite(url: String) {
     self_replay.ciphertexts.push([126; 32]);
     let group = vec![
         ballot(40, 120, true),
-        ballot(40, 121, true),  // nullifier used earlier in the group
-        ballot(42, 120, true),  // ciphertext used earlier in the group
+        ballot(40, 121, true), // nullifier used earlier in the group
+        ballot(42, 120, true), // ciphertext used earlier in the group
         ballot(43, 125, true),
-        ballot(1, 127, true),   // nullifier spent before the group
-        ballot(44, 1, true),    // ciphertext stored before the group
-        self_replay,            // one ciphertext twice in one ballot
-        ballot(3, 128, false),  // last-ballot-counts style: nullifier not spent
+        ballot(1, 127, true),  // nullifier spent before the group
+        ballot(44, 1, true),   // ciphertext stored before the group
+        self_replay,           // one ciphertext twice in one ballot
+        ballot(3, 128, false), // last-ballot-counts style: nullifier not spent
         ballot(3, 100, false),
     ];
     let results = again.append_batch(&eid, &group).await.unwrap();

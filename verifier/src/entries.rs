@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use zkvote_circuits::complete::CompleteBallot;
 use zkvote_core::{Element, Manifest};
-use zkvote_tally::{Complaint, Dealing, PartialDecryption};
+use zkvote_tally::{Aggregate, Complaint, Dealing, PartialDecryption};
 
 /// One log entry.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -60,14 +60,65 @@ pub enum Entry {
     },
     /// The published result.
     Result {
+        /// Number of ballots counted (those added into the aggregate).
+        ballots_counted: u64,
+        /// The decrypted aggregate: per contest and option, `hex(A || B)` (64 bytes).
+        aggregate: Vec<Vec<String>>,
         /// Counts per contest and option.
         counts: Vec<Vec<u64>>,
     },
 }
+
+/// The kinds of entry, in the order of an election's phases.
+pub const KINDS: [&str; 10] = [
+    "manifest",
+    "dealing",
+    "complaint",
+    "registration",
+    "roll-frozen",
+    "open",
+    "ballot",
+    "close",
+    "partial-decryption",
+    "result",
+];
 
 impl Entry {
     /// The entry's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("entries serialize")
     }
+
+    /// The entry's kind, as in its `kind` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entry::Manifest { .. } => "manifest",
+            Entry::Dealing { .. } => "dealing",
+            Entry::Complaint { .. } => "complaint",
+            Entry::Registration { .. } => "registration",
+            Entry::RollFrozen { .. } => "roll-frozen",
+            Entry::Open { .. } => "open",
+            Entry::Ballot { .. } => "ballot",
+            Entry::Close {} => "close",
+            Entry::PartialDecryption { .. } => "partial-decryption",
+            Entry::Result { .. } => "result",
+        }
+    }
+}
+
+/// The aggregate as published in a result entry: per contest and option, `hex(A || B)`.
+pub fn encode_aggregate(aggregate: &Aggregate) -> Vec<Vec<String>> {
+    aggregate
+        .contests
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|c| {
+                    let mut bytes = c.a.compress().to_bytes().to_vec();
+                    bytes.extend_from_slice(c.b.compress().as_bytes());
+                    hex::encode(bytes)
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -1,0 +1,83 @@
+//! Running the board: its key file and the HTTP server (used by `zkvote board serve` and
+//! the `zkvote-board` binary).
+
+use crate::api::{router_with_limit, Board};
+use crate::{BallotBoxConfig, BoardLog, Store};
+use ed25519_dalek::SigningKey;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Reads a board (or commission) key file: the ed25519 seed as 64 hex digits.
+pub fn read_signing_key(path: &Path) -> Result<SigningKey, String> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read key file {}: {e}", path.display()))?,
+    );
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    zkvote_core::codec::hex_exact(text.trim(), &mut seed[..]).map_err(|e| {
+        format!(
+            "key file {} is not a 64-hex-digit seed: {e}",
+            path.display()
+        )
+    })?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Creates a new key file (mode 0600 on Unix); an existing file is never overwritten.
+pub fn create_signing_key(path: &Path) -> Result<SigningKey, String> {
+    use std::io::Write;
+    let key = SigningKey::generate(&mut rand_core::OsRng);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .map_err(|e| format!("cannot create key file {}: {e}", path.display()))?;
+    let hex_seed = zeroize::Zeroizing::new(hex::encode(key.to_bytes()));
+    f.write_all(hex_seed.as_bytes())
+        .and_then(|_| f.write_all(b"\n"))
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write key file {}: {e}", path.display()))?;
+    Ok(key)
+}
+
+/// Opens the store, loads every election and binds `listen`; returns the bound address
+/// and the server future (run it to serve).
+pub async fn bind(
+    db: &str,
+    listen: &str,
+    key: SigningKey,
+    rate_limit: u32,
+) -> Result<
+    (
+        std::net::SocketAddr,
+        impl std::future::Future<Output = Result<(), String>>,
+    ),
+    String,
+> {
+    let store = Store::open(db)
+        .await
+        .map_err(|e| format!("cannot open database: {e}"))?;
+    let log = Arc::new(BoardLog::new(store, key));
+    let board = Board::load(log, BallotBoxConfig::default())
+        .await
+        .map_err(|e| format!("cannot load the log: {}", e.message()))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = router_with_limit(board, rate_limit, rate_limit.saturating_mul(2));
+    let server = async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .map_err(|e| format!("server error: {e}"))
+    };
+    Ok((addr, server))
+}

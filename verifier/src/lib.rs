@@ -1,0 +1,23 @@
+//! zkvote-verifier: checks a whole election record without trusting the commission, the
+//! board or the trustees. [`verify`] runs eight numbered checks, each described in the
+//! "Verification" section of `docs/protocol.md` under the same number:
+//!
+//! 1. the log (indices, leaf hashes, Merkle root, signed checkpoint, order of entries);
+//! 2. the manifest and the eligibility verifying key it names;
+//! 3. the key ceremony and the joint key;
+//! 4. the voter roll;
+//! 5. every ballot;
+//! 6. the aggregate of the counted ballots;
+//! 7. the partial decryptions;
+//! 8. the published result.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod checks;
+pub mod entries;
+pub mod record;
+pub mod report;
+
+pub use checks::{verify, verify_record, Progress, TallyInputs};
+pub use record::{Record, RecordEntry, RecordError};
+pub use report::{CheckReport, Failure, Report, Status};

@@ -1,0 +1,233 @@
+//! A typed client of the board's HTTP API.
+
+use crate::CliError;
+use ed25519_dalek::SigningKey;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::time::Duration;
+use zkvote_board::api::sign_request;
+use zkvote_core::Manifest;
+
+/// A board at a base URL such as `http://127.0.0.1:8080`.
+#[derive(Clone, Debug)]
+pub struct BoardClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// `/v1/elections/<id hex>`.
+pub fn election_path(election_id: &[u8; 32]) -> String {
+    format!("/v1/elections/{}", hex::encode(election_id))
+}
+
+/// Parses an election id given on the command line.
+pub fn parse_election_id(text: &str) -> Result<[u8; 32], CliError> {
+    zkvote_core::codec::hex32(text.trim()).map_err(|_| {
+        CliError::msg(format!(
+            "wrong election id {text:?}: an election id is 64 hex digits"
+        ))
+    })
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl BoardClient {
+    /// A client of the board at `base`.
+    pub fn new(base: &str) -> Result<Self, CliError> {
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(CliError::msg(format!(
+                "board URL {base:?} must start with http:// or https://"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| CliError::msg(format!("cannot start the HTTP client: {e}")))?;
+        Ok(BoardClient { http, base })
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, CliError> {
+        let r = req.send().await.map_err(|e| {
+            CliError::msg(format!(
+                "board unreachable at {}: {}",
+                self.base,
+                root_cause(&e)
+            ))
+        })?;
+        if r.status().is_success() {
+            return Ok(r);
+        }
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let code = body["error"]["code"].as_str().unwrap_or("http-error");
+        let message = body["error"]["message"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        Err(CliError::Board {
+            code: code.to_string(),
+            message,
+        })
+    }
+
+    /// GET a JSON document.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+        let r = self
+            .send(self.http.get(format!("{}{path}", self.base)))
+            .await?;
+        r.json()
+            .await
+            .map_err(|e| CliError::msg(format!("unexpected answer from the board ({path}): {e}")))
+    }
+
+    /// GET raw bytes.
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, CliError> {
+        let r = self
+            .send(self.http.get(format!("{}{path}", self.base)))
+            .await?;
+        Ok(r.bytes()
+            .await
+            .map_err(|e| CliError::msg(format!("reading {path} from the board: {e}")))?
+            .to_vec())
+    }
+
+    /// POST a JSON body (anonymous or self-signed messages).
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, CliError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| CliError::msg(e.to_string()))?;
+        let r = self
+            .send(
+                self.http
+                    .post(format!("{}{path}", self.base))
+                    .header("content-type", "application/json")
+                    .body(bytes),
+            )
+            .await?;
+        r.json()
+            .await
+            .map_err(|e| CliError::msg(format!("unexpected answer from the board ({path}): {e}")))
+    }
+
+    /// POST a JSON body signed with the commission's key.
+    pub async fn post_signed<T: DeserializeOwned>(
+        &self,
+        key: &SigningKey,
+        path: &str,
+        body: &Value,
+    ) -> Result<T, CliError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| CliError::msg(e.to_string()))?;
+        let (ts, sig) = sign_request(key, "POST", path, &bytes, now());
+        let r = self
+            .send(
+                self.http
+                    .post(format!("{}{path}", self.base))
+                    .header("content-type", "application/json")
+                    .header("x-zkvote-timestamp", ts)
+                    .header("x-zkvote-signature", sig)
+                    .body(bytes),
+            )
+            .await?;
+        r.json()
+            .await
+            .map_err(|e| CliError::msg(format!("unexpected answer from the board ({path}): {e}")))
+    }
+
+    /// The board's health document (status, storage backend, public key).
+    pub async fn health(&self) -> Result<Value, CliError> {
+        self.get_json("/v1/health").await
+    }
+
+    /// The board's ed25519 public key.
+    pub async fn board_key(&self) -> Result<[u8; 32], CliError> {
+        let h = self.health().await?;
+        h["board_key"]
+            .as_str()
+            .and_then(|k| zkvote_core::codec::hex32(k).ok())
+            .ok_or_else(|| CliError::msg("the board did not give its public key"))
+    }
+
+    /// An election's manifest (the client checks it names the requested election).
+    pub async fn manifest(&self, election_id: &[u8; 32]) -> Result<Manifest, CliError> {
+        let m: Manifest = self
+            .get_json(&format!("{}/manifest", election_path(election_id)))
+            .await
+            .map_err(|e| e.with_unknown_election(election_id))?;
+        if &m.election_id != election_id {
+            return Err(CliError::msg(
+                "the board answered with another election's manifest",
+            ));
+        }
+        Ok(m)
+    }
+
+    /// An election's status (phase, counts, roll root, joint key).
+    pub async fn status(&self, election_id: &[u8; 32]) -> Result<Value, CliError> {
+        self.get_json(&election_path(election_id))
+            .await
+            .map_err(|e| e.with_unknown_election(election_id))
+    }
+
+    /// Every entry of one kind, in log order: `(index, entry bytes as JSON)`.
+    pub async fn entries_of_kind(
+        &self,
+        election_id: &[u8; 32],
+        kind: &str,
+    ) -> Result<Vec<(u64, Value)>, CliError> {
+        let mut out = Vec::new();
+        let mut from = 0u64;
+        loop {
+            let page: Vec<Value> = self
+                .get_json(&format!(
+                    "{}/entries?kind={kind}&from={from}&limit=1000",
+                    election_path(election_id)
+                ))
+                .await?;
+            let Some(last) = page.last() else { break };
+            from = last["index"].as_u64().unwrap_or(u64::MAX - 1) + 1;
+            let full = page.len() == 1000;
+            for e in page {
+                let index = e["index"].as_u64().unwrap_or(0);
+                out.push((index, e["entry"].clone()));
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The whole election record (JSON Lines).
+    pub async fn record(&self, election_id: &[u8; 32]) -> Result<String, CliError> {
+        let bytes = self
+            .get_bytes(&format!("{}/record", election_path(election_id)))
+            .await
+            .map_err(|e| e.with_unknown_election(election_id))?;
+        String::from_utf8(bytes).map_err(|_| CliError::msg("the record is not UTF-8"))
+    }
+}
+
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    cause
+}

@@ -1,0 +1,248 @@
+//! The election commission: create an election from a manifest, issue registration codes,
+//! freeze the roll, open, close, and run the tally (collect partial decryptions, combine,
+//! publish).
+
+use crate::client::{election_path, BoardClient};
+use crate::CliError;
+use base64::Engine;
+use ed25519_dalek::SigningKey;
+use rand_core::{OsRng, RngCore};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
+use zkvote_core::manifest::ManifestDocument;
+use zkvote_core::Manifest;
+use zkvote_tally::{combine, verify_partial_decryption, DlogTable, PartialDecryption};
+use zkvote_verifier::{verify_record, Record, Status, TallyInputs};
+
+/// The value of a manifest field the commission fills in.
+pub const AUTO: &str = "auto";
+
+fn fill(field: &mut String, name: &str, value: &str, why: &str) -> Result<(), CliError> {
+    if field == AUTO {
+        *field = value.to_string();
+        Ok(())
+    } else if field.eq_ignore_ascii_case(value) {
+        Ok(())
+    } else {
+        Err(CliError::msg(format!(
+            "bad manifest: {name} is not {why} (write \"auto\" to have it filled in)"
+        )))
+    }
+}
+
+/// Creates an election on `board` from a manifest TOML in which `election_id`,
+/// `commission_key`, `board_key` and `eligibility.groth16_vk_hash` may be `"auto"`: the
+/// id is drawn at random, the keys are the commission's and the board's, and the
+/// eligibility keys are generated here (Groth16 setup for the roll depth).
+pub async fn create_election(
+    board: &BoardClient,
+    key: &SigningKey,
+    manifest_toml: &str,
+) -> Result<Manifest, CliError> {
+    let mut doc: ManifestDocument =
+        toml::from_str(manifest_toml).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
+    if doc.election_id == AUTO {
+        let mut id = [0u8; 32];
+        OsRng.fill_bytes(&mut id);
+        doc.election_id = hex::encode(id);
+    }
+    fill(
+        &mut doc.commission_key,
+        "commission_key",
+        &hex::encode(key.verifying_key().to_bytes()),
+        "the public key of the commission's key file",
+    )?;
+    let board_key = board.board_key().await?;
+    fill(
+        &mut doc.board_key,
+        "board_key",
+        &hex::encode(board_key),
+        "this board's public key",
+    )?;
+    if doc.eligibility.groth16_vk_hash != AUTO {
+        return Err(CliError::msg(
+            "bad manifest: eligibility.groth16_vk_hash must be \"auto\": the eligibility keys are generated when the election is created",
+        ));
+    }
+    // Everything but the verifying key is checked before the (slower) setup.
+    let mut probe = doc.clone();
+    probe.eligibility.groth16_vk_hash = hex::encode([0u8; 32]);
+    Manifest::try_from(probe).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
+    let depth = doc.eligibility.roll_depth;
+    let (pk, vk) = tokio::task::spawn_blocking(move || setup(depth, &mut OsRng))
+        .await
+        .map_err(|e| CliError::msg(format!("Groth16 setup failed: {e}")))?;
+    doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
+    let manifest =
+        Manifest::try_from(doc).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
+    let body = json!({
+        "manifest": manifest,
+        "groth16_vk": hex::encode(key_to_bytes(&vk)),
+        "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
+    });
+    let _: Value = board.post_signed(key, "/v1/elections", &body).await?;
+    Ok(manifest)
+}
+
+/// Issues `count` one-time registration codes (the board keeps only their hashes).
+pub async fn issue_codes(
+    board: &BoardClient,
+    key: &SigningKey,
+    election_id: &[u8; 32],
+    count: u32,
+) -> Result<Vec<String>, CliError> {
+    let r: Value = board
+        .post_signed(
+            key,
+            &format!("{}/registration-codes", election_path(election_id)),
+            &json!({ "count": count }),
+        )
+        .await
+        .map_err(|e| e.with_unknown_election(election_id))?;
+    Ok(r["codes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A signed lifecycle step (`freeze`, `open`, `close`) with an empty body.
+pub async fn step(
+    board: &BoardClient,
+    key: &SigningKey,
+    election_id: &[u8; 32],
+    step: &str,
+) -> Result<Value, CliError> {
+    board
+        .post_signed(
+            key,
+            &format!("{}/{step}", election_path(election_id)),
+            &json!({}),
+        )
+        .await
+        .map_err(|e| e.with_unknown_election(election_id))
+}
+
+/// Waits until every trustee of the manifest has dealt, then `grace` more for complaints.
+pub async fn wait_for_dealings(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+    trustees: usize,
+    timeout: Duration,
+    grace: Duration,
+) -> Result<(), CliError> {
+    let start = Instant::now();
+    loop {
+        let s = board.status(election_id).await?;
+        if s["dealings"].as_u64().unwrap_or(0) as usize >= trustees {
+            tokio::time::sleep(grace).await;
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            return Err(CliError::msg(format!(
+                "only {} of {trustees} trustees dealt within {} s",
+                s["dealings"],
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Fetches the record and verifies it (checks 1 to 5 must pass before anything is
+/// decrypted); returns the parsed record and what the tally needs.
+pub async fn verified_tally_inputs(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+) -> Result<TallyInputs, CliError> {
+    let text = board.record(election_id).await?;
+    let record = Record::parse(&text).map_err(|e| CliError::msg(e.to_string()))?;
+    let (report, tally) = verify_record(&record, None);
+    match tally {
+        Some(t) => Ok(t),
+        None => {
+            let failed: Vec<String> = report
+                .checks
+                .iter()
+                .filter(|c| c.status == Status::Fail)
+                .map(|c| format!("check {} ({})", c.number, c.name))
+                .collect();
+            Err(CliError::msg(if failed.is_empty() {
+                "the election cannot be tallied yet (no ballots can be counted before voting opened)".to_string()
+            } else {
+                format!("the record does not verify: {} failed", failed.join(", "))
+            }))
+        }
+    }
+}
+
+/// Collects partial decryptions (waiting up to `wait` for `t` valid ones), combines them,
+/// publishes the result and returns the counts.
+pub async fn tally(
+    board: &BoardClient,
+    key: &SigningKey,
+    election_id: &[u8; 32],
+    wait: Duration,
+) -> Result<(Manifest, Vec<Vec<u64>>), CliError> {
+    let status = board.status(election_id).await?;
+    if status["phase"] != "closed" {
+        return Err(CliError::msg(format!(
+            "the election is not closed (phase {}): close it first",
+            status["phase"]
+        )));
+    }
+    let t = verified_tally_inputs(board, election_id).await?;
+    let start = Instant::now();
+    let partials = loop {
+        let mut valid: Vec<PartialDecryption> = Vec::new();
+        for (_, entry) in board
+            .entries_of_kind(election_id, "partial-decryption")
+            .await?
+        {
+            let Ok(p) = serde_json::from_value::<PartialDecryption>(entry["partial"].clone())
+            else {
+                continue;
+            };
+            if !valid.iter().any(|q| q.trustee == p.trustee)
+                && verify_partial_decryption(&t.ceremony, &t.outcome, &t.aggregate, &p, &mut OsRng)
+                    .is_ok()
+            {
+                valid.push(p);
+            }
+        }
+        if valid.len() as u32 >= t.ceremony.threshold {
+            break valid;
+        }
+        if start.elapsed() >= wait {
+            return Err(CliError::msg(format!(
+                "{} valid partial decryptions, the threshold is {}: ask more trustees to decrypt",
+                valid.len(),
+                t.ceremony.threshold
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let aggregate = t.aggregate.clone();
+    let (ceremony, outcome) = (t.ceremony.clone(), t.outcome.clone());
+    let result = tokio::task::spawn_blocking(move || {
+        let table = DlogTable::new(aggregate.ballots.max(1));
+        combine(
+            &ceremony, &outcome, &aggregate, &partials, &table, &mut OsRng,
+        )
+    })
+    .await
+    .map_err(|e| CliError::msg(format!("combination failed: {e}")))?
+    .map_err(|e| CliError::msg(format!("combination failed: {e}")))?;
+    let _: Value = board
+        .post_signed(
+            key,
+            &format!("{}/result", election_path(election_id)),
+            &json!({ "counts": result.counts }),
+        )
+        .await?;
+    Ok((t.manifest, result.counts))
+}

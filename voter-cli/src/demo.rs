@@ -1,0 +1,310 @@
+//! `zkvote demo`: a whole election on a board served over loopback HTTP, through the same
+//! client code the role commands use: creation, key ceremony, registration, voting (with a
+//! Benaloh audit and a refused second vote), close, threshold decryption, publication and
+//! verification of the record.
+
+use crate::client::BoardClient;
+use crate::commission::{self, AUTO};
+use crate::ui::{bar, result_table};
+use crate::{trustee, voter, CliError};
+use rand::Rng;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use zkvote_circuits::credential::Credential;
+use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
+use zkvote_core::{sample::sample_manifest_toml, Choices, Manifest};
+use zkvote_tally::TrusteeKeys;
+use zkvote_verifier::{verify, Record};
+
+/// Demo parameters.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Number of voters.
+    pub voters: usize,
+    /// Number of trustees.
+    pub trustees: u32,
+    /// Decryption threshold.
+    pub threshold: u32,
+    /// Board database URL (default: SQLite in a temporary folder).
+    pub db: Option<String>,
+    /// Where to write the election record.
+    pub record_out: Option<PathBuf>,
+    /// Draw progress bars.
+    pub progress: bool,
+}
+
+fn phase(n: u32, name: &str, text: impl AsRef<str>) {
+    println!("[{n}/8] {name:<13} {}", text.as_ref());
+}
+
+/// The demo manifest: the sample's two contests, these trustees, everything else filled
+/// in at creation.
+fn demo_manifest(trustees: &[TrusteeKeys], threshold: u32) -> Result<String, CliError> {
+    let sample = Manifest::from_toml(&sample_manifest_toml())
+        .map_err(|e| CliError::msg(format!("sample manifest: {e}")))?;
+    let mut doc = ManifestDocument::from(sample);
+    doc.election_id = AUTO.into();
+    doc.commission_key = AUTO.into();
+    doc.board_key = AUTO.into();
+    doc.eligibility.groth16_vk_hash = AUTO.into();
+    doc.trustees.threshold = threshold;
+    doc.trustees.members = trustees
+        .iter()
+        .map(|k| TrusteeDocument {
+            index: k.index(),
+            name: format!("Trustee {}", k.index()),
+            signing_key: hex::encode(k.signing_public()),
+            encryption_key: hex::encode(k.encryption_public().as_bytes()),
+        })
+        .collect();
+    toml::to_string(&doc).map_err(|e| CliError::msg(e.to_string()))
+}
+
+/// Random valid choices: one mayor, any subset of the park projects within the bounds.
+fn random_choices(manifest: &Manifest, rng: &mut impl Rng) -> Result<Choices, CliError> {
+    let picks: Vec<Vec<usize>> = manifest
+        .contests
+        .iter()
+        .map(|c| {
+            let n = c.options.len();
+            let k = rng.gen_range(c.min_selections as usize..=(c.max_selections as usize).min(n));
+            rand::seq::index::sample(rng, n, k).into_vec()
+        })
+        .collect();
+    Choices::from_indices(manifest, &picks).map_err(|e| CliError::msg(e.to_string()))
+}
+
+/// Runs the demo; returns an error if any step (or the final verification) fails.
+pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
+    let started = Instant::now();
+    if opts.voters < 2 {
+        return Err(CliError::msg("the demo needs at least 2 voters"));
+    }
+    if opts.threshold == 0 || opts.threshold > opts.trustees {
+        return Err(CliError::msg(
+            "the threshold must be between 1 and the number of trustees",
+        ));
+    }
+    let mut rng = rand::thread_rng();
+
+    // 1. The board.
+    let dir = std::env::temp_dir().join(format!("zkvote-demo-{:016x}", rng.gen::<u64>()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))?;
+    let db = opts
+        .db
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("board.db").display()));
+    let board_key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+    let (addr, server) = zkvote_board::server::bind(&db, "127.0.0.1:0", board_key, 100_000)
+        .await
+        .map_err(CliError::msg)?;
+    tokio::spawn(server);
+    let board = BoardClient::new(&format!("http://{addr}"))?;
+    phase(
+        1,
+        "board",
+        format!(
+            "listening on http://{addr}, storage {}",
+            db.split("://").next().unwrap_or("?")
+        ),
+    );
+
+    // 2. The commission creates the election.
+    let commission = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+    let trustee_keys: Vec<TrusteeKeys> = (1..=opts.trustees)
+        .map(|i| TrusteeKeys::generate(i, &mut rand_core::OsRng))
+        .collect();
+    let manifest = commission::create_election(
+        &board,
+        &commission,
+        &demo_manifest(&trustee_keys, opts.threshold)?,
+    )
+    .await?;
+    let eid = manifest.election_id;
+    phase(
+        2,
+        "election",
+        format!(
+            "{} created: {:?}, {} contests, eligibility keys for a roll of 2^{}",
+            hex::encode(eid),
+            manifest.title,
+            manifest.contests.len(),
+            manifest.roll_depth
+        ),
+    );
+
+    // 3. Key ceremony, part one: every trustee deals.
+    let mut dealt = Vec::new();
+    for k in &trustee_keys {
+        dealt.push(trustee::deal(&board, &eid, k.clone()).await?);
+    }
+    let n = trustee_keys.len();
+    let mut finishing = Vec::new();
+    for d in dealt {
+        let b = board.clone();
+        finishing.push(tokio::spawn(async move {
+            trustee::complete(&b, &eid, d, n, Duration::from_secs(300)).await
+        }));
+    }
+
+    // 4. Voters register with one-time codes; the roll is frozen.
+    let codes = commission::issue_codes(&board, &commission, &eid, opts.voters as u32).await?;
+    let credentials: Vec<Credential> = (0..opts.voters)
+        .map(|_| Credential::generate(&mut rand_core::OsRng))
+        .collect();
+    let pb = bar(opts.voters as u64, "registering voters", opts.progress);
+    for (code, c) in codes.iter().zip(&credentials) {
+        voter::register(&board, &eid, code, c).await?;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    commission::step(&board, &commission, &eid, "freeze").await?;
+    phase(
+        3,
+        "registration",
+        format!(
+            "{} voters registered with one-time codes; roll frozen",
+            opts.voters
+        ),
+    );
+
+    // Key ceremony, part two: shares checked, voting opens under the joint key.
+    commission::wait_for_dealings(
+        &board,
+        &eid,
+        n,
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+    )
+    .await?;
+    commission::step(&board, &commission, &eid, "open").await?;
+    let mut shares = Vec::new();
+    for f in finishing {
+        shares.push(
+            f.await
+                .map_err(|e| CliError::msg(format!("trustee task failed: {e}")))??,
+        );
+    }
+    let status = board.status(&eid).await?;
+    phase(
+        4,
+        "key ceremony",
+        format!(
+            "{n} trustees dealt, {} complaints, threshold {}; joint key {}",
+            status["complaints"],
+            opts.threshold,
+            status["joint_key"].as_str().unwrap_or("?")
+        ),
+    );
+
+    // 5. Voting.
+    let session = voter::prepare(&board, &eid).await?;
+    let mut expected: Vec<Vec<u64>> = manifest
+        .contests
+        .iter()
+        .map(|c| vec![0; c.options.len()])
+        .collect();
+    // Voter 1 audits a ballot first (Benaloh's challenge), then votes for real.
+    let audit_choices = random_choices(&manifest, &mut rng)?;
+    let (audited, secrets) = voter::build(&session, &credentials[0], audit_choices).await?;
+    let tracker = hex::encode(
+        audited
+            .ballot
+            .digest(session.ctx.manifest_hash())
+            .as_bytes(),
+    );
+    voter::audit(&session, &audited, secrets)?;
+    let pb = bar(opts.voters as u64, "casting ballots", opts.progress);
+    let mut refused = None;
+    for (i, c) in credentials.iter().enumerate() {
+        let choices = random_choices(&manifest, &mut rng)?;
+        for (row, picks) in expected.iter_mut().zip(choices.selected_indices()) {
+            for p in picks {
+                row[p] += 1;
+            }
+        }
+        let (ballot, _) = voter::build(&session, c, choices).await?;
+        voter::cast(&board, &session, &ballot).await?;
+        if i == 1 {
+            // Voter 2 tries to vote a second time.
+            let again = random_choices(&manifest, &mut rng)?;
+            let (second, _) = voter::build(&session, c, again).await?;
+            match voter::cast(&board, &session, &second).await {
+                Err(e) if e.code() == Some("already-voted") => refused = Some(e.to_string()),
+                Err(e) => return Err(e),
+                Ok(_) => {
+                    return Err(CliError::msg(
+                        "a second ballot from the same voter was accepted",
+                    ))
+                }
+            }
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    phase(
+        5,
+        "voting",
+        format!("{} ballots cast and receipted", opts.voters),
+    );
+    println!("                voter 1 audited a ballot first (tracker {tracker}): it encrypts the choices made, and was not cast");
+    println!(
+        "                voter 2 tried to vote twice: {}",
+        refused.unwrap_or_default()
+    );
+
+    // 6. Close.
+    commission::step(&board, &commission, &eid, "close").await?;
+    phase(6, "close", "voting closed");
+
+    // 7. Threshold decryption by the first t trustees, combination, publication.
+    for (k, s) in trustee_keys
+        .iter()
+        .zip(&shares)
+        .take(opts.threshold as usize)
+    {
+        trustee::decrypt(&board, &eid, k, s).await?;
+    }
+    let (_, counts) = commission::tally(&board, &commission, &eid, Duration::from_secs(30)).await?;
+    phase(
+        7,
+        "tally",
+        format!(
+            "{} of {n} trustees decrypted the aggregate; result published",
+            opts.threshold
+        ),
+    );
+    print!("{}", result_table(&manifest, &counts));
+    if counts != expected {
+        return Err(CliError::msg(
+            "the published result is not the count of the ballots cast",
+        ));
+    }
+
+    // 8. Anyone can verify the record.
+    let text = board.record(&eid).await?;
+    if let Some(path) = &opts.record_out {
+        crate::files::write_public(path, text.as_bytes())?;
+    }
+    let record = Record::parse(&text).map_err(|e| CliError::msg(e.to_string()))?;
+    let report = verify(&record, None);
+    phase(
+        8,
+        "verification",
+        format!("record of {} entries checked", record.entries.len()),
+    );
+    println!("{report}");
+    if let Some(path) = &opts.record_out {
+        println!("record written to {}", path.display());
+    }
+    println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
+    if opts.db.is_none() {
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(CliError::msg("the election record does not verify"))
+    }
+}

@@ -1,0 +1,234 @@
+//! Key, share and receipt files. Secret files are created with mode 0600 (on Unix), never
+//! overwritten, and their contents zeroized after use.
+
+use crate::CliError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use zeroize::Zeroizing;
+use zkvote_core::log::Receipt;
+use zkvote_core::SecretKey;
+use zkvote_tally::{CeremonyOutcome, TrusteeKeys, TrusteeShare};
+
+/// Writes a new private file (mode 0600 on Unix); refuses to overwrite.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", path.display())))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| CliError::msg(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Writes a public file (replacing it).
+pub fn write_public(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    std::fs::write(path, bytes)
+        .map_err(|e| CliError::msg(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Reads a text file.
+pub fn read_text(path: &Path, what: &str) -> Result<String, CliError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| CliError::msg(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrusteeKeyFile {
+    version: u32,
+    index: u32,
+    name: String,
+    signing_seed: String,
+    encryption_secret: String,
+}
+
+/// A trustee's long-term keys and display name.
+pub struct TrusteeIdentity {
+    /// The keys.
+    pub keys: TrusteeKeys,
+    /// Display name.
+    pub name: String,
+}
+
+impl TrusteeIdentity {
+    /// The manifest snippet naming this trustee (TOML).
+    pub fn manifest_snippet(&self) -> String {
+        format!(
+            "[[trustees.members]]\nindex = {}\nname = {}\nsigning_key = \"{}\"\nencryption_key = \"{}\"\n",
+            self.keys.index(),
+            toml::Value::String(self.name.clone()),
+            hex::encode(self.keys.signing_public()),
+            hex::encode(self.keys.encryption_public().as_bytes())
+        )
+    }
+}
+
+/// Creates trustee `index`'s key file.
+pub fn create_trustee_keys(
+    path: &Path,
+    index: u32,
+    name: &str,
+) -> Result<TrusteeIdentity, CliError> {
+    if index == 0 {
+        return Err(CliError::msg("trustee indices start at 1"));
+    }
+    let keys = TrusteeKeys::generate(index, &mut rand_core::OsRng);
+    let file = TrusteeKeyFile {
+        version: 1,
+        index,
+        name: name.to_string(),
+        signing_seed: hex::encode(*keys.signing_seed()),
+        encryption_secret: hex::encode(keys.encryption_secret().as_scalar().to_bytes()),
+    };
+    let text = Zeroizing::new(
+        serde_json::to_string_pretty(&file).map_err(|e| CliError::msg(e.to_string()))?,
+    );
+    let TrusteeKeyFile {
+        signing_seed,
+        encryption_secret,
+        ..
+    } = file;
+    drop((
+        Zeroizing::new(signing_seed),
+        Zeroizing::new(encryption_secret),
+    ));
+    write_private(path, text.as_bytes())?;
+    Ok(TrusteeIdentity {
+        keys,
+        name: name.to_string(),
+    })
+}
+
+fn secret32(text: &str, path: &Path, what: &str) -> Result<Zeroizing<[u8; 32]>, CliError> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    zkvote_core::codec::hex_exact(text, &mut out[..]).map_err(|_| {
+        CliError::msg(format!(
+            "unreadable trustee key file {}: bad {what}",
+            path.display()
+        ))
+    })?;
+    Ok(out)
+}
+
+/// Reads a trustee key file.
+pub fn load_trustee_keys(path: &Path) -> Result<TrusteeIdentity, CliError> {
+    let text = Zeroizing::new(read_text(path, "trustee key file")?);
+    let file: TrusteeKeyFile = serde_json::from_str(&text).map_err(|e| {
+        CliError::msg(format!(
+            "unreadable trustee key file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let seed = secret32(&file.signing_seed, path, "signing_seed")?;
+    let enc = secret32(&file.encryption_secret, path, "encryption_secret")?;
+    let TrusteeKeyFile {
+        index,
+        name,
+        signing_seed,
+        encryption_secret,
+        ..
+    } = file;
+    drop((
+        Zeroizing::new(signing_seed),
+        Zeroizing::new(encryption_secret),
+    ));
+    let scalar = Option::<curve25519_dalek::Scalar>::from(
+        curve25519_dalek::Scalar::from_canonical_bytes(*enc),
+    )
+    .ok_or_else(|| {
+        CliError::msg(format!(
+            "unreadable trustee key file {}: encryption_secret is not a canonical scalar",
+            path.display()
+        ))
+    })?;
+    let keys = TrusteeKeys::from_secrets(index, &seed, SecretKey::from_scalar(scalar));
+    Ok(TrusteeIdentity { keys, name })
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareFile {
+    version: u32,
+    election_id: String,
+    index: u32,
+    secret: String,
+    outcome: CeremonyOutcome,
+}
+
+/// Saves a trustee's share of the election key after the ceremony.
+pub fn save_share(
+    path: &Path,
+    election_id: &[u8; 32],
+    share: &TrusteeShare,
+) -> Result<(), CliError> {
+    let file = ShareFile {
+        version: 1,
+        election_id: hex::encode(election_id),
+        index: share.index(),
+        secret: hex::encode(share.secret().to_bytes()),
+        outcome: share.outcome().clone(),
+    };
+    let text = Zeroizing::new(
+        serde_json::to_string_pretty(&file).map_err(|e| CliError::msg(e.to_string()))?,
+    );
+    drop(Zeroizing::new(file.secret));
+    write_private(path, text.as_bytes())
+}
+
+/// Loads a trustee's share, checking it is for `election_id` and matches its outcome.
+pub fn load_share(path: &Path, election_id: &[u8; 32]) -> Result<TrusteeShare, CliError> {
+    let text = Zeroizing::new(read_text(path, "share file")?);
+    let file: ShareFile = serde_json::from_str(&text)
+        .map_err(|e| CliError::msg(format!("unreadable share file {}: {e}", path.display())))?;
+    if file.election_id != hex::encode(election_id) {
+        return Err(CliError::msg(format!(
+            "share file {} is for election {}, not this one",
+            path.display(),
+            file.election_id
+        )));
+    }
+    let bytes = secret32(&file.secret, path, "secret")?;
+    drop(Zeroizing::new(file.secret));
+    let secret = Option::<curve25519_dalek::Scalar>::from(
+        curve25519_dalek::Scalar::from_canonical_bytes(*bytes),
+    )
+    .ok_or_else(|| CliError::msg(format!("share file {}: bad secret", path.display())))?;
+    TrusteeShare::from_parts(file.index, secret, file.outcome)
+        .map_err(|e| CliError::msg(format!("share file {}: {e}", path.display())))
+}
+
+/// A voter's saved receipt: where, which election, the tracker and the board's receipt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptFile {
+    /// The board's base URL.
+    pub board: String,
+    /// Election id, hex.
+    pub election_id: String,
+    /// The ballot's tracker (digest), hex.
+    pub tracker: String,
+    /// The board's receipt.
+    pub receipt: Receipt,
+}
+
+impl ReceiptFile {
+    /// Reads a receipt file.
+    pub fn load(path: &Path) -> Result<Self, CliError> {
+        let text = read_text(path, "receipt file")?;
+        serde_json::from_str(&text)
+            .map_err(|e| CliError::msg(format!("unreadable receipt file {}: {e}", path.display())))
+    }
+
+    /// Writes the receipt file (a new file).
+    pub fn save(&self, path: &Path) -> Result<(), CliError> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| CliError::msg(e.to_string()))?;
+        write_public(path, text.as_bytes())
+    }
+}

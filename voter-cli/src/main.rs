@@ -1,0 +1,657 @@
+//! `zkvote`: the demo, the board server, and the commission, trustee, voter and verifier
+//! commands. Every user mistake ends with one line on stderr and a non-zero exit status.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use zkvote_circuits::credential::Credential;
+use zkvote_cli::client::{parse_election_id, BoardClient};
+use zkvote_cli::files::{self, ReceiptFile};
+use zkvote_cli::ui::{bar, progress_enabled, result_table};
+use zkvote_cli::{commission, demo, trustee, voter, CliError};
+use zkvote_verifier::{verify, Record};
+
+#[derive(Parser)]
+#[command(
+    name = "zkvote",
+    version,
+    about = "End-to-end verifiable elections: board, commission, trustees, voters, verifiers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a whole election on a local board (SQLite in a temporary folder) and verify it.
+    Demo {
+        /// Number of voters.
+        #[arg(long, default_value_t = 50)]
+        voters: usize,
+        /// Number of trustees.
+        #[arg(long, default_value_t = 3)]
+        trustees: u32,
+        /// Trustees needed to decrypt.
+        #[arg(long, default_value_t = 2)]
+        threshold: u32,
+        /// Board database (sqlite://PATH or postgres://URL) instead of a temporary SQLite.
+        #[arg(long)]
+        db: Option<String>,
+        /// Write the election record (JSON Lines) to this file.
+        #[arg(long)]
+        record_out: Option<PathBuf>,
+        /// No progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// The bulletin board server.
+    #[command(subcommand)]
+    Board(BoardCommand),
+    /// Election commission commands.
+    #[command(subcommand)]
+    Commission(CommissionCommand),
+    /// Trustee commands.
+    #[command(subcommand)]
+    Trustee(TrusteeCommand),
+    /// Voter credential and registration commands.
+    #[command(subcommand)]
+    Voter(VoterCommand),
+    /// Cast a ballot (or audit one with --audit).
+    Vote {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The voter's credential file.
+        #[arg(long)]
+        credential: PathBuf,
+        /// A choice, contest=option or contest=option1,option2 (repeat per contest);
+        /// asked on the terminal when absent.
+        #[arg(long = "choice")]
+        choices: Vec<String>,
+        /// Benaloh's challenge: build a ballot, reveal and check its encryption, do not cast.
+        #[arg(long)]
+        audit: bool,
+        /// Where to save the receipt.
+        #[arg(long, default_value = "receipt.json")]
+        receipt_out: PathBuf,
+    },
+    /// Receipts.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+    /// Election records.
+    #[command(subcommand)]
+    Record(RecordCommand),
+    /// Verify a whole election record: exit status 0 only if every check passes.
+    Verify {
+        /// A record file (from `zkvote record export` or `demo --record-out`).
+        #[arg(long, conflicts_with_all = ["board", "election"])]
+        record: Option<PathBuf>,
+        /// The board to fetch the record from.
+        #[arg(long, requires = "election")]
+        board: Option<String>,
+        /// The election id (with --board).
+        #[arg(long, requires = "board")]
+        election: Option<String>,
+        /// Machine-readable JSON report.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// An election's phase and counts.
+    Status {
+        #[command(flatten)]
+        at: ElectionAt,
+    },
+}
+
+/// Which board and election.
+#[derive(Args)]
+struct ElectionAt {
+    /// The board's URL, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    board: String,
+    /// The election id (64 hex digits).
+    #[arg(long)]
+    election: String,
+}
+
+impl ElectionAt {
+    fn open(&self) -> Result<(BoardClient, [u8; 32]), CliError> {
+        Ok((
+            BoardClient::new(&self.board)?,
+            parse_election_id(&self.election)?,
+        ))
+    }
+}
+
+#[derive(Subcommand)]
+enum BoardCommand {
+    /// Create the board's signing key file and print its public key.
+    Keygen {
+        /// Key file to create (never overwritten).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Serve the board's HTTP API.
+    Serve {
+        /// Database: sqlite://PATH (embedded) or postgres://URL.
+        #[arg(long)]
+        db: String,
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: String,
+        /// The board's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Requests per second allowed per client address (bursts of twice that).
+        #[arg(long, default_value_t = 200)]
+        rate_limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum CommissionCommand {
+    /// Create the commission's signing key file and print its public key.
+    Keygen {
+        /// Key file to create (never overwritten).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Create an election from a manifest TOML ("auto" fields are filled in); prints its id.
+    Create {
+        /// The board's URL.
+        #[arg(long)]
+        board: String,
+        /// The commission's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The manifest (TOML).
+        #[arg(long)]
+        manifest: PathBuf,
+    },
+    /// Issue one-time voter registration codes (printed one per line, or written to --out).
+    Codes {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The commission's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// How many codes.
+        #[arg(long)]
+        count: u32,
+        /// Write the codes to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Freeze the voter roll.
+    Freeze {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The commission's key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Open voting once the key ceremony is over.
+    Open {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The commission's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Wait up to this many seconds for every trustee's dealing first.
+        #[arg(long, default_value_t = 0)]
+        wait_dealings: u64,
+        /// After the last dealing, wait this many seconds for complaints.
+        #[arg(long, default_value_t = 2)]
+        complaint_window: u64,
+    },
+    /// Close voting.
+    Close {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The commission's key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Verify the record, combine the trustees' partial decryptions, publish the result.
+    Tally {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The commission's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Wait up to this many seconds for enough partial decryptions.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrusteeCommand {
+    /// Create a trustee key file; prints the manifest entry for this trustee.
+    Keygen {
+        /// Trustee index (1..=n).
+        #[arg(long)]
+        index: u32,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Key file to create (never overwritten).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Take part in the key ceremony: deal, check, complain, and save the key share once
+    /// voting opens.
+    Ceremony {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The trustee's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to save the key share (never overwritten).
+        #[arg(long)]
+        share_out: PathBuf,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Verify the record and publish this trustee's partial decryption of the tally.
+    Decrypt {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The trustee's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The trustee's key share (from `ceremony`).
+        #[arg(long)]
+        share: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum VoterCommand {
+    /// Create a voter credential file (mode 0600, never overwritten).
+    Keygen {
+        /// Credential file to create.
+        #[arg(long)]
+        credential: PathBuf,
+    },
+    /// Register the credential with a one-time registration code.
+    Register {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The registration code.
+        #[arg(long)]
+        code: String,
+        /// The credential file.
+        #[arg(long)]
+        credential: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Check a receipt: inclusion in its checkpoint, and consistency with the board's latest.
+    Check {
+        /// The receipt file.
+        #[arg(long)]
+        receipt: PathBuf,
+        /// The board (default: the one in the receipt).
+        #[arg(long)]
+        board: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecordCommand {
+    /// Download an election's whole record (JSON Lines).
+    Export {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn load_credential(path: &std::path::Path) -> Result<Credential, CliError> {
+    Credential::load(path).map_err(|e| {
+        CliError::msg(format!(
+            "unreadable credential file {}: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn signing_key(path: &std::path::Path) -> Result<ed25519_dalek::SigningKey, CliError> {
+    zkvote_board::server::read_signing_key(path).map_err(CliError::msg)
+}
+
+async fn run(command: Command) -> Result<ExitCode, CliError> {
+    match command {
+        Command::Demo {
+            voters,
+            trustees,
+            threshold,
+            db,
+            record_out,
+            quiet,
+        } => {
+            demo::run(demo::DemoOptions {
+                voters,
+                trustees,
+                threshold,
+                db,
+                record_out,
+                progress: progress_enabled(quiet),
+            })
+            .await?
+        }
+        Command::Board(BoardCommand::Keygen { key }) => {
+            let k = zkvote_board::server::create_signing_key(&key).map_err(CliError::msg)?;
+            println!("{}", hex::encode(k.verifying_key().to_bytes()));
+        }
+        Command::Board(BoardCommand::Serve {
+            db,
+            listen,
+            key,
+            rate_limit,
+        }) => {
+            let (addr, server) =
+                zkvote_board::server::bind(&db, &listen, signing_key(&key)?, rate_limit)
+                    .await
+                    .map_err(CliError::msg)?;
+            println!("zkvote board listening on http://{addr}");
+            server.await.map_err(CliError::msg)?;
+        }
+        Command::Commission(c) => commission_command(c).await?,
+        Command::Trustee(t) => trustee_command(t).await?,
+        Command::Voter(VoterCommand::Keygen { credential }) => {
+            Credential::generate(&mut rand_core::OsRng)
+                .save(&credential)
+                .map_err(|e| {
+                    CliError::msg(format!("cannot create {}: {e}", credential.display()))
+                })?;
+            println!("credential written to {}", credential.display());
+        }
+        Command::Voter(VoterCommand::Register {
+            at,
+            code,
+            credential,
+        }) => {
+            let (board, eid) = at.open()?;
+            let c = load_credential(&credential)?;
+            let r = voter::register(&board, &eid, &code, &c).await?;
+            println!("registered (log entry {})", r.index);
+        }
+        Command::Vote {
+            at,
+            credential,
+            choices,
+            audit,
+            receipt_out,
+        } => {
+            let (board, eid) = at.open()?;
+            let c = load_credential(&credential)?;
+            let session = voter::prepare(&board, &eid).await?;
+            session.path_for(&c)?;
+            let manifest = session.ctx.manifest().clone();
+            let choices = if choices.is_empty() {
+                use std::io::IsTerminal;
+                if !std::io::stdin().is_terminal() {
+                    return Err(CliError::msg("no --choice given and no terminal to ask on"));
+                }
+                voter::ask_choices(&manifest)?
+            } else {
+                voter::parse_choices(&manifest, &choices)?
+            };
+            let (ballot, secrets) = voter::build(&session, &c, choices).await?;
+            let tracker = hex::encode(ballot.ballot.digest(session.ctx.manifest_hash()).as_bytes());
+            if audit {
+                let found = voter::audit(&session, &ballot, secrets)?;
+                println!("tracker {tracker}");
+                for (contest, picks) in manifest.contests.iter().zip(found) {
+                    let names: Vec<&str> = picks
+                        .iter()
+                        .map(|&p| contest.options[p].id.as_str())
+                        .collect();
+                    println!("  {}: {}", contest.id, names.join(", "));
+                }
+                println!("audit passed: this ballot encrypts the choices above. It was NOT cast; run `zkvote vote` again to cast a fresh ballot.");
+            } else {
+                let receipt = voter::cast(&board, &session, &ballot).await?;
+                receipt.save(&receipt_out)?;
+                println!(
+                    "ballot cast: tracker {tracker}, log entry {}",
+                    receipt.receipt.index
+                );
+                println!("receipt saved to {}", receipt_out.display());
+            }
+        }
+        Command::Receipt(ReceiptCommand::Check { receipt, board }) => {
+            let file = ReceiptFile::load(&receipt)?;
+            let board = BoardClient::new(board.as_deref().unwrap_or(&file.board))?;
+            let (old, new) = voter::check_receipt(&board, &file).await?;
+            println!(
+                "receipt valid: tracker {} is entry {} of the log signed at size {}",
+                file.tracker, file.receipt.index, old.size
+            );
+            println!(
+                "the board's latest checkpoint (size {}) extends it: the ballot is still there",
+                new.size
+            );
+        }
+        Command::Record(RecordCommand::Export { at, out }) => {
+            let (board, eid) = at.open()?;
+            let text = board.record(&eid).await?;
+            files::write_public(&out, text.as_bytes())?;
+            println!(
+                "{} entries written to {}",
+                text.lines().count().saturating_sub(1),
+                out.display()
+            );
+        }
+        Command::Verify {
+            record,
+            board,
+            election,
+            json,
+            quiet,
+        } => {
+            let text = match (record, board, election) {
+                (Some(path), _, _) => files::read_text(&path, "record")?,
+                (None, Some(board), Some(election)) => {
+                    let eid = parse_election_id(&election)?;
+                    BoardClient::new(&board)?.record(&eid).await?
+                }
+                _ => {
+                    return Err(CliError::msg(
+                        "give --record FILE, or --board URL and --election ID",
+                    ))
+                }
+            };
+            let record = Record::parse(&text).map_err(|e| CliError::msg(e.to_string()))?;
+            let enabled = progress_enabled(quiet || json);
+            let pb = bar(0, "verifying", enabled);
+            let report = tokio::task::spawn_blocking(move || {
+                let progress = |stage: &str, done: u64, total: u64| {
+                    pb.set_message(stage.to_string());
+                    pb.set_length(total);
+                    pb.set_position(done);
+                };
+                let r = verify(&record, Some(&progress));
+                pb.finish_and_clear();
+                r
+            })
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?;
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                println!("{report}");
+            }
+            return Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        Command::Status { at } => {
+            let (board, eid) = at.open()?;
+            let s = board.status(&eid).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&s).map_err(|e| CliError::msg(e.to_string()))?
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn commission_command(c: CommissionCommand) -> Result<(), CliError> {
+    match c {
+        CommissionCommand::Keygen { key } => {
+            let k = zkvote_board::server::create_signing_key(&key).map_err(CliError::msg)?;
+            println!("{}", hex::encode(k.verifying_key().to_bytes()));
+        }
+        CommissionCommand::Create {
+            board,
+            key,
+            manifest,
+        } => {
+            let board = BoardClient::new(&board)?;
+            let text = files::read_text(&manifest, "manifest")?;
+            let m = commission::create_election(&board, &signing_key(&key)?, &text).await?;
+            println!("{}", hex::encode(m.election_id));
+        }
+        CommissionCommand::Codes {
+            at,
+            key,
+            count,
+            out,
+        } => {
+            let (board, eid) = at.open()?;
+            let codes = commission::issue_codes(&board, &signing_key(&key)?, &eid, count).await?;
+            let mut text = codes.join("\n");
+            text.push('\n');
+            match out {
+                Some(path) => {
+                    files::write_private(&path, text.as_bytes())?;
+                    println!("{} codes written to {}", codes.len(), path.display());
+                }
+                None => print!("{text}"),
+            }
+        }
+        CommissionCommand::Freeze { at, key } => {
+            let (board, eid) = at.open()?;
+            commission::step(&board, &signing_key(&key)?, &eid, "freeze").await?;
+            println!("voter roll frozen");
+        }
+        CommissionCommand::Open {
+            at,
+            key,
+            wait_dealings,
+            complaint_window,
+        } => {
+            let (board, eid) = at.open()?;
+            let key = signing_key(&key)?;
+            if wait_dealings > 0 {
+                let m = board.manifest(&eid).await?;
+                commission::wait_for_dealings(
+                    &board,
+                    &eid,
+                    m.trustees.len(),
+                    Duration::from_secs(wait_dealings),
+                    Duration::from_secs(complaint_window),
+                )
+                .await?;
+            }
+            commission::step(&board, &key, &eid, "open").await?;
+            println!("voting is open");
+        }
+        CommissionCommand::Close { at, key } => {
+            let (board, eid) = at.open()?;
+            commission::step(&board, &signing_key(&key)?, &eid, "close").await?;
+            println!("voting is closed");
+        }
+        CommissionCommand::Tally { at, key, wait } => {
+            let (board, eid) = at.open()?;
+            let (manifest, counts) =
+                commission::tally(&board, &signing_key(&key)?, &eid, Duration::from_secs(wait))
+                    .await?;
+            println!("result published");
+            print!("{}", result_table(&manifest, &counts));
+        }
+    }
+    Ok(())
+}
+
+async fn trustee_command(t: TrusteeCommand) -> Result<(), CliError> {
+    match t {
+        TrusteeCommand::Keygen { index, name, key } => {
+            let id = files::create_trustee_keys(&key, index, &name)?;
+            print!("{}", id.manifest_snippet());
+        }
+        TrusteeCommand::Ceremony {
+            at,
+            key,
+            share_out,
+            timeout,
+        } => {
+            let (board, eid) = at.open()?;
+            if share_out.exists() {
+                return Err(CliError::msg(format!(
+                    "{} exists: a share file is never overwritten",
+                    share_out.display()
+                )));
+            }
+            let id = files::load_trustee_keys(&key)?;
+            let n = board.manifest(&eid).await?.trustees.len();
+            let dealt = trustee::deal(&board, &eid, id.keys.clone()).await?;
+            println!(
+                "trustee {}: dealing posted; waiting for the others",
+                id.keys.index()
+            );
+            let share =
+                trustee::complete(&board, &eid, dealt, n, Duration::from_secs(timeout)).await?;
+            files::save_share(&share_out, &eid, &share)?;
+            println!(
+                "trustee {}: ceremony complete; key share saved to {}",
+                id.keys.index(),
+                share_out.display()
+            );
+        }
+        TrusteeCommand::Decrypt { at, key, share } => {
+            let (board, eid) = at.open()?;
+            let id = files::load_trustee_keys(&key)?;
+            let s = files::load_share(&share, &eid)?;
+            trustee::decrypt(&board, &eid, &id.keys, &s).await?;
+            println!("trustee {}: partial decryption published", id.keys.index());
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("zkvote: internal error: {info}");
+    }));
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("zkvote: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("zkvote: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

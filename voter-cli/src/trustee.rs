@@ -1,0 +1,157 @@
+//! A trustee: take part in the key ceremony over the board, and publish a partial
+//! decryption of the aggregate once voting is closed.
+
+use crate::client::{election_path, BoardClient};
+use crate::commission::verified_tally_inputs;
+use crate::CliError;
+use rand_core::OsRng;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use zkvote_tally::{
+    partial_decrypt, CeremonyContext, Complaint, Dealing, Trustee, TrusteeKeys, TrusteeShare,
+};
+
+async fn dealings(board: &BoardClient, election_id: &[u8; 32]) -> Result<Vec<Dealing>, CliError> {
+    Ok(board
+        .entries_of_kind(election_id, "dealing")
+        .await?
+        .into_iter()
+        .filter_map(|(_, e)| serde_json::from_value(e["dealing"].clone()).ok())
+        .collect())
+}
+
+async fn complaints(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+) -> Result<Vec<Complaint>, CliError> {
+    Ok(board
+        .entries_of_kind(election_id, "complaint")
+        .await?
+        .into_iter()
+        .filter_map(|(_, e)| serde_json::from_value(e["complaint"].clone()).ok())
+        .collect())
+}
+
+/// Deals and posts this trustee's dealing. Refuses if the trustee already dealt: a
+/// second, different dealing would disqualify it.
+pub async fn deal(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+    keys: TrusteeKeys,
+) -> Result<Trustee<zkvote_tally::ceremony::Dealt>, CliError> {
+    let manifest = board.manifest(election_id).await?;
+    let ctx =
+        CeremonyContext::from_manifest(&manifest).map_err(|e| CliError::msg(e.to_string()))?;
+    let index = keys.index();
+    match ctx.trustee(index) {
+        Some(t) if t.signing_key.to_bytes() == keys.signing_public() => {}
+        _ => {
+            return Err(CliError::msg(format!(
+                "this key file is not trustee {index} of the election's manifest"
+            )))
+        }
+    }
+    if dealings(board, election_id)
+        .await?
+        .iter()
+        .any(|d| d.dealer == index)
+    {
+        return Err(CliError::msg(format!(
+            "trustee {index} has already dealt in this election; a ceremony cannot be restarted"
+        )));
+    }
+    let (dealt, dealing) = Trustee::new(keys, ctx)
+        .map_err(|e| CliError::msg(e.to_string()))?
+        .deal(&mut OsRng);
+    let _: Value = board
+        .post_json(
+            &format!("{}/dealings", election_path(election_id)),
+            &dealing,
+        )
+        .await?;
+    Ok(dealt)
+}
+
+/// The rest of the ceremony after dealing: waits for every dealing, checks its own
+/// shares and posts complaints, waits for voting to open, and derives its key share
+/// (checked against the joint key the board opened with).
+pub async fn complete(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+    dealt: Trustee<zkvote_tally::ceremony::Dealt>,
+    trustees: usize,
+    timeout: Duration,
+) -> Result<TrusteeShare, CliError> {
+    let start = Instant::now();
+    let all = loop {
+        let d = dealings(board, election_id).await?;
+        if d.len() >= trustees {
+            break d;
+        }
+        if start.elapsed() > timeout {
+            return Err(CliError::msg(format!(
+                "only {} of {trustees} trustees dealt in time",
+                d.len()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let (checked, mine) = dealt.check(&all, &mut OsRng);
+    for c in &mine {
+        let _: Value = board
+            .post_json(&format!("{}/complaints", election_path(election_id)), c)
+            .await?;
+    }
+    let joint_key = loop {
+        let s = board.status(election_id).await?;
+        if let Some(k) = s["joint_key"].as_str() {
+            break k.to_string();
+        }
+        if start.elapsed() > timeout {
+            return Err(CliError::msg(
+                "voting did not open in time: the commission opens once the ceremony is over",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let share = checked
+        .finish(&all, &complaints(board, election_id).await?, &mut OsRng)
+        .map_err(|e| CliError::msg(format!("the ceremony failed: {e}")))?;
+    if hex::encode(share.outcome().joint_key.as_bytes()) != joint_key {
+        return Err(CliError::msg(
+            "the board opened the election under a joint key that is not the ceremony's",
+        ));
+    }
+    Ok(share)
+}
+
+/// Verifies the record (checks 1 to 5), decrypts this trustee's part of the aggregate of
+/// the counted ballots, and publishes it with its proofs.
+pub async fn decrypt(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+    keys: &TrusteeKeys,
+    share: &TrusteeShare,
+) -> Result<(), CliError> {
+    let status = board.status(election_id).await?;
+    if status["phase"] != "closed" {
+        return Err(CliError::msg(format!(
+            "the election is not closed (phase {}): trustees decrypt after the close",
+            status["phase"]
+        )));
+    }
+    let t = verified_tally_inputs(board, election_id).await?;
+    if t.outcome != *share.outcome() {
+        return Err(CliError::msg(
+            "the record's ceremony outcome is not the one this share came from",
+        ));
+    }
+    let pd = partial_decrypt(&t.ceremony, keys, share, &t.aggregate, &mut OsRng);
+    let _: Value = board
+        .post_json(
+            &format!("{}/partial-decryptions", election_path(election_id)),
+            &pd,
+        )
+        .await?;
+    Ok(())
+}
