@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The demo's election as separate processes talking over HTTP: one board server, the
+# commission, three trustees (threshold 2) and several voters, each with their own key or
+# credential file. Usage: examples/multi-process-election.sh [VOTERS] (default 5).
+# Uses target/release/zkvote (built if missing) unless ZKVOTE points at another binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+voters=${1:-5}
+if [ "$voters" -lt 3 ]; then echo "need at least 3 voters" >&2; exit 1; fi
+zkvote=${ZKVOTE:-target/release/zkvote}
+if [ ! -x "$zkvote" ]; then
+  cargo build --release -p zkvote-cli
+fi
+work=$(mktemp -d /tmp/zkvote-example.XXXXXX)
+board_pid=""
+trustee_pids=()
+cleanup() {
+  for p in "${trustee_pids[@]}" $board_pid; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+step() { printf '\n== %s\n' "$*"; }
+
+step "board: key and server (SQLite in $work)"
+"$zkvote" board keygen --key "$work/board.key" >/dev/null
+"$zkvote" board serve --db "sqlite://$work/board.db" --listen 127.0.0.1:0 \
+  --key "$work/board.key" >"$work/board.log" 2>&1 &
+board_pid=$!
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$work/board.log" && break
+  sleep 0.1
+done
+board=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/board.log")
+[ -n "$board" ] || { cat "$work/board.log" >&2; exit 1; }
+echo "board at $board"
+
+step "commission and trustees: keys, manifest, election"
+"$zkvote" commission keygen --key "$work/commission.key" >/dev/null
+cp examples/election.toml "$work/election.toml"
+for i in 1 2 3; do
+  "$zkvote" trustee keygen --index "$i" --name "Trustee $i" --key "$work/trustee$i.key" \
+    >>"$work/election.toml"
+done
+election=$("$zkvote" commission create --board "$board" --key "$work/commission.key" \
+  --manifest "$work/election.toml")
+echo "election $election"
+at=(--board "$board" --election "$election")
+
+step "key ceremony: each trustee deals and waits for the others"
+for i in 1 2 3; do
+  "$zkvote" trustee ceremony "${at[@]}" --key "$work/trustee$i.key" \
+    --share-out "$work/share$i.json" &
+  trustee_pids+=($!)
+done
+
+step "registration: $voters voters, one code each"
+"$zkvote" commission codes "${at[@]}" --key "$work/commission.key" --count "$voters" \
+  --out "$work/codes.txt"
+for v in $(seq 1 "$voters"); do
+  "$zkvote" voter keygen --credential "$work/voter$v.cred" >/dev/null
+  "$zkvote" voter register "${at[@]}" --credential "$work/voter$v.cred" \
+    --code "$(sed -n "${v}p" "$work/codes.txt")"
+done
+"$zkvote" commission freeze "${at[@]}" --key "$work/commission.key"
+
+step "open once every trustee has dealt"
+"$zkvote" commission open "${at[@]}" --key "$work/commission.key" --wait-dealings 300 \
+  --complaint-window 2
+for p in "${trustee_pids[@]}"; do wait "$p"; done
+trustee_pids=()
+
+step "voting"
+mayors=(ada bo cy dee)
+parks=(river-walk playground trees pool skatepark)
+echo "voter 1 audits a ballot first (Benaloh's challenge; not cast):"
+"$zkvote" vote "${at[@]}" --credential "$work/voter1.cred" --choice mayor=bo \
+  --choice parks=trees --audit
+for v in $(seq 1 "$voters"); do
+  "$zkvote" vote "${at[@]}" --credential "$work/voter$v.cred" \
+    --choice "mayor=${mayors[$((v % 4))]}" --choice "parks=${parks[$((v % 5))]},${parks[$(((v + 2) % 5))]}" \
+    --receipt-out "$work/receipt$v.json"
+done
+echo "voter 2 tries to vote again:"
+if "$zkvote" vote "${at[@]}" --credential "$work/voter2.cred" --choice mayor=ada \
+  --receipt-out "$work/again.json"; then
+  echo "a second ballot was accepted" >&2
+  exit 1
+fi
+"$zkvote" receipt check --receipt "$work/receipt1.json"
+
+step "close, two of three trustees decrypt, the commission publishes the result"
+"$zkvote" commission close "${at[@]}" --key "$work/commission.key"
+for i in 1 2; do
+  "$zkvote" trustee decrypt "${at[@]}" --key "$work/trustee$i.key" --share "$work/share$i.json"
+done
+"$zkvote" commission tally "${at[@]}" --key "$work/commission.key"
+
+step "anyone: export and verify the record"
+"$zkvote" record export "${at[@]}" --out "$work/record.jsonl"
+"$zkvote" verify --record "$work/record.jsonl"
