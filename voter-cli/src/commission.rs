@@ -40,8 +40,15 @@ pub async fn create_election(
     key: &SigningKey,
     manifest_toml: &str,
 ) -> Result<Manifest, CliError> {
-    let mut doc: ManifestDocument =
-        toml::from_str(manifest_toml).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
+    let mut doc: ManifestDocument = toml::from_str(manifest_toml).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| manifest_toml[..s.start.min(manifest_toml.len())].lines().count().max(1));
+        CliError::msg(match line {
+            Some(l) => format!("bad manifest (line {l}): {}", e.message()),
+            None => format!("bad manifest: {}", e.message()),
+        })
+    })?;
     if doc.election_id == AUTO {
         let mut id = [0u8; 32];
         OsRng.fill_bytes(&mut id);

@@ -650,7 +650,9 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli.command)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("zkvote: {e}");
+            // One line, whatever the error's own formatting.
+            let text: Vec<String> = e.to_string().lines().map(|l| l.trim().to_string()).collect();
+            eprintln!("zkvote: {}", text.join(" "));
             ExitCode::FAILURE
         }
     }
