@@ -41,9 +41,12 @@ pub async fn create_election(
     manifest_toml: &str,
 ) -> Result<Manifest, CliError> {
     let mut doc: ManifestDocument = toml::from_str(manifest_toml).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| manifest_toml[..s.start.min(manifest_toml.len())].lines().count().max(1));
+        let line = e.span().map(|s| {
+            manifest_toml[..s.start.min(manifest_toml.len())]
+                .lines()
+                .count()
+                .max(1)
+        });
         CliError::msg(match line {
             Some(l) => format!("bad manifest (line {l}): {}", e.message()),
             None => format!("bad manifest: {}", e.message()),

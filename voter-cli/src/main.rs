@@ -651,7 +651,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // One line, whatever the error's own formatting.
-            let text: Vec<String> = e.to_string().lines().map(|l| l.trim().to_string()).collect();
+            let text: Vec<String> = e
+                .to_string()
+                .lines()
+                .map(|l| l.trim().to_string())
+                .collect();
             eprintln!("zkvote: {}", text.join(" "));
             ExitCode::FAILURE
         }

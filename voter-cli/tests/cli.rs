@@ -10,7 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_zkvote");
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zkvote-cli-{name}-{:016x}", rand::random::<u64>()));
+    let dir =
+        std::env::temp_dir().join(format!("zkvote-cli-{name}-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -140,7 +141,13 @@ fn whole_election_through_the_cli() {
     ok(&["voter", "keygen", "--credential", &p("v1.cred")]);
     ok(&["voter", "keygen", "--credential", &p("v2.cred")]);
     ok(&["voter", "keygen", "--credential", &p("outsider.cred")]);
-    let e = run_refused(&["vote", "--credential", &p("v1.cred"), "--choice", "mayor=ada"]);
+    let e = run_refused(&[
+        "vote",
+        "--credential",
+        &p("v1.cred"),
+        "--choice",
+        "mayor=ada",
+    ]);
     assert!(e.contains("not open"), "{e}");
 
     let mut ceremony = Command::new(BIN)
@@ -171,10 +178,31 @@ fn whole_election_through_the_cli() {
         .map(str::to_string)
         .collect();
     assert_eq!(codes.len(), 3);
-    run_ok(&["voter", "register", "--credential", &p("v1.cred"), "--code", &codes[0]]);
-    let e = run_refused(&["voter", "register", "--credential", &p("v2.cred"), "--code", &codes[0]]);
+    run_ok(&[
+        "voter",
+        "register",
+        "--credential",
+        &p("v1.cred"),
+        "--code",
+        &codes[0],
+    ]);
+    let e = run_refused(&[
+        "voter",
+        "register",
+        "--credential",
+        &p("v2.cred"),
+        "--code",
+        &codes[0],
+    ]);
     assert!(e.contains("registration code"), "{e}");
-    run_ok(&["voter", "register", "--credential", &p("v2.cred"), "--code", &codes[1]]);
+    run_ok(&[
+        "voter",
+        "register",
+        "--credential",
+        &p("v2.cred"),
+        "--code",
+        &codes[1],
+    ]);
     run_ok(&["commission", "freeze", "--key", &p("commission.key")]);
     run_ok(&[
         "commission",
@@ -189,11 +217,29 @@ fn whole_election_through_the_cli() {
     assert!(ceremony.wait().unwrap().success());
 
     // Mistakes while the election is open.
-    let e = run_refused(&["vote", "--credential", &p("outsider.cred"), "--choice", "mayor=ada"]);
+    let e = run_refused(&[
+        "vote",
+        "--credential",
+        &p("outsider.cred"),
+        "--choice",
+        "mayor=ada",
+    ]);
     assert!(e.contains("not in the voter roll"), "{e}");
-    let e = run_refused(&["vote", "--credential", &p("v1.cred"), "--choice", "mayor=ada,bo"]);
+    let e = run_refused(&[
+        "vote",
+        "--credential",
+        &p("v1.cred"),
+        "--choice",
+        "mayor=ada,bo",
+    ]);
     assert!(e.contains("wrong choices"), "{e}");
-    let e = run_refused(&["vote", "--credential", &p("v1.cred"), "--choice", "mayor=zed"]);
+    let e = run_refused(&[
+        "vote",
+        "--credential",
+        &p("v1.cred"),
+        "--choice",
+        "mayor=zed",
+    ]);
     assert!(e.contains("wrong choices"), "{e}");
 
     // An audited ballot is not cast; then both voters vote.
@@ -254,7 +300,13 @@ fn whole_election_through_the_cli() {
 
     run_ok(&["commission", "close", "--key", &p("commission.key")]);
     // A vote after close is refused.
-    let e = run_refused(&["vote", "--credential", &p("v2.cred"), "--choice", "mayor=bo"]);
+    let e = run_refused(&[
+        "vote",
+        "--credential",
+        &p("v2.cred"),
+        "--choice",
+        "mayor=bo",
+    ]);
     assert!(e.contains("not open"), "{e}");
     let e = run_refused(&["commission", "tally", "--key", &p("commission.key")]);
     assert!(e.contains("threshold"), "{e}");
@@ -311,12 +363,24 @@ fn mistakes_get_one_clear_line() {
         .unwrap()
         .port();
     let nowhere = format!("http://127.0.0.1:{port}");
-    let e = refused(&["status", "--board", &nowhere, "--election", &"ab".repeat(32)]);
+    let e = refused(&[
+        "status",
+        "--board",
+        &nowhere,
+        "--election",
+        &"ab".repeat(32),
+    ]);
     assert!(e.contains("board unreachable"), "{e}");
     // Wrong election ids.
     let e = refused(&["status", "--board", &board.url, "--election", "1234"]);
     assert!(e.contains("wrong election id"), "{e}");
-    let e = refused(&["status", "--board", &board.url, "--election", &"ab".repeat(32)]);
+    let e = refused(&[
+        "status",
+        "--board",
+        &board.url,
+        "--election",
+        &"ab".repeat(32),
+    ]);
     assert!(e.contains("wrong election id"), "{e}");
     // Unreadable credential files.
     std::fs::write(dir.join("garbage.cred"), "not a credential").unwrap();
@@ -345,10 +409,16 @@ fn mistakes_get_one_clear_line() {
     let text = std::fs::read_to_string(&good).unwrap();
     for (name, bad) in [
         ("syntax", text.replace("title = ", "title == ")),
-        ("bounds", text.replace("max_selections = 1", "max_selections = 9")),
+        (
+            "bounds",
+            text.replace("max_selections = 1", "max_selections = 9"),
+        ),
         (
             "commission",
-            text.replace("commission_key = \"auto\"", &format!("commission_key = \"{}\"", "11".repeat(32))),
+            text.replace(
+                "commission_key = \"auto\"",
+                &format!("commission_key = \"{}\"", "11".repeat(32)),
+            ),
         ),
     ] {
         let path = dir.join(format!("bad-{name}.toml"));

@@ -1,0 +1,231 @@
+//! The record written by `zkvote demo --record-out` verifies, and each kind of tampering
+//! makes the right numbered check fail, naming the right entry.
+
+use serde_json::Value;
+use std::process::Command;
+use std::sync::OnceLock;
+use zkvote_verifier::{verify, Record, RecordEntry, Report, Status};
+
+const BIN: &str = env!("CARGO_BIN_EXE_zkvote");
+
+/// One demo election, run once for all the tests of this file.
+fn good_record() -> &'static Record {
+    static RECORD: OnceLock<Record> = OnceLock::new();
+    RECORD.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("zkvote-verify-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("record.jsonl");
+        let out = Command::new(BIN)
+            .args(["demo", "--voters", "6", "--quiet", "--record-out"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "demo failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let record = Record::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        record
+    })
+}
+
+fn positions(r: &Record, kind: &str) -> Vec<usize> {
+    (0..r.entries.len())
+        .filter(|&i| r.entries[i].kind == kind)
+        .collect()
+}
+
+fn edit(entry: &mut RecordEntry, f: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_slice(&entry.data).unwrap();
+    f(&mut v);
+    entry.data = serde_json::to_vec(&v).unwrap();
+}
+
+/// Asserts that check `n` failed, naming `index` (when given), and prints the report.
+fn assert_fails(report: &Report, n: u8, index: Option<u64>) {
+    println!("{report}");
+    assert!(!report.ok());
+    let c = report.check(n);
+    assert_eq!(c.status, Status::Fail, "check {n} should fail");
+    if let Some(i) = index {
+        assert!(
+            c.names(i),
+            "check {n} should name entry {i}: {:?}",
+            c.failures
+        );
+    }
+}
+
+#[test]
+fn the_demo_record_verifies() {
+    let report = verify(good_record(), None);
+    println!("{report}");
+    assert!(report.ok());
+    for c in &report.checks {
+        assert_eq!(c.status, Status::Pass, "check {}", c.number);
+    }
+    assert_eq!(report.check(5).counts["ballots"], 6);
+    assert_eq!(report.check(5).counts["counted"], 6);
+    // The JSON report is machine-readable.
+    let v: Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["checks"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn a_flipped_byte_in_a_ballot_is_named() {
+    let mut r = good_record().clone();
+    let b = positions(&r, "ballot")[2];
+    let data = &mut r.entries[b].data;
+    let at = data
+        .windows(20)
+        .position(|w| w == b"\"eligibility_proof\":")
+        .unwrap()
+        + 40;
+    data[at] = if data[at] == b'0' { b'1' } else { b'0' };
+    let report = verify(&r, None);
+    assert_fails(&report, 5, Some(r.entries[b].index));
+    assert_fails(&report, 1, None);
+}
+
+#[test]
+fn a_removed_ballot_is_noticed() {
+    let mut r = good_record().clone();
+    let b = positions(&r, "ballot")[1];
+    let next = r.entries[b + 1].index;
+    r.entries.remove(b);
+    let report = verify(&r, None);
+    assert_fails(&report, 1, Some(next));
+}
+
+#[test]
+fn a_duplicated_ballot_is_named() {
+    let mut r = good_record().clone();
+    let b = positions(&r, "ballot")[3];
+    let copy = r.entries[b].clone();
+    r.entries.insert(b + 1, copy.clone());
+    let report = verify(&r, None);
+    assert_fails(&report, 1, Some(copy.index));
+    assert_fails(&report, 5, Some(copy.index));
+}
+
+#[test]
+fn swapped_entries_are_named() {
+    let mut r = good_record().clone();
+    let b = positions(&r, "ballot");
+    let (i, j) = (b[0], b[4]);
+    r.entries.swap(i, j);
+    let report = verify(&r, None);
+    assert_fails(&report, 1, Some(r.entries[i].index));
+}
+
+#[test]
+fn a_copied_ciphertext_under_another_nullifier_is_named() {
+    let mut r = good_record().clone();
+    let b = positions(&r, "ballot");
+    let source: Value = serde_json::from_slice(&r.entries[b[0]].data).unwrap();
+    edit(&mut r.entries[b[5]], |v| {
+        v["ballot"]["ballot"]["contests"] = source["ballot"]["ballot"]["contests"].clone();
+    });
+    let report = verify(&r, None);
+    assert_fails(&report, 5, Some(r.entries[b[5]].index));
+    assert!(report
+        .check(5)
+        .failures
+        .iter()
+        .any(|f| f.index == Some(r.entries[b[5]].index)));
+}
+
+#[test]
+fn a_wrong_partial_decryption_is_named() {
+    let mut r = good_record().clone();
+    let p = positions(&r, "partial-decryption")[1];
+    edit(&mut r.entries[p], |v| {
+        let shares = &mut v["partial"]["shares"][0];
+        let first = shares[0]["share"].clone();
+        shares[0]["share"] = shares[1]["share"].clone();
+        shares[1]["share"] = first;
+    });
+    let report = verify(&r, None);
+    assert_fails(&report, 7, Some(r.entries[p].index));
+}
+
+#[test]
+fn a_changed_result_is_named() {
+    let mut r = good_record().clone();
+    let p = positions(&r, "result")[0];
+    edit(&mut r.entries[p], |v| {
+        let c = v["counts"][0][0].as_u64().unwrap();
+        v["counts"][0][0] = Value::from(c + 1);
+    });
+    let report = verify(&r, None);
+    assert_fails(&report, 8, Some(r.entries[p].index));
+    assert_eq!(report.check(6).status, Status::Pass);
+}
+
+#[test]
+fn a_changed_checkpoint_signature_is_refused() {
+    let mut r = good_record().clone();
+    let line = r.checkpoint.lines().last().unwrap().to_string();
+    let mut chars: Vec<char> = line.chars().collect();
+    let k = chars.len() - 5;
+    chars[k] = if chars[k] == 'A' { 'B' } else { 'A' };
+    r.checkpoint = r
+        .checkpoint
+        .replace(&line, &chars.into_iter().collect::<String>());
+    let report = verify(&r, None);
+    assert_fails(&report, 1, None);
+    assert!(report.check(1).failures[0].message.contains("checkpoint"));
+    // Everything else still holds.
+    assert!(report.checks[1..].iter().all(|c| c.status == Status::Pass));
+}
+
+#[test]
+fn a_registration_after_the_freeze_is_named() {
+    let mut r = good_record().clone();
+    let frozen = positions(&r, "roll-frozen")[0];
+    let reg = positions(&r, "registration")[0];
+    let mut added = r.entries[reg].clone();
+    added.index = r.entries[frozen].index + 1;
+    // A commitment of a credential that never got a registration code.
+    let other = zkvote_circuits::credential::Credential::generate(&mut rand::rngs::OsRng);
+    added.data = serde_json::to_vec(&serde_json::json!({
+        "kind": "registration",
+        "commitment": hex::encode(zkvote_circuits::field::fr_to_bytes(&other.commitment())),
+    }))
+    .unwrap();
+    r.entries.insert(frozen + 1, added.clone());
+    for e in &mut r.entries[frozen + 2..] {
+        e.index += 1;
+    }
+    let report = verify(&r, None);
+    assert_fails(&report, 4, Some(added.index));
+    assert_fails(&report, 1, Some(added.index));
+}
+
+#[test]
+fn a_tampered_record_fails_on_the_command_line() {
+    let mut r = good_record().clone();
+    let p = positions(&r, "result")[0];
+    edit(&mut r.entries[p], |v| v["counts"][1][0] = Value::from(999));
+    let dir =
+        std::env::temp_dir().join(format!("zkvote-verify-cli-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tampered.jsonl");
+    std::fs::write(&path, r.to_jsonl()).unwrap();
+    let out = Command::new(BIN)
+        .args(["verify", "--json", "--record"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["checks"][7]["status"], "fail");
+    assert_eq!(v["checks"][7]["failures"][0]["index"], r.entries[p].index);
+    std::fs::remove_dir_all(&dir).ok();
+}
