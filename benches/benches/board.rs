@@ -1,6 +1,7 @@
-//! Bulletin-board benchmarks: ballot ingestion over loopback HTTP with full verification
-//! (SQLite, and PostgreSQL when `ZKVOTE_BENCH_POSTGRES_URL` is set), and inclusion and
-//! consistency proof generation in a log of 10 million entries.
+//! Bulletin-board and verifier benchmarks: ballot ingestion over loopback HTTP with full
+//! verification (SQLite, and PostgreSQL when `ZKVOTE_BENCH_POSTGRES_URL` is set),
+//! inclusion and consistency proof generation in a log of 10 million entries, and the
+//! verification of a whole tallied election record of 1,200 ballots.
 //!
 //! `cargo bench -p zkvote-benches --bench board`
 //!
@@ -33,6 +34,7 @@ use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
 use zkvote_core::sample::single_contest_manifest_toml;
 use zkvote_core::*;
 use zkvote_tally::{CeremonyContext, Trustee, TrusteeKeys};
+use zkvote_verifier::{verify, verify_record, Record};
 
 const PER_ITERATION: usize = 300;
 const FIXTURE: usize = 11 * PER_ITERATION;
@@ -78,7 +80,7 @@ async fn post(http: &reqwest::Client, base: &str, path: &str, body: &impl serde:
 /// Starts a board on `db`, opens a 1-contest x 5-option election with 16 voters
 /// (last ballot counts) derived from a fixed seed, and loads (or builds and caches) the
 /// fixture of encoded complete ballots.
-async fn prepare(db: &str) -> (String, String, Vec<Vec<u8>>) {
+async fn prepare(db: &str) -> Prepared {
     let mut seeded = ChaCha20Rng::seed_from_u64(0x2b_5eed);
     let board_key = SigningKey::generate(&mut seeded);
     let log = Arc::new(BoardLog::new(
@@ -132,6 +134,7 @@ async fn prepare(db: &str) -> (String, String, Vec<Vec<u8>>) {
     for (i, v) in voters.iter().enumerate() {
         post(&http, &base, &format!("{e}/registrations"), &json!({ "code": codes["codes"][i], "commitment": hex::encode(fr_to_bytes(&v.commitment())) })).await;
     }
+    let trustee_keys = trustee.clone();
     let (dealt, dealing) =
         Trustee::new(trustee, CeremonyContext::from_manifest(&manifest).unwrap())
             .unwrap()
@@ -198,7 +201,26 @@ async fn prepare(db: &str) -> (String, String, Vec<Vec<u8>>) {
         }
     };
     let url = format!("{base}{e}/ballots");
-    (base, url, fixture)
+    Prepared {
+        base,
+        url,
+        fixture,
+        path: e,
+        commission,
+        trustee: trustee_keys,
+        share,
+    }
+}
+
+/// A running board with an open election and its fixture of ballots.
+struct Prepared {
+    base: String,
+    url: String,
+    fixture: Vec<Vec<u8>>,
+    path: String,
+    commission: SigningKey,
+    trustee: TrusteeKeys,
+    share: zkvote_tally::TrusteeShare,
 }
 
 /// Posts `ballots` with `concurrency` clients; returns the elapsed time and records each
@@ -272,7 +294,7 @@ fn bench_ingestion(c: &mut Criterion) {
     g.measurement_time(Duration::from_millis(1));
     g.throughput(Throughput::Elements(PER_ITERATION as u64));
     for (name, db) in backends {
-        let (_base, url, fixture) = rt.block_on(prepare(&db));
+        let Prepared { url, fixture, .. } = rt.block_on(prepare(&db));
         let fixture = Arc::new(Mutex::new(fixture));
         let latencies = Arc::new(Mutex::new(Vec::new()));
         g.bench_function(BenchmarkId::from_parameter(name), |b| {
@@ -328,5 +350,101 @@ fn bench_proofs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_ingestion, bench_proofs);
+/// Ballots in the record whose verification is measured.
+const RECORD_BALLOTS: usize = 1200;
+
+/// Builds a whole tallied election record with `RECORD_BALLOTS` ballots (1 contest x 5
+/// options, last ballot counts among 16 voters) on a SQLite board, then measures its
+/// verification by `zkvote_verifier::verify` (every check, both cores).
+fn bench_verify_record(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("zkvote-bench-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("record.db").display());
+    let record_text = rt.block_on(async {
+        let p = prepare(&db).await;
+        let latencies = Arc::new(Mutex::new(Vec::new()));
+        let ballots = p.fixture[..RECORD_BALLOTS].to_vec();
+        ingest(&p.url, ballots, 64, &latencies).await;
+        let http = reqwest::Client::new();
+        signed(
+            &http,
+            &p.base,
+            &p.commission,
+            &format!("{}/close", p.path),
+            json!({}),
+        )
+        .await;
+        let record = Record::parse(
+            &http
+                .get(format!("{}{}/record", p.base, p.path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let (_, inputs) = verify_record(&record, None);
+        let t = inputs.expect("the record verifies");
+        let partial = zkvote_tally::partial_decrypt(
+            &t.ceremony,
+            &p.trustee,
+            &p.share,
+            &t.aggregate,
+            &mut OsRng,
+        );
+        post(
+            &http,
+            &p.base,
+            &format!("{}/partial-decryptions", p.path),
+            &partial,
+        )
+        .await;
+        let table = zkvote_tally::DlogTable::new(t.aggregate.ballots);
+        let result = zkvote_tally::combine(
+            &t.ceremony,
+            &t.outcome,
+            &t.aggregate,
+            &[partial],
+            &table,
+            &mut OsRng,
+        )
+        .unwrap();
+        signed(
+            &http,
+            &p.base,
+            &p.commission,
+            &format!("{}/result", p.path),
+            json!({ "counts": result.counts }),
+        )
+        .await;
+        http.get(format!("{}{}/record", p.base, p.path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    let record = Record::parse(&record_text).unwrap();
+    let report = verify(&record, None);
+    assert!(report.ok(), "{report}");
+    eprintln!("{report}");
+    let mut g = c.benchmark_group("verify_record_1x5");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(RECORD_BALLOTS as u64));
+    g.bench_function(BenchmarkId::from_parameter(RECORD_BALLOTS), |b| {
+        b.iter(|| verify(&record, None))
+    });
+    g.bench_function("parse", |b| b.iter(|| Record::parse(&record_text).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, bench_ingestion, bench_proofs, bench_verify_record);
 criterion_main!(benches);
