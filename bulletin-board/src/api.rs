@@ -1051,24 +1051,6 @@ struct Page {
     kind: Option<String>,
 }
 
-fn kind_named(name: &str) -> Option<EntryKind> {
-    use EntryKind::*;
-    [
-        Manifest,
-        Dealing,
-        Complaint,
-        Registration,
-        RollFrozen,
-        Open,
-        Ballot,
-        Close,
-        PartialDecryption,
-        Result,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == name)
-}
-
 async fn entries(
     State(b): State<AppState>,
     Path(id): Path<String>,
@@ -1081,7 +1063,7 @@ async fn entries(
     let list = match p.kind.as_deref() {
         None => b.log.store().entries(&eid, from, limit).await?,
         Some(name) => {
-            let kind = kind_named(name)
+            let kind = EntryKind::from_name(name)
                 .ok_or_else(|| ApiError::bad("bad-kind", format!("no entry kind {name:?}")))?;
             b.log
                 .store()

@@ -23,10 +23,10 @@ pub fn read_signing_key(path: &Path) -> Result<SigningKey, String> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
-/// Creates a new key file (mode 0600 on Unix); an existing file is never overwritten.
-pub fn create_signing_key(path: &Path) -> Result<SigningKey, String> {
+/// Writes a new file readable and writable by its owner only (mode 0600 on Unix), synced
+/// to disk; an existing file is never overwritten.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
-    let key = SigningKey::generate(&mut rand_core::OsRng);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -36,13 +36,67 @@ pub fn create_signing_key(path: &Path) -> Result<SigningKey, String> {
     }
     let mut f = options
         .open(path)
-        .map_err(|e| format!("cannot create key file {}: {e}", path.display()))?;
-    let hex_seed = zeroize::Zeroizing::new(hex::encode(key.to_bytes()));
-    f.write_all(hex_seed.as_bytes())
-        .and_then(|_| f.write_all(b"\n"))
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    f.write_all(bytes)
         .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write key file {}: {e}", path.display()))?;
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Creates a new key file (mode 0600 on Unix); an existing file is never overwritten.
+pub fn create_signing_key(path: &Path) -> Result<SigningKey, String> {
+    let key = SigningKey::generate(&mut rand_core::OsRng);
+    let text = zeroize::Zeroizing::new(format!("{}\n", hex::encode(key.to_bytes())));
+    write_private_file(path, text.as_bytes())?;
     Ok(key)
+}
+
+/// The board's commands: `zkvote board ...` and the `zkvote-board` binary.
+#[derive(clap::Subcommand)]
+pub enum BoardCommand {
+    /// Create the board's signing key file (hex ed25519 seed, mode 0600) and print its
+    /// public key.
+    Keygen {
+        /// Key file to create (never overwritten).
+        #[arg(long)]
+        key: std::path::PathBuf,
+    },
+    /// Serve the board's HTTP API.
+    Serve {
+        /// Database: sqlite://PATH (embedded) or postgres://URL.
+        #[arg(long)]
+        db: String,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port).
+        #[arg(long)]
+        listen: String,
+        /// The board's key file.
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// Requests per second allowed per client address (bursts of twice that).
+        #[arg(long, default_value_t = 200)]
+        rate_limit: u32,
+    },
+}
+
+/// Runs a board command; `serve` prints `<name> listening on http://ADDR` once bound and
+/// serves until the process ends.
+pub async fn run(command: BoardCommand, name: &str) -> Result<(), String> {
+    match command {
+        BoardCommand::Keygen { key } => {
+            let k = create_signing_key(&key)?;
+            println!("{}", hex::encode(k.verifying_key().to_bytes()));
+            Ok(())
+        }
+        BoardCommand::Serve {
+            db,
+            listen,
+            key,
+            rate_limit,
+        } => {
+            let (addr, server) = bind(&db, &listen, read_signing_key(&key)?, rate_limit).await?;
+            println!("{name} listening on http://{addr}");
+            server.await
+        }
+    }
 }
 
 /// Opens the store, loads every election and binds `listen`; returns the bound address

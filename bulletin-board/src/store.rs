@@ -76,6 +76,25 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// Every kind, in the order of an election's phases.
+    pub const ALL: [EntryKind; 10] = [
+        EntryKind::Manifest,
+        EntryKind::Dealing,
+        EntryKind::Complaint,
+        EntryKind::Registration,
+        EntryKind::RollFrozen,
+        EntryKind::Open,
+        EntryKind::Ballot,
+        EntryKind::Close,
+        EntryKind::PartialDecryption,
+        EntryKind::Result,
+    ];
+
+    /// The kind with this stored name.
+    pub fn from_name(name: &str) -> Option<EntryKind> {
+        EntryKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -715,22 +734,8 @@ impl Store {
         election_id: &[u8; 32],
         kind: EntryKind,
     ) -> Result<Vec<StoredEntry>, StoreError> {
-        let q = "SELECT idx, kind, data, leaf_hash FROM entries WHERE election_id = $1 AND kind = $2 ORDER BY idx";
-        with_reader!(self, pool => sqlx::query(q)
-            .bind(&election_id[..])
-            .bind(kind.as_str())
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| {
-                Ok(StoredEntry {
-                    index: r.try_get::<i64, _>(0)? as u64,
-                    kind: r.try_get(1)?,
-                    data: r.try_get(2)?,
-                    leaf_hash: hash32(r.try_get(3)?)?,
-                })
-            })
-            .collect())
+        self.entries_of_kind_from(election_id, kind, 0, u64::MAX)
+            .await
     }
 
     /// Indices of the entries carrying `nullifier`, in log order.

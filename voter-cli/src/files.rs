@@ -11,20 +11,7 @@ use zkvote_tally::{CeremonyOutcome, TrusteeKeys, TrusteeShare};
 
 /// Writes a new private file (mode 0600 on Unix); refuses to overwrite.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options
-        .open(path)
-        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", path.display())))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| CliError::msg(format!("cannot write {}: {e}", path.display())))
+    zkvote_board::server::write_private_file(path, bytes).map_err(CliError::msg)
 }
 
 /// Writes a public file (replacing it).
@@ -108,13 +95,19 @@ pub fn create_trustee_keys(
 
 fn secret32(text: &str, path: &Path, what: &str) -> Result<Zeroizing<[u8; 32]>, CliError> {
     let mut out = Zeroizing::new([0u8; 32]);
-    zkvote_core::codec::hex_exact(text, &mut out[..]).map_err(|_| {
+    zkvote_core::codec::hex_exact(text, &mut out[..])
+        .map_err(|_| CliError::msg(format!("unreadable {}: bad {what}", path.display())))?;
+    Ok(out)
+}
+
+fn scalar(text: &str, path: &Path, what: &str) -> Result<curve25519_dalek::Scalar, CliError> {
+    let bytes = secret32(text, path, what)?;
+    Option::from(curve25519_dalek::Scalar::from_canonical_bytes(*bytes)).ok_or_else(|| {
         CliError::msg(format!(
-            "unreadable trustee key file {}: bad {what}",
+            "unreadable {}: {what} is not a canonical scalar",
             path.display()
         ))
-    })?;
-    Ok(out)
+    })
 }
 
 /// Reads a trustee key file.
@@ -127,7 +120,7 @@ pub fn load_trustee_keys(path: &Path) -> Result<TrusteeIdentity, CliError> {
         ))
     })?;
     let seed = secret32(&file.signing_seed, path, "signing_seed")?;
-    let enc = secret32(&file.encryption_secret, path, "encryption_secret")?;
+    let enc = scalar(&file.encryption_secret, path, "encryption_secret")?;
     let TrusteeKeyFile {
         index,
         name,
@@ -139,16 +132,7 @@ pub fn load_trustee_keys(path: &Path) -> Result<TrusteeIdentity, CliError> {
         Zeroizing::new(signing_seed),
         Zeroizing::new(encryption_secret),
     ));
-    let scalar = Option::<curve25519_dalek::Scalar>::from(
-        curve25519_dalek::Scalar::from_canonical_bytes(*enc),
-    )
-    .ok_or_else(|| {
-        CliError::msg(format!(
-            "unreadable trustee key file {}: encryption_secret is not a canonical scalar",
-            path.display()
-        ))
-    })?;
-    let keys = TrusteeKeys::from_secrets(index, &seed, SecretKey::from_scalar(scalar));
+    let keys = TrusteeKeys::from_secrets(index, &seed, SecretKey::from_scalar(enc));
     Ok(TrusteeIdentity { keys, name })
 }
 
@@ -194,12 +178,8 @@ pub fn load_share(path: &Path, election_id: &[u8; 32]) -> Result<TrusteeShare, C
             file.election_id
         )));
     }
-    let bytes = secret32(&file.secret, path, "secret")?;
+    let secret = scalar(&file.secret, path, "secret")?;
     drop(Zeroizing::new(file.secret));
-    let secret = Option::<curve25519_dalek::Scalar>::from(
-        curve25519_dalek::Scalar::from_canonical_bytes(*bytes),
-    )
-    .ok_or_else(|| CliError::msg(format!("share file {}: bad secret", path.display())))?;
     TrusteeShare::from_parts(file.index, secret, file.outcome)
         .map_err(|e| CliError::msg(format!("share file {}: {e}", path.display())))
 }

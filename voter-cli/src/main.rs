@@ -48,7 +48,7 @@ enum Command {
     },
     /// The bulletin board server.
     #[command(subcommand)]
-    Board(BoardCommand),
+    Board(zkvote_board::server::BoardCommand),
     /// Election commission commands.
     #[command(subcommand)]
     Commission(CommissionCommand),
@@ -125,31 +125,6 @@ impl ElectionAt {
             parse_election_id(&self.election)?,
         ))
     }
-}
-
-#[derive(Subcommand)]
-enum BoardCommand {
-    /// Create the board's signing key file and print its public key.
-    Keygen {
-        /// Key file to create (never overwritten).
-        #[arg(long)]
-        key: PathBuf,
-    },
-    /// Serve the board's HTTP API.
-    Serve {
-        /// Database: sqlite://PATH (embedded) or postgres://URL.
-        #[arg(long)]
-        db: String,
-        /// Address to listen on, e.g. 127.0.0.1:8080.
-        #[arg(long)]
-        listen: String,
-        /// The board's key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// Requests per second allowed per client address (bursts of twice that).
-        #[arg(long, default_value_t = 200)]
-        rate_limit: u32,
-    },
 }
 
 #[derive(Subcommand)]
@@ -350,23 +325,9 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             })
             .await?
         }
-        Command::Board(BoardCommand::Keygen { key }) => {
-            let k = zkvote_board::server::create_signing_key(&key).map_err(CliError::msg)?;
-            println!("{}", hex::encode(k.verifying_key().to_bytes()));
-        }
-        Command::Board(BoardCommand::Serve {
-            db,
-            listen,
-            key,
-            rate_limit,
-        }) => {
-            let (addr, server) =
-                zkvote_board::server::bind(&db, &listen, signing_key(&key)?, rate_limit)
-                    .await
-                    .map_err(CliError::msg)?;
-            println!("zkvote board listening on http://{addr}");
-            server.await.map_err(CliError::msg)?;
-        }
+        Command::Board(c) => zkvote_board::server::run(c, "zkvote board")
+            .await
+            .map_err(CliError::msg)?,
         Command::Commission(c) => commission_command(c).await?,
         Command::Trustee(t) => trustee_command(t).await?,
         Command::Voter(VoterCommand::Keygen { credential }) => {
