@@ -1,274 +1,21 @@
-//! Bulletin-board and verifier benchmarks: ballot ingestion over loopback HTTP with full
-//! verification (SQLite, and PostgreSQL when `ZKVOTE_BENCH_POSTGRES_URL` is set),
-//! inclusion and consistency proof generation in a log of 10 million entries, and the
-//! verification of a whole tallied election record of 1,200 ballots.
+//! Bulletin-board benchmarks: ballot ingestion over loopback HTTP with full verification
+//! (SQLite, and PostgreSQL when `ZKVOTE_BENCH_POSTGRES_URL` is set), and inclusion and
+//! consistency proof generation in a log of 10 million entries.
 //!
-//! `cargo bench -p zkvote-benches --bench board`
+//! `./scripts/with-postgres.sh cargo bench -p zkvote-benches --bench board`
 //!
-//! The election is derived from a fixed seed, so the fixture of proved ballots (slow to
-//! build) is cached under the target directory and reused by later runs and by both
-//! backends. Each backend needs a fresh database (`scripts/with-postgres.sh` makes one).
+//! Each backend needs a fresh database (`scripts/with-postgres.sh` makes one).
 
-use base64::Engine;
+#[path = "common/board_fixture.rs"]
+mod fixture;
+
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use ed25519_dalek::{SigningKey, VerifyingKey};
-use rand::rngs::OsRng;
-use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha20Rng;
-use rayon::prelude::*;
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use std::sync::{Arc, Mutex};
+use fixture::{ingest, percentile, prepare, Prepared, PER_ITERATION};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use zkvote_board::api::{router, sign_request, Board};
-use zkvote_board::{BallotBoxConfig, BoardLog, Store};
-use zkvote_circuits::complete::build_complete_ballot;
-use zkvote_circuits::credential::Credential;
-use zkvote_circuits::field::fr_to_bytes;
-use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
-use zkvote_circuits::merkle::VoterRoll;
 use zkvote_core::log::{consistency_proof, inclusion_proof, leaf_hash, MemoryTree};
-use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
-use zkvote_core::sample::single_contest_manifest_toml;
-use zkvote_core::*;
-use zkvote_tally::{CeremonyContext, Trustee, TrusteeKeys};
-use zkvote_verifier::{verify, verify_record, Record};
-
-const PER_ITERATION: usize = 300;
-const FIXTURE: usize = 11 * PER_ITERATION;
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-async fn signed(
-    http: &reqwest::Client,
-    base: &str,
-    key: &SigningKey,
-    path: &str,
-    body: Value,
-) -> Value {
-    let bytes = serde_json::to_vec(&body).unwrap();
-    let (ts, sig) = sign_request(key, "POST", path, &bytes, now());
-    let r = http
-        .post(format!("{base}{path}"))
-        .header("x-zkvote-timestamp", ts)
-        .header("x-zkvote-signature", sig)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap()
-}
-
-async fn post(http: &reqwest::Client, base: &str, path: &str, body: &impl serde::Serialize) {
-    let r = http
-        .post(format!("{base}{path}"))
-        .body(serde_json::to_vec(body).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-}
-
-/// Starts a board on `db`, opens a 1-contest x 5-option election with 16 voters
-/// (last ballot counts) derived from a fixed seed, and loads (or builds and caches) the
-/// fixture of encoded complete ballots.
-async fn prepare(db: &str) -> Prepared {
-    let mut seeded = ChaCha20Rng::seed_from_u64(0x2b_5eed);
-    let board_key = SigningKey::generate(&mut seeded);
-    let log = Arc::new(BoardLog::new(
-        Store::open(db).await.unwrap(),
-        board_key.clone(),
-    ));
-    let board = Board::load(log, BallotBoxConfig::default()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
-    let http = reqwest::Client::new();
-    let vk_board: VerifyingKey = board_key.verifying_key();
-
-    let commission = SigningKey::generate(&mut seeded);
-    let trustee = TrusteeKeys::generate(1, &mut seeded);
-    let (pk, vk) = setup(4, &mut seeded);
-    let mut id = [0u8; 32];
-    seeded.fill_bytes(&mut id);
-    let mut doc =
-        ManifestDocument::from(Manifest::from_toml(&single_contest_manifest_toml(5)).unwrap());
-    doc.election_id = hex::encode(id);
-    doc.revote_policy = "last-ballot-counts".into();
-    doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
-    doc.board_key = hex::encode(vk_board.to_bytes());
-    doc.eligibility.roll_depth = 4;
-    doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
-    doc.trustees.threshold = 1;
-    doc.trustees.members = vec![TrusteeDocument {
-        index: 1,
-        name: "T1".into(),
-        signing_key: hex::encode(trustee.signing_public()),
-        encryption_key: hex::encode(trustee.encryption_public().as_bytes()),
-    }];
-    let manifest = Manifest::try_from(doc).unwrap();
-    let e = format!("/v1/elections/{}", hex::encode(id));
-    let create = json!({
-        "manifest": manifest,
-        "groth16_vk": hex::encode(key_to_bytes(&vk)),
-        "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
-    });
-    signed(&http, &base, &commission, "/v1/elections", create).await;
-    let codes = signed(
-        &http,
-        &base,
-        &commission,
-        &format!("{e}/registration-codes"),
-        json!({ "count": 16 }),
-    )
-    .await;
-    let voters: Vec<Credential> = (0..16).map(|_| Credential::generate(&mut seeded)).collect();
-    for (i, v) in voters.iter().enumerate() {
-        post(&http, &base, &format!("{e}/registrations"), &json!({ "code": codes["codes"][i], "commitment": hex::encode(fr_to_bytes(&v.commitment())) })).await;
-    }
-    let trustee_keys = trustee.clone();
-    let (dealt, dealing) =
-        Trustee::new(trustee, CeremonyContext::from_manifest(&manifest).unwrap())
-            .unwrap()
-            .deal(&mut seeded);
-    post(&http, &base, &format!("{e}/dealings"), &dealing).await;
-    let share = dealt
-        .check(std::slice::from_ref(&dealing), &mut seeded)
-        .0
-        .finish(&[dealing], &[], &mut seeded)
-        .unwrap();
-    signed(&http, &base, &commission, &format!("{e}/freeze"), json!({})).await;
-    signed(&http, &base, &commission, &format!("{e}/open"), json!({})).await;
-
-    let roll = VoterRoll::new(4, voters.iter().map(|v| v.commitment()).collect()).unwrap();
-    let ctx = ElectionContext::new(manifest.clone(), share.outcome().election_key());
-    let mut tag = Sha256::new();
-    tag.update(manifest.hash());
-    tag.update(ctx.public_key().point().compress().as_bytes());
-    tag.update((FIXTURE as u64).to_le_bytes());
-    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "board-fixture-{}.jsonl",
-        hex::encode(&tag.finalize()[..8])
-    ));
-    let fixture = match std::fs::read(&cache) {
-        Ok(bytes) => {
-            let lines: Vec<Vec<u8>> = bytes
-                .split(|b| *b == b'\n')
-                .filter(|l| !l.is_empty())
-                .map(<[u8]>::to_vec)
-                .collect();
-            assert_eq!(lines.len(), FIXTURE, "{} is truncated", cache.display());
-            eprintln!("fixture: {FIXTURE} ballots loaded from {}", cache.display());
-            lines
-        }
-        Err(_) => {
-            let t = Instant::now();
-            let fixture: Vec<Vec<u8>> = (0..FIXTURE)
-                .into_par_iter()
-                .map(|i| {
-                    let v = i % voters.len();
-                    let choices = Choices::from_indices(&manifest, &[vec![i % 5]]).unwrap();
-                    let (b, _) = build_complete_ballot(
-                        &ctx,
-                        &pk,
-                        &voters[v],
-                        &roll.path(v).unwrap(),
-                        &roll.root(),
-                        &choices,
-                        &mut OsRng,
-                    )
-                    .unwrap();
-                    serde_json::to_vec(&b).unwrap()
-                })
-                .collect();
-            eprintln!(
-                "fixture: {FIXTURE} ballots ({} bytes of JSON each) built in {:.1} s",
-                fixture[0].len(),
-                t.elapsed().as_secs_f64()
-            );
-            let tmp = cache.with_extension("partial");
-            std::fs::write(&tmp, fixture.join(&b'\n')).unwrap();
-            std::fs::rename(&tmp, &cache).unwrap();
-            fixture
-        }
-    };
-    let url = format!("{base}{e}/ballots");
-    Prepared {
-        base,
-        url,
-        fixture,
-        path: e,
-        commission,
-        trustee: trustee_keys,
-        share,
-    }
-}
-
-/// A running board with an open election and its fixture of ballots.
-struct Prepared {
-    base: String,
-    url: String,
-    fixture: Vec<Vec<u8>>,
-    path: String,
-    commission: SigningKey,
-    trustee: TrusteeKeys,
-    share: zkvote_tally::TrusteeShare,
-}
-
-/// Posts `ballots` with `concurrency` clients; returns the elapsed time and records each
-/// request's latency.
-async fn ingest(
-    url: &str,
-    ballots: Vec<Vec<u8>>,
-    concurrency: usize,
-    latencies: &Arc<Mutex<Vec<Duration>>>,
-) -> Duration {
-    let http = reqwest::Client::new();
-    let queue = Arc::new(Mutex::new(ballots));
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (http, url, queue, lat) = (
-                http.clone(),
-                url.to_string(),
-                queue.clone(),
-                latencies.clone(),
-            );
-            tokio::spawn(async move {
-                loop {
-                    let Some(b) = queue.lock().unwrap().pop() else {
-                        break;
-                    };
-                    let t = Instant::now();
-                    let r = http.post(&url).body(b).send().await.unwrap();
-                    assert_eq!(
-                        r.status().as_u16(),
-                        201,
-                        "{}",
-                        r.text().await.unwrap_or_default()
-                    );
-                    lat.lock().unwrap().push(t.elapsed());
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    start.elapsed()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn bench_ingestion(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -324,127 +71,43 @@ fn bench_ingestion(c: &mut Criterion) {
     g.finish();
 }
 
+const N: u64 = 10_000_000;
+
+/// The in-memory tree of a 10-million-entry log, built on first use (so that filtered
+/// runs of the other benchmarks do not pay for it).
+fn tree() -> &'static MemoryTree {
+    static TREE: OnceLock<MemoryTree> = OnceLock::new();
+    TREE.get_or_init(|| {
+        let t = Instant::now();
+        let tree = MemoryTree::from_leaf_hashes((0..N).map(|i| leaf_hash(&i.to_le_bytes())));
+        eprintln!(
+            "log of {N} entries built in memory in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        tree
+    })
+}
+
 fn bench_proofs(c: &mut Criterion) {
-    const N: u64 = 10_000_000;
-    let t = Instant::now();
-    let tree = MemoryTree::from_leaf_hashes((0..N).map(|i| leaf_hash(&i.to_le_bytes())));
-    eprintln!(
-        "log of {N} entries built in memory in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
     let mut g = c.benchmark_group("log_10m");
     g.bench_function("inclusion_proof", |b| {
+        let tree = tree();
         let mut i = 0u64;
         b.iter(|| {
             i = (i + 7_919_993) % N;
-            inclusion_proof(&tree, i, N).unwrap()
+            inclusion_proof(tree, i, N).unwrap()
         })
     });
     g.bench_function("consistency_proof", |b| {
+        let tree = tree();
         let mut old = 1u64;
         b.iter(|| {
             old = (old + 3_333_331) % (N - 1) + 1;
-            consistency_proof(&tree, old, N).unwrap()
+            consistency_proof(tree, old, N).unwrap()
         })
     });
     g.finish();
 }
 
-/// Ballots in the record whose verification is measured.
-const RECORD_BALLOTS: usize = 1200;
-
-/// Builds a whole tallied election record with `RECORD_BALLOTS` ballots (1 contest x 5
-/// options, last ballot counts among 16 voters) on a SQLite board, then measures its
-/// verification by `zkvote_verifier::verify` (every check, both cores).
-fn bench_verify_record(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!("zkvote-bench-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}", dir.join("record.db").display());
-    let record_text = rt.block_on(async {
-        let p = prepare(&db).await;
-        let latencies = Arc::new(Mutex::new(Vec::new()));
-        let ballots = p.fixture[..RECORD_BALLOTS].to_vec();
-        ingest(&p.url, ballots, 64, &latencies).await;
-        let http = reqwest::Client::new();
-        signed(
-            &http,
-            &p.base,
-            &p.commission,
-            &format!("{}/close", p.path),
-            json!({}),
-        )
-        .await;
-        let record = Record::parse(
-            &http
-                .get(format!("{}{}/record", p.base, p.path))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-        )
-        .unwrap();
-        let (_, inputs) = verify_record(&record, None);
-        let t = inputs.expect("the record verifies");
-        let partial = zkvote_tally::partial_decrypt(
-            &t.ceremony,
-            &p.trustee,
-            &p.share,
-            &t.aggregate,
-            &mut OsRng,
-        );
-        post(
-            &http,
-            &p.base,
-            &format!("{}/partial-decryptions", p.path),
-            &partial,
-        )
-        .await;
-        let table = zkvote_tally::DlogTable::new(t.aggregate.ballots);
-        let result = zkvote_tally::combine(
-            &t.ceremony,
-            &t.outcome,
-            &t.aggregate,
-            &[partial],
-            &table,
-            &mut OsRng,
-        )
-        .unwrap();
-        signed(
-            &http,
-            &p.base,
-            &p.commission,
-            &format!("{}/result", p.path),
-            json!({ "counts": result.counts }),
-        )
-        .await;
-        http.get(format!("{}{}/record", p.base, p.path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    });
-    let record = Record::parse(&record_text).unwrap();
-    let report = verify(&record, None);
-    assert!(report.ok(), "{report}");
-    eprintln!("{report}");
-    let mut g = c.benchmark_group("verify_record_1x5");
-    g.sample_size(10);
-    g.throughput(Throughput::Elements(RECORD_BALLOTS as u64));
-    g.bench_function(BenchmarkId::from_parameter(RECORD_BALLOTS), |b| {
-        b.iter(|| verify(&record, None))
-    });
-    g.bench_function("parse", |b| b.iter(|| Record::parse(&record_text).unwrap()));
-    g.finish();
-}
-
-criterion_group!(benches, bench_ingestion, bench_proofs, bench_verify_record);
+criterion_group!(benches, bench_ingestion, bench_proofs);
 criterion_main!(benches);
