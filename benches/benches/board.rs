@@ -17,6 +17,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use zkvote_core::log::{consistency_proof, inclusion_proof, leaf_hash, MemoryTree};
 
+/// Concurrent HTTP clients (`ZKVOTE_BENCH_CLIENTS`, default 128).
+fn clients() -> usize {
+    std::env::var("ZKVOTE_BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128)
+}
+
 fn bench_ingestion(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -54,7 +62,7 @@ fn bench_ingestion(c: &mut Criterion) {
                         assert!(n >= PER_ITERATION, "fixture exhausted");
                         f.split_off(n - PER_ITERATION)
                     };
-                    total += rt.block_on(ingest(&url, batch, 64, &latencies));
+                    total += rt.block_on(ingest(&url, batch, clients(), &latencies));
                 }
                 total
             })

@@ -79,7 +79,20 @@ pub async fn prepare(db: &str) -> Prepared {
         Store::open(db).await.unwrap(),
         board_key.clone(),
     ));
-    let board = Board::load(log, BallotBoxConfig::default()).await.unwrap();
+    let mut config = BallotBoxConfig::default();
+    if let Some(ms) = std::env::var("ZKVOTE_BENCH_LINGER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.linger = Duration::from_millis(ms);
+    }
+    if let Some(n) = std::env::var("ZKVOTE_BENCH_MAX_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.max_batch = n;
+    }
+    let board = Board::load(log, config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
