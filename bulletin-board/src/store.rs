@@ -264,20 +264,194 @@ macro_rules! append_tx {
     }};
 }
 
+/// A group's accepted entries and refusals, decided in memory from the stored
+/// nullifiers and ciphertexts (looked up under the election's write lock) exactly as the
+/// one-by-one path would decide them.
+struct GroupPlan<'a> {
+    out: Vec<Result<u64, StoreError>>,
+    nullifiers: Vec<([u8; 32], i64)>,
+    ciphertexts: Vec<[u8; 32]>,
+    accepted: Vec<(i64, &'a NewEntry)>,
+    next: i64,
+}
+
+fn plan_group<'a>(
+    entries: &'a [NewEntry],
+    phase: &str,
+    mut next: i64,
+    mut spent: std::collections::HashMap<[u8; 32], i64>,
+    mut seen: std::collections::HashSet<[u8; 32]>,
+) -> GroupPlan<'a> {
+    let mut plan = GroupPlan {
+        out: Vec::with_capacity(entries.len()),
+        nullifiers: Vec::new(),
+        ciphertexts: Vec::new(),
+        accepted: Vec::new(),
+        next,
+    };
+    for e in entries {
+        if !e.require_phase.is_empty() && !e.require_phase.contains(&phase) {
+            plan.out
+                .push(Err(StoreError::WrongPhase(phase.to_string())));
+            continue;
+        }
+        let spends = e.nullifier.filter(|_| e.spend_nullifier);
+        if let Some(prev) = spends.and_then(|n| spent.get(&n)) {
+            plan.out.push(Err(StoreError::NullifierUsed(*prev as u64)));
+            continue;
+        }
+        let mut own = std::collections::HashSet::new();
+        if e.ciphertexts
+            .iter()
+            .any(|a| seen.contains(a) || !own.insert(*a))
+        {
+            plan.out.push(Err(StoreError::CiphertextReplayed));
+            continue;
+        }
+        if let Some(n) = spends {
+            spent.insert(n, next);
+            plan.nullifiers.push((n, next));
+        }
+        seen.extend(e.ciphertexts.iter().copied());
+        plan.ciphertexts.extend(e.ciphertexts.iter().copied());
+        plan.accepted.push((next, e));
+        plan.out.push(Ok(next as u64));
+        next += 1;
+    }
+    plan.next = next;
+    plan
+}
+
+fn group_keys(entries: &[NewEntry]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let nullifiers = entries
+        .iter()
+        .filter(|e| e.spend_nullifier)
+        .filter_map(|e| e.nullifier.map(|n| n.to_vec()))
+        .collect();
+    let ciphertexts = entries
+        .iter()
+        .flat_map(|e| e.ciphertexts.iter().map(|a| a.to_vec()))
+        .collect();
+    (nullifiers, ciphertexts)
+}
+
+/// Rows per multi-row statement on SQLite (7 columns each, under SQLite's variable limit).
+const SQLITE_ROWS: usize = 500;
+
+/// The SQLite group append in a few statements per group: under `BEGIN IMMEDIATE` (the
+/// single writer) the group's nullifiers and ciphertexts are looked up with `IN (...)`,
+/// each entry is accepted or refused in memory, and the accepted rows are inserted with
+/// multi-row `INSERT`s (`ON CONFLICT DO NOTHING`, counts checked). Returns `None`, having
+/// changed nothing, when the group is not eligible (an entry moves the phase) or a count
+/// disagrees; the caller then uses the savepoint path.
+async fn sqlite_append_group(
+    writer: &SqlitePool,
+    election_id: &[u8; 32],
+    entries: &[NewEntry],
+) -> Result<Option<Vec<Result<u64, StoreError>>>, StoreError> {
+    use sqlx::{QueryBuilder, Sqlite};
+    if entries.is_empty() || entries.iter().any(|e| e.set_phase.is_some()) {
+        return Ok(None);
+    }
+    let eid = &election_id[..];
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let row = sqlx::query("SELECT next_index, phase FROM elections WHERE election_id = $1")
+        .bind(eid)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (next, phase): (i64, String) = match row {
+        Some(r) => (r.try_get(0)?, r.try_get(1)?),
+        None => return Err(StoreError::UnknownElection),
+    };
+    let (wanted_nullifiers, wanted_ciphertexts) = group_keys(entries);
+    let mut spent = std::collections::HashMap::new();
+    for chunk in wanted_nullifiers.chunks(SQLITE_ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT nullifier, idx FROM spent_nullifiers WHERE election_id = ",
+        );
+        q.push_bind(eid).push(" AND nullifier IN (");
+        let mut list = q.separated(", ");
+        for n in chunk {
+            list.push_bind(&n[..]);
+        }
+        q.push(")");
+        for r in q.build().fetch_all(&mut *tx).await? {
+            spent.insert(hash32(r.try_get(0)?)?, r.try_get(1)?);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for chunk in wanted_ciphertexts.chunks(SQLITE_ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT a FROM ciphertexts WHERE election_id = ");
+        q.push_bind(eid).push(" AND a IN (");
+        let mut list = q.separated(", ");
+        for a in chunk {
+            list.push_bind(&a[..]);
+        }
+        q.push(")");
+        for r in q.build().fetch_all(&mut *tx).await? {
+            seen.insert(hash32(r.try_get(0)?)?);
+        }
+    }
+    let plan = plan_group(entries, &phase, next, spent, seen);
+    for chunk in plan.nullifiers.chunks(SQLITE_ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO spent_nullifiers (election_id, nullifier, idx) ",
+        );
+        q.push_values(chunk, |mut b, (n, i)| {
+            b.push_bind(eid).push_bind(&n[..]).push_bind(*i);
+        });
+        q.push(" ON CONFLICT DO NOTHING");
+        if q.build().execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
+            return Ok(None);
+        }
+    }
+    for chunk in plan.ciphertexts.chunks(SQLITE_ROWS) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO ciphertexts (election_id, a) ");
+        q.push_values(chunk, |mut b, a| {
+            b.push_bind(eid).push_bind(&a[..]);
+        });
+        q.push(" ON CONFLICT DO NOTHING");
+        if q.build().execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
+            return Ok(None);
+        }
+    }
+    for chunk in plan.accepted.chunks(SQLITE_ROWS / 2) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier, digest) ",
+        );
+        q.push_values(chunk, |mut b, (i, e)| {
+            b.push_bind(eid)
+                .push_bind(*i)
+                .push_bind(e.kind.as_str())
+                .push_bind(&e.data[..])
+                .push_bind(leaf_hash(&e.data).to_vec())
+                .push_bind(e.nullifier.map(|n| n.to_vec()))
+                .push_bind(e.digest.map(|d| d.to_vec()));
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE elections SET next_index = $2 WHERE election_id = $1")
+        .bind(eid)
+        .bind(plan.next)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(plan.out))
+}
+
 /// The PostgreSQL group append in a constant number of statements: under the election's
 /// counter row lock (which every append of this election takes first, so no other
 /// transaction can add a nullifier or ciphertext meanwhile) the group's nullifiers and
-/// ciphertexts are looked up at once, each entry is accepted or refused in order exactly
-/// as the one-by-one path would, and the accepted ones are inserted with one `UNNEST`
-/// statement per table (still `ON CONFLICT DO NOTHING`, with the inserted row counts
-/// checked). Returns `None`, having changed nothing, when the group is not eligible (an
-/// entry moves the phase) or the counts disagree; the caller then uses the savepoint path.
+/// ciphertexts are looked up at once, each entry is accepted or refused in memory, and the
+/// accepted ones are inserted with one `UNNEST` statement per table (still
+/// `ON CONFLICT DO NOTHING`, with the inserted row counts checked). Returns `None`, having
+/// changed nothing, when the group is not eligible (an entry moves the phase) or a count
+/// disagrees; the caller then uses the savepoint path.
 async fn pg_append_group(
     pool: &PgPool,
     election_id: &[u8; 32],
     entries: &[NewEntry],
 ) -> Result<Option<Vec<Result<u64, StoreError>>>, StoreError> {
-    use std::collections::{HashMap, HashSet};
     if entries.is_empty() || entries.iter().any(|e| e.set_phase.is_some()) {
         return Ok(None);
     }
@@ -288,16 +462,12 @@ async fn pg_append_group(
             .bind(eid)
             .fetch_optional(&mut *tx)
             .await?;
-    let (mut next, phase): (i64, String) = match row {
+    let (next, phase): (i64, String) = match row {
         Some(r) => (r.try_get(0)?, r.try_get(1)?),
         None => return Err(StoreError::UnknownElection),
     };
-    let wanted_nullifiers: Vec<Vec<u8>> = entries
-        .iter()
-        .filter(|e| e.spend_nullifier)
-        .filter_map(|e| e.nullifier.map(|n| n.to_vec()))
-        .collect();
-    let mut spent: HashMap<[u8; 32], i64> = HashMap::new();
+    let (wanted_nullifiers, wanted_ciphertexts) = group_keys(entries);
+    let mut spent = std::collections::HashMap::new();
     if !wanted_nullifiers.is_empty() {
         let rows = sqlx::query("SELECT nullifier, idx FROM spent_nullifiers WHERE election_id = $1 AND nullifier = ANY($2)")
             .bind(eid)
@@ -308,11 +478,7 @@ async fn pg_append_group(
             spent.insert(hash32(r.try_get(0)?)?, r.try_get(1)?);
         }
     }
-    let wanted_ciphertexts: Vec<Vec<u8>> = entries
-        .iter()
-        .flat_map(|e| e.ciphertexts.iter().map(|a| a.to_vec()))
-        .collect();
-    let mut seen: HashSet<[u8; 32]> = HashSet::new();
+    let mut seen = std::collections::HashSet::new();
     if !wanted_ciphertexts.is_empty() {
         let rows = sqlx::query("SELECT a FROM ciphertexts WHERE election_id = $1 AND a = ANY($2)")
             .bind(eid)
@@ -323,71 +489,48 @@ async fn pg_append_group(
             seen.insert(hash32(r.try_get(0)?)?);
         }
     }
-    let mut out = Vec::with_capacity(entries.len());
-    let (mut new_nullifiers, mut new_nullifier_idx) = (Vec::new(), Vec::new());
-    let mut new_ciphertexts = Vec::new();
-    let (mut idxs, mut kinds, mut datas, mut leaves, mut nulls, mut digests) = (
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    );
-    for e in entries {
-        if !e.require_phase.is_empty() && !e.require_phase.contains(&phase.as_str()) {
-            out.push(Err(StoreError::WrongPhase(phase.clone())));
-            continue;
-        }
-        if let (Some(n), true) = (e.nullifier, e.spend_nullifier) {
-            if let Some(prev) = spent.get(&n) {
-                out.push(Err(StoreError::NullifierUsed(*prev as u64)));
-                continue;
-            }
-        }
-        let mut own = HashSet::new();
-        if e.ciphertexts
-            .iter()
-            .any(|a| seen.contains(a) || !own.insert(*a))
-        {
-            out.push(Err(StoreError::CiphertextReplayed));
-            continue;
-        }
-        if let (Some(n), true) = (e.nullifier, e.spend_nullifier) {
-            spent.insert(n, next);
-            new_nullifiers.push(n.to_vec());
-            new_nullifier_idx.push(next);
-        }
-        for a in &e.ciphertexts {
-            seen.insert(*a);
-            new_ciphertexts.push(a.to_vec());
-        }
-        idxs.push(next);
-        kinds.push(e.kind.as_str());
-        datas.push(e.data.as_slice());
-        leaves.push(leaf_hash(&e.data).to_vec());
-        nulls.push(e.nullifier.map(|n| n.to_vec()));
-        digests.push(e.digest.map(|d| d.to_vec()));
-        out.push(Ok(next as u64));
-        next += 1;
-    }
+    let plan = plan_group(entries, &phase, next, spent, seen);
+    let (nullifiers, nullifier_idx): (Vec<Vec<u8>>, Vec<i64>) = plan
+        .nullifiers
+        .iter()
+        .map(|(n, i)| (n.to_vec(), *i))
+        .unzip();
     let r = sqlx::query("INSERT INTO spent_nullifiers (election_id, nullifier, idx) SELECT $1, n, i FROM UNNEST($2::bytea[], $3::bigint[]) AS t(n, i) ON CONFLICT DO NOTHING")
         .bind(eid)
-        .bind(&new_nullifiers)
-        .bind(&new_nullifier_idx)
+        .bind(&nullifiers)
+        .bind(&nullifier_idx)
         .execute(&mut *tx)
         .await?;
-    if r.rows_affected() != new_nullifiers.len() as u64 {
+    if r.rows_affected() != nullifiers.len() as u64 {
         return Ok(None);
     }
+    let ciphertexts: Vec<Vec<u8>> = plan.ciphertexts.iter().map(|a| a.to_vec()).collect();
     let r = sqlx::query("INSERT INTO ciphertexts (election_id, a) SELECT $1, a FROM UNNEST($2::bytea[]) AS t(a) ON CONFLICT DO NOTHING")
         .bind(eid)
-        .bind(&new_ciphertexts)
+        .bind(&ciphertexts)
         .execute(&mut *tx)
         .await?;
-    if r.rows_affected() != new_ciphertexts.len() as u64 {
+    if r.rows_affected() != ciphertexts.len() as u64 {
         return Ok(None);
     }
+    let idxs: Vec<i64> = plan.accepted.iter().map(|(i, _)| *i).collect();
+    let kinds: Vec<&str> = plan.accepted.iter().map(|(_, e)| e.kind.as_str()).collect();
+    let datas: Vec<&[u8]> = plan.accepted.iter().map(|(_, e)| &e.data[..]).collect();
+    let leaves: Vec<Vec<u8>> = plan
+        .accepted
+        .iter()
+        .map(|(_, e)| leaf_hash(&e.data).to_vec())
+        .collect();
+    let nulls: Vec<Option<Vec<u8>>> = plan
+        .accepted
+        .iter()
+        .map(|(_, e)| e.nullifier.map(|n| n.to_vec()))
+        .collect();
+    let digests: Vec<Option<Vec<u8>>> = plan
+        .accepted
+        .iter()
+        .map(|(_, e)| e.digest.map(|d| d.to_vec()))
+        .collect();
     sqlx::query("INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier, digest) SELECT $1, i, k, d, l, n, g FROM UNNEST($2::bigint[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[]) AS t(i, k, d, l, n, g)")
         .bind(eid)
         .bind(&idxs)
@@ -400,11 +543,11 @@ async fn pg_append_group(
         .await?;
     sqlx::query("UPDATE elections SET next_index = $2 WHERE election_id = $1")
         .bind(eid)
-        .bind(next)
+        .bind(plan.next)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Some(out))
+    Ok(Some(plan.out))
 }
 
 macro_rules! with_reader {
@@ -588,6 +731,9 @@ impl Store {
         let mut out = Vec::with_capacity(entries.len());
         match &self.backend {
             Backend::Sqlite { writer, .. } => {
+                if let Some(out) = sqlite_append_group(writer, election_id, entries).await? {
+                    return Ok(out);
+                }
                 let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
                 for entry in entries {
                     let mut sp = tx.begin().await?;

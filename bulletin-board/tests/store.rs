@@ -178,6 +178,7 @@ async fn suite(url: String) {
         self_replay,           // one ciphertext twice in one ballot
         ballot(3, 128, false), // last-ballot-counts style: nullifier not spent
         ballot(3, 100, false),
+        ballot(48, 133, true).in_phase(&["open"], None), // the election is in setup
     ];
     let results = again.append_batch(&eid, &group).await.unwrap();
     assert_eq!(results[0].as_ref().unwrap().index, before_group);
@@ -199,12 +200,37 @@ async fn suite(url: String) {
     let last = results[8].as_ref().unwrap();
     assert_eq!(last.index, before_group + 3);
     last.verify(&eid, &key.verifying_key()).unwrap();
+    assert!(matches!(
+        &results[9],
+        Err(LogServiceError::Store(StoreError::WrongPhase(p))) if p == "setup"
+    ));
     assert_eq!(again.store().size(&eid).await.unwrap(), before_group + 4);
     let stored = again.store().entries(&eid, before_group, 10).await.unwrap();
     assert_eq!(
         stored.iter().map(|e| e.data.clone()).collect::<Vec<_>>(),
         [0, 3, 7, 8].map(|i| group[i].data.clone())
     );
+
+    // A group that moves the phase takes the savepoint path, with the same rules.
+    let before_close = again.store().size(&eid).await.unwrap();
+    let group = vec![
+        ballot(46, 130, true),
+        NewEntry::plain(EntryKind::Close, b"close group".to_vec()).in_phase(&[], Some("closed")),
+        ballot(46, 131, true),
+        ballot(47, 132, true).in_phase(&["open"], None),
+    ];
+    let results = again.append_batch(&eid, &group).await.unwrap();
+    assert_eq!(results[0].as_ref().unwrap().index, before_close);
+    assert_eq!(results[1].as_ref().unwrap().index, before_close + 1);
+    assert!(matches!(
+        results[2],
+        Err(LogServiceError::Store(StoreError::NullifierUsed(i))) if i == before_close
+    ));
+    assert!(matches!(
+        &results[3],
+        Err(LogServiceError::Store(StoreError::WrongPhase(p))) if p == "closed"
+    ));
+    assert_eq!(again.store().size(&eid).await.unwrap(), before_close + 2);
 
     // A stored checkpoint that the log does not extend stops all signing.
     let size = again.store().size(&eid).await.unwrap();
