@@ -68,6 +68,9 @@ fn bench_ingestion(c: &mut Criterion) {
             })
         });
         let mut l = latencies.lock().unwrap().clone();
+        if l.is_empty() {
+            continue; // filtered out
+        }
         l.sort();
         eprintln!(
             "{name}: {} ballots, latency p50 {:.1} ms, p99 {:.1} ms",
