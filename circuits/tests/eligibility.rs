@@ -371,3 +371,57 @@ fn depth_20_end_to_end() {
         })
     ));
 }
+
+/// A point on the curve but outside the prime-order subgroup, at the smallest x >= `start`.
+fn off_subgroup<C: ark_ec::short_weierstrass::SWCurveConfig>(
+    mut x: C::BaseField,
+) -> ark_ec::short_weierstrass::Affine<C> {
+    use ark_ff::Field;
+    loop {
+        if let Some(p) =
+            ark_ec::short_weierstrass::Affine::<C>::get_point_from_x_unchecked(x, false)
+        {
+            if !p.is_in_correct_subgroup_assuming_on_curve() {
+                return p;
+            }
+        }
+        x += C::BaseField::ONE;
+    }
+}
+
+#[test]
+fn proof_points_outside_the_subgroup_are_refused() {
+    use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+    let f = fixture();
+    let cb = vote(f, 2, vec![vec![0], vec![1]]);
+    let good = cb.eligibility_proof.to_bytes();
+    let g1 = off_subgroup::<ark_bls12_381::g1::Config>(ark_bls12_381::Fq::from(5u64));
+    let g2 = off_subgroup::<ark_bls12_381::g2::Config>(ark_bls12_381::Fq2::new(
+        ark_bls12_381::Fq::from(3u64),
+        ark_bls12_381::Fq::from(1u64),
+    ));
+    assert!(g1.is_on_curve() && g2.is_on_curve());
+    let mut g1_bytes = Vec::new();
+    g1.serialize_uncompressed(&mut g1_bytes).unwrap();
+    let mut g2_bytes = Vec::new();
+    g2.serialize_uncompressed(&mut g2_bytes).unwrap();
+    // A (bytes 0..96), B (96..288) and C (288..384) replaced in turn.
+    for (at, point) in [(0usize, &g1_bytes), (96, &g2_bytes), (288, &g1_bytes)] {
+        let mut bytes = good;
+        bytes[at..at + point.len()].copy_from_slice(point);
+        // Without the subgroup check the bytes would decode...
+        assert!(ark_groth16::Proof::<Bls12_381>::deserialize_with_mode(
+            &bytes[..],
+            Compress::No,
+            Validate::No
+        )
+        .is_ok());
+        // ...but a proof must be refused, in binary and in JSON.
+        assert!(
+            EligibilityProof::from_bytes(&bytes).is_err(),
+            "point at {at}"
+        );
+        let json = format!("\"{}\"", hex::encode(bytes));
+        assert!(serde_json::from_str::<EligibilityProof>(&json).is_err());
+    }
+}
