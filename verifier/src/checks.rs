@@ -1,32 +1,35 @@
-//! The eight numbered checks. Each block below is headed by its number, and
-//! `docs/protocol.md` ("Verification") describes the same checks in the same order.
+//! The eight numbered checks, run over a record streamed entry by entry: memory grows with
+//! the number of voters (nullifiers, ciphertext keys, registrations), never with the
+//! ballots' bodies, which are decoded and verified in parallel chunks and then dropped.
+//! Each check is marked below by its number; `docs/protocol.md` ("Verification") describes
+//! the same checks in the same order.
 
 use crate::entries::{encode_aggregate, Entry, KINDS};
-use crate::record::Record;
-use crate::report::{CheckReport, Report};
+use crate::record::{parse_line, Line, Record, RecordEntry, RecordError};
+use crate::report::{CheckReport, Report, Status};
 use ark_bls12_381::Fr;
+use curve25519_dalek::ristretto::CompressedRistretto;
 use rand_core::OsRng;
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::io::BufRead;
 use zkvote_circuits::complete::{vartime_verify_complete_ballots_parallel, CompleteBallot};
 use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
 use zkvote_circuits::groth16::{verifying_key_from_bytes, EligibilityVerifier};
 use zkvote_circuits::merkle::VoterRoll;
 use zkvote_core::codec::hex32;
-use zkvote_core::log::{leaf_hash, origin_for, Checkpoint, MemoryTree, BOARD_KEY_NAME};
-use zkvote_core::{Ballot, ElectionContext, ElectionPublicKey, Manifest, RevotePolicy};
+use zkvote_core::log::{leaf_hash, node_hash, origin_for, Checkpoint, Hash, BOARD_KEY_NAME};
+use zkvote_core::{Ballot, Ciphertext, ElectionContext, ElectionPublicKey, Manifest, RevotePolicy};
 use zkvote_tally::ceremony::verify_signature;
 use zkvote_tally::labels::{SIG_COMPLAINT, SIG_DEALING};
 use zkvote_tally::{
-    aggregate, verify_ceremony, verify_partial_decryption, verify_result, Aggregate,
-    CeremonyContext, CeremonyOutcome, Complaint, Dealing, PartialDecryption,
+    verify_ceremony, verify_partial_decryption, verify_result, Aggregate, CeremonyContext,
+    CeremonyOutcome, Complaint, Dealing, PartialDecryption,
 };
 
 /// Progress callback: `(stage, done, total)`.
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
-/// Entries decoded per step (each step is parallel).
-const DECODE_CHUNK: usize = 4096;
 /// Ballots verified per step (each step is split across the cores, one batch each).
 const BALLOT_CHUNK: usize = 1024;
 
@@ -46,115 +49,186 @@ pub struct TallyInputs {
     pub partials: Vec<PartialDecryption>,
 }
 
-/// Runs every check on `record`.
+/// Runs every check on an in-memory record.
 pub fn verify(record: &Record, progress: Option<Progress>) -> Report {
     verify_record(record, progress).0
 }
 
 /// Like [`verify`], also returning what the tally needs when checks 1 to 5 pass.
 pub fn verify_record(record: &Record, progress: Option<Progress>) -> (Report, Option<TallyInputs>) {
-    let n = record.entries.len();
-    let report_progress = |stage: &str, done: usize, total: usize| {
+    let mut v = Verifier::new();
+    let total = record.entries.len() as u64;
+    for (k, e) in record.entries.iter().enumerate() {
+        v.push(e.clone());
         if let Some(p) = progress {
-            p(stage, done as u64, total as u64);
+            if k % 256 == 255 {
+                p("verifying", k as u64 + 1, total);
+            }
         }
-    };
-    // Decoding (canonical encodings, every point checked) in parallel.
-    let mut decoded: Vec<Result<Entry, String>> = Vec::with_capacity(n);
-    for (k, chunk) in record.entries.chunks(DECODE_CHUNK).enumerate() {
-        decoded.par_extend(
-            chunk
-                .par_iter()
-                .map(|e| serde_json::from_slice::<Entry>(&e.data).map_err(|x| x.to_string())),
-        );
-        report_progress("decoding", (k * DECODE_CHUNK + chunk.len()).min(n), n);
     }
-    let index_of = |pos: usize| record.entries[pos].index;
-    let manifest = match decoded.first() {
-        Some(Ok(Entry::Manifest { manifest, .. })) => Some(manifest.clone()),
-        _ => None,
-    };
-    let mut checks = Vec::with_capacity(8);
+    v.finish(&record.checkpoint)
+}
 
-    // ---- Check 1: the log. ----
-    let mut c1 = CheckReport::new(
-        1,
-        "log: indices, leaf hashes, Merkle root, signed checkpoint, order of entries",
-    );
-    for (pos, e) in record.entries.iter().enumerate() {
-        if e.index != pos as u64 {
-            c1.fail(
+/// Streams a record from `reader` (JSON Lines, section 12.3) through every check.
+/// `progress` is told the number of bytes read so far.
+pub fn verify_reader(
+    reader: impl BufRead,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<(Report, Option<TallyInputs>), RecordError> {
+    let mut v = Verifier::new();
+    let mut checkpoint = None;
+    let mut bytes = 0u64;
+    for (n, line) in reader.lines().enumerate() {
+        let line = line?;
+        bytes += line.len() as u64 + 1;
+        if line.is_empty() {
+            continue;
+        }
+        if checkpoint.is_some() {
+            return Err(RecordError::Line {
+                line: n + 1,
+                message: "nothing may follow the checkpoint line".into(),
+            });
+        }
+        match parse_line(&line).map_err(|message| RecordError::Line {
+            line: n + 1,
+            message,
+        })? {
+            Line::Entry(e) => v.push(e),
+            Line::Checkpoint(c) => checkpoint = Some(c),
+        }
+        if let Some(p) = progress {
+            if n % 256 == 0 {
+                p(bytes);
+            }
+        }
+    }
+    let checkpoint = checkpoint.ok_or(RecordError::NoCheckpoint)?;
+    Ok(v.finish(&checkpoint))
+}
+
+/// The RFC 9162 root of a sequence of leaves, kept as the stack of perfect subtrees.
+#[derive(Default)]
+struct RootAccumulator {
+    stack: Vec<(u64, Hash)>,
+}
+
+impl RootAccumulator {
+    fn push(&mut self, leaf: Hash) {
+        let mut node = (1u64, leaf);
+        while let Some(&(size, left)) = self.stack.last() {
+            if size != node.0 {
+                break;
+            }
+            self.stack.pop();
+            node = (size * 2, node_hash(&left, &node.1));
+        }
+        self.stack.push(node);
+    }
+
+    fn root(&self) -> Hash {
+        let mut it = self.stack.iter().rev();
+        match it.next() {
+            None => zkvote_core::log::empty_root(),
+            Some(&(_, last)) => it.fold(last, |acc, (_, left)| node_hash(left, &acc)),
+        }
+    }
+}
+
+type Decoded = (u64, Result<Entry, String>);
+
+/// Per voter under `last-ballot-counts`: the counted ballot's index and its ciphertexts
+/// (compressed), to take it out of the aggregate when a later ballot supersedes it.
+type CountedBallot = (u64, Vec<[u8; 64]>);
+
+/// The streaming verifier: feed it every entry in order, then the checkpoint.
+pub struct Verifier {
+    n: u64,
+    leaves: RootAccumulator,
+    c1: CheckReport,
+    c2: CheckReport,
+    c5: CheckReport,
+    phase: &'static str,
+    manifest: Option<Manifest>,
+    verifier: Option<EligibilityVerifier>,
+    ceremony_messages: Vec<Decoded>,
+    registrations: Vec<(u64, Result<Fr, String>)>,
+    late_registrations: Vec<u64>,
+    frozen: Option<Decoded>,
+    open: Option<Decoded>,
+    close: Option<u64>,
+    partials: Vec<Decoded>,
+    result: Option<Decoded>,
+    // Ballots.
+    context: Option<ElectionContext>,
+    root: Option<Fr>,
+    pending: Vec<RecordEntry>,
+    ballots: u64,
+    valid: u64,
+    superseded: u64,
+    seen_ciphertexts: HashMap<[u8; 32], u64>,
+    by_nullifier: HashMap<[u8; 32], CountedBallot>,
+    aggregate: Option<Aggregate>,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier::new()
+    }
+}
+
+impl Verifier {
+    /// A verifier that has seen nothing yet.
+    pub fn new() -> Self {
+        Verifier {
+            n: 0,
+            leaves: RootAccumulator::default(),
+            c1: CheckReport::new(
+                1,
+                "log: indices, leaf hashes, Merkle root, signed checkpoint, order of entries",
+            ),
+            c2: CheckReport::new(2, "manifest and eligibility verifying key"),
+            c5: CheckReport::new(5, "ballots"),
+            phase: "none",
+            manifest: None,
+            verifier: None,
+            ceremony_messages: Vec::new(),
+            registrations: Vec::new(),
+            late_registrations: Vec::new(),
+            frozen: None,
+            open: None,
+            close: None,
+            partials: Vec::new(),
+            result: None,
+            context: None,
+            root: None,
+            pending: Vec::new(),
+            ballots: 0,
+            valid: 0,
+            superseded: 0,
+            seen_ciphertexts: HashMap::new(),
+            by_nullifier: HashMap::new(),
+            aggregate: None,
+        }
+    }
+
+    /// Takes the next entry of the record.
+    pub fn push(&mut self, e: RecordEntry) {
+        let pos = self.n;
+        self.n += 1;
+        // Check 1: index, kind, leaf, phase order.
+        if e.index != pos {
+            self.c1.fail(
                 Some(e.index),
                 format!("found at position {pos} of the record (indices must be 0, 1, 2, ...)"),
             );
         }
-        if !KINDS.contains(&e.kind.as_str()) {
-            c1.fail(Some(e.index), format!("unknown kind {:?}", e.kind));
-        } else if let Ok(d) = &decoded[pos] {
-            if d.kind() != e.kind {
-                c1.fail(
-                    Some(e.index),
-                    format!("the line says {:?} but the entry is a {}", e.kind, d.kind()),
-                );
-            }
-        }
-    }
-    let leaves: Vec<[u8; 32]> = record
-        .entries
-        .par_iter()
-        .map(|e| leaf_hash(&e.data))
-        .collect();
-    let tree = MemoryTree::from_leaf_hashes(leaves);
-    match &manifest {
-        None => c1.fail(
-            None,
-            "no valid manifest at index 0: the board key is unknown, the checkpoint cannot be checked",
-        ),
-        Some(m) => match ed25519_dalek::VerifyingKey::from_bytes(&m.board_key)
-            .map_err(|e| e.to_string())
-            .and_then(|key| {
-                Checkpoint::verify(
-                    &record.checkpoint,
-                    &origin_for(&m.election_id),
-                    BOARD_KEY_NAME,
-                    &key,
-                )
-                .map_err(|e| e.to_string())
-            }) {
-            Err(e) => c1.fail(
-                None,
-                format!("the checkpoint does not verify under the manifest's board key: {e}"),
-            ),
-            Ok(cp) => {
-                c1.count("checkpoint size", cp.size);
-                if cp.size != n as u64 {
-                    c1.fail(
-                        None,
-                        format!(
-                            "the signed checkpoint covers {} entries, the record has {n}",
-                            cp.size
-                        ),
-                    );
-                } else if cp.root != tree.root() {
-                    c1.fail(
-                        None,
-                        format!(
-                            "the Merkle root of the record's entries is {}, the signed checkpoint's is {}",
-                            hex::encode(tree.root()),
-                            hex::encode(cp.root)
-                        ),
-                    );
-                }
-            }
-        },
-    }
-    let mut phase = "none";
-    for (pos, e) in record.entries.iter().enumerate() {
-        let next = match (e.kind.as_str(), phase) {
+        self.leaves.push(leaf_hash(&e.data));
+        let next = match (e.kind.as_str(), self.phase) {
             ("manifest", "none") if pos == 0 => Some("setup"),
             ("registration", "setup") => Some("setup"),
             ("roll-frozen", "setup") => Some("frozen"),
-            ("dealing" | "complaint", "setup" | "frozen") => Some(phase),
+            ("dealing" | "complaint", "setup" | "frozen") => Some(self.phase),
             ("open", "frozen") => Some("open"),
             ("ballot", "open") => Some("open"),
             ("close", "open") => Some("closed"),
@@ -163,469 +237,616 @@ pub fn verify_record(record: &Record, progress: Option<Progress>) -> (Report, Op
             _ => None,
         };
         match next {
-            Some(p) => phase = p,
-            None => c1.fail(
+            Some(p) => self.phase = p,
+            None if !KINDS.contains(&e.kind.as_str()) => self
+                .c1
+                .fail(Some(e.index), format!("unknown kind {:?}", e.kind)),
+            None => self.c1.fail(
                 Some(e.index),
-                format!("a {} entry is not allowed in phase {phase}", e.kind),
+                format!("a {} entry is not allowed in phase {}", e.kind, self.phase),
+            ),
+        }
+        if e.kind == "ballot" {
+            self.pending.push(e);
+            if self.pending.len() >= BALLOT_CHUNK {
+                self.flush_ballots();
+            }
+            return;
+        }
+        let index = e.index;
+        let decoded = serde_json::from_slice::<Entry>(&e.data).map_err(|x| x.to_string());
+        if let Ok(d) = &decoded {
+            if d.kind() != e.kind {
+                self.c1.fail(
+                    Some(index),
+                    format!("the line says {:?} but the entry is a {}", e.kind, d.kind()),
+                );
+            }
+        }
+        if pos == 0 {
+            self.take_manifest(index, &decoded);
+            return;
+        }
+        match e.kind.as_str() {
+            "dealing" | "complaint" => self.ceremony_messages.push((index, decoded)),
+            "registration" => {
+                if self.frozen.is_some() {
+                    self.late_registrations.push(index);
+                } else {
+                    let c = decoded.and_then(|d| match d {
+                        Entry::Registration { commitment } => {
+                            hex32(&commitment).map_err(|e| e.to_string()).and_then(|b| {
+                                fr_from_bytes(&b, "commitment").map_err(|e| e.to_string())
+                            })
+                        }
+                        _ => Err("not a registration".into()),
+                    });
+                    self.registrations.push((index, c));
+                }
+            }
+            "roll-frozen" if self.frozen.is_none() => {
+                if let Ok(Entry::RollFrozen { root, .. }) = &decoded {
+                    self.root = hex32(root)
+                        .ok()
+                        .and_then(|b| fr_from_bytes(&b, "root").ok());
+                }
+                self.frozen = Some((index, decoded));
+            }
+            "open" if self.open.is_none() => {
+                if let (Ok(Entry::Open { joint_key, .. }), Some(m)) = (&decoded, &self.manifest) {
+                    if let Ok(pk) = ElectionPublicKey::new(*joint_key) {
+                        self.context = Some(ElectionContext::new(m.clone(), pk));
+                    }
+                }
+                self.open = Some((index, decoded));
+            }
+            "close" if self.close.is_none() => {
+                self.flush_ballots();
+                self.close = Some(index);
+            }
+            "partial-decryption" => self.partials.push((index, decoded)),
+            "result" if self.result.is_none() => self.result = Some((index, decoded)),
+            _ => {}
+        }
+    }
+
+    /// Check 2, on entry 0.
+    fn take_manifest(&mut self, index: u64, decoded: &Result<Entry, String>) {
+        match decoded {
+            Err(e) => self.c2.fail(
+                Some(index),
+                format!("the first entry is not a valid manifest: {e}"),
+            ),
+            Ok(Entry::Manifest {
+                manifest,
+                groth16_vk,
+            }) => {
+                let key = hex::decode(groth16_vk)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| verifying_key_from_bytes(&b).map_err(|e| e.to_string()))
+                    .and_then(|vk| EligibilityVerifier::new(&vk).map_err(|e| e.to_string()));
+                match key {
+                    Err(e) => self.c2.fail(
+                        Some(index),
+                        format!("the Groth16 verifying key is invalid: {e}"),
+                    ),
+                    Ok(v) if v.vk_hash() != &manifest.groth16_vk_hash => self.c2.fail(
+                        Some(index),
+                        "the Groth16 verifying key's hash is not the manifest's groth16_vk_hash",
+                    ),
+                    Ok(v) => {
+                        self.verifier = Some(v);
+                        self.manifest = Some(manifest.clone());
+                        self.aggregate = Some(Aggregate::empty(manifest));
+                    }
+                }
+                self.c2.count("contests", manifest.contests.len() as u64);
+                self.c2.count("trustees", manifest.trustees.len() as u64);
+            }
+            Ok(other) => self.c2.fail(
+                Some(index),
+                format!("the first entry is a {}, not the manifest", other.kind()),
             ),
         }
     }
-    c1.count("entries", n as u64);
-    checks.push(c1);
 
-    // ---- Check 2: the manifest. ----
-    let mut c2 = CheckReport::new(2, "manifest and eligibility verifying key");
-    let mut verifier = None;
-    match decoded.first() {
-        None => c2.fail(None, "the record is empty"),
-        Some(Err(e)) => c2.fail(
-            Some(index_of(0)),
-            format!("the first entry is not a valid manifest: {e}"),
-        ),
-        Some(Ok(Entry::Manifest {
-            manifest,
-            groth16_vk,
-        })) => {
-            let key = hex::decode(groth16_vk)
-                .map_err(|e| e.to_string())
-                .and_then(|b| verifying_key_from_bytes(&b).map_err(|e| e.to_string()))
-                .and_then(|vk| EligibilityVerifier::new(&vk).map_err(|e| e.to_string()));
-            match key {
-                Err(e) => c2.fail(
-                    Some(index_of(0)),
-                    format!("the Groth16 verifying key is invalid: {e}"),
-                ),
-                Ok(v) if v.vk_hash() != &manifest.groth16_vk_hash => c2.fail(
-                    Some(index_of(0)),
-                    "the Groth16 verifying key's hash is not the manifest's groth16_vk_hash",
-                ),
-                Ok(v) => verifier = Some(v),
-            }
-            c2.count("contests", manifest.contests.len() as u64);
-            c2.count("trustees", manifest.trustees.len() as u64);
+    /// Check 5 on the buffered ballots: decode and verify in parallel, then apply the
+    /// position, replay and nullifier rules in log order and update the aggregate.
+    fn flush_ballots(&mut self) {
+        if self.pending.is_empty() {
+            return;
         }
-        Some(Ok(other)) => c2.fail(
-            Some(index_of(0)),
-            format!("the first entry is a {}, not the manifest", other.kind()),
-        ),
-    }
-    checks.push(c2);
-    let (Some(m), Some(verifier)) = (manifest, verifier) else {
-        for (number, name) in REST {
-            let mut c = CheckReport::new(number, name);
-            c.fail(None, "cannot be checked without a valid manifest (check 2)");
-            checks.push(c);
-        }
-        return (
-            Report {
-                election_id: None,
-                entries: n as u64,
-                checks,
-            },
-            None,
-        );
-    };
-    let positions =
-        |kind: &str| -> Vec<usize> { (0..n).filter(|&p| record.entries[p].kind == kind).collect() };
-    let first = |kind: &str| positions(kind).first().copied();
-    let (open_pos, close_pos, frozen_pos, result_pos) = (
-        first("open"),
-        first("close"),
-        first("roll-frozen"),
-        first("result"),
-    );
-
-    // ---- Check 3: the key ceremony. ----
-    let mut c3 = CheckReport::new(3, "key ceremony and joint key");
-    let mut outcome = None;
-    let ceremony = CeremonyContext::from_manifest(&m);
-    match &ceremony {
-        Err(e) => c3.fail(Some(index_of(0)), format!("the manifest's trustees: {e}")),
-        Ok(cctx) => {
-            let mut dealings: Vec<Dealing> = Vec::new();
-            let mut complaints: Vec<Complaint> = Vec::new();
-            for pos in positions("dealing")
-                .into_iter()
-                .chain(positions("complaint"))
-            {
-                let (author, domain, body, sig) = match &decoded[pos] {
-                    Ok(Entry::Dealing { dealing }) => {
-                        dealings.push(dealing.clone());
-                        (
-                            dealing.dealer,
-                            SIG_DEALING,
-                            dealing.body(),
-                            dealing.signature,
-                        )
-                    }
-                    Ok(Entry::Complaint { complaint }) => {
-                        complaints.push(complaint.clone());
-                        (
-                            complaint.accuser,
-                            SIG_COMPLAINT,
-                            complaint.body(),
-                            complaint.signature,
-                        )
-                    }
-                    Ok(_) => continue,
-                    Err(e) => {
-                        c3.fail(Some(index_of(pos)), format!("does not decode: {e}"));
-                        continue;
-                    }
+        let chunk = std::mem::take(&mut self.pending);
+        self.ballots += chunk.len() as u64;
+        let decoded: Vec<(u64, Result<CompleteBallot, String>)> = chunk
+            .par_iter()
+            .map(|e| {
+                let b = match serde_json::from_slice::<Entry>(&e.data) {
+                    Ok(Entry::Ballot { ballot }) => Ok(ballot),
+                    Ok(other) => Err(other.kind().to_string()),
+                    Err(x) => Err(x.to_string()),
                 };
-                let signed = cctx.trustee(author).is_some_and(|t| {
-                    verify_signature(&t.signing_key, domain, &cctx.manifest_hash, &body, &sig)
-                });
-                if !signed {
-                    c3.fail(
-                        Some(index_of(pos)),
-                        format!("not signed by trustee {author} of the manifest"),
+                (e.index, b)
+            })
+            .collect();
+        drop(chunk);
+        for (idx, b) in &decoded {
+            if let Err(kind) = b {
+                if KINDS.contains(&kind.as_str()) {
+                    self.c1.fail(
+                        Some(*idx),
+                        format!("the line says \"ballot\" but the entry is a {kind}"),
                     );
                 }
             }
-            c3.count("dealings", dealings.len() as u64);
-            c3.count("complaints", complaints.len() as u64);
-            match open_pos {
-                None => c3.not_applicable("voting was never opened: the ceremony is not final"),
-                Some(op) => match verify_ceremony(cctx, &dealings, &complaints, &mut OsRng) {
-                    Err(e) => c3.fail(Some(index_of(op)), format!("the ceremony failed: {e}")),
-                    Ok(o) => {
-                        c3.count("qualified", o.qualified.len() as u64);
-                        c3.count("disqualified", o.disqualified.len() as u64);
-                        match &decoded[op] {
-                            Ok(Entry::Open {
-                                joint_key,
-                                qualified,
-                            }) => {
-                                if *joint_key != o.joint_key {
-                                    c3.fail(Some(index_of(op)), "the joint key is not the sum of the qualified trustees' constant commitments");
+        }
+        let (Some(ctx), Some(root), Some(verifier)) = (&self.context, &self.root, &self.verifier)
+        else {
+            for (idx, _) in &decoded {
+                self.c5.fail(
+                    Some(*idx),
+                    "cannot be checked: no valid manifest, open entry (joint key) or frozen roll root before it",
+                );
+            }
+            return;
+        };
+        let mut index = Vec::with_capacity(decoded.len());
+        let mut ballots = Vec::with_capacity(decoded.len());
+        for (idx, b) in decoded {
+            match b {
+                Ok(b) => {
+                    index.push(idx);
+                    ballots.push(b);
+                }
+                Err(e) => self
+                    .c5
+                    .fail(Some(idx), format!("the ballot does not decode: {e}")),
+            }
+        }
+        let mut valid = vec![true; ballots.len()];
+        let per_core = ballots.len().div_ceil(rayon::current_num_threads()).max(8);
+        if let Err(failures) = vartime_verify_complete_ballots_parallel(
+            ctx, verifier, root, &ballots, per_core, &mut OsRng,
+        ) {
+            for (i, e) in failures {
+                valid[i] = false;
+                self.c5.fail(Some(index[i]), format!("invalid ballot: {e}"));
+            }
+        }
+        let open = self.open.as_ref().map(|o| o.0);
+        let policy = ctx.manifest().revote_policy;
+        let mut added: Vec<&Ballot> = Vec::new();
+        let mut removed: Vec<Vec<[u8; 64]>> = Vec::new();
+        for (at, cb) in ballots.iter().enumerate() {
+            let idx = index[at];
+            if open.map_or(true, |o| idx <= o) || self.close.is_some_and(|c| idx >= c) {
+                self.c5.fail(
+                    Some(idx),
+                    "cast outside the voting period (between open and close)",
+                );
+                continue;
+            }
+            if !valid[at] {
+                continue;
+            }
+            self.valid += 1;
+            let b = &cb.ballot;
+            if let Some(prev) = b
+                .ciphertext_keys()
+                .find_map(|a| self.seen_ciphertexts.get(a))
+            {
+                self.c5.fail(
+                    Some(idx),
+                    format!("a ciphertext of this ballot was already cast in entry {prev}"),
+                );
+                continue;
+            }
+            for a in b.ciphertext_keys() {
+                self.seen_ciphertexts.insert(*a, idx);
+            }
+            let keep = |b: &Ballot| -> Vec<[u8; 64]> {
+                if policy == RevotePolicy::LastBallotCounts {
+                    b.contests
+                        .iter()
+                        .flat_map(|c| c.selections.iter())
+                        .map(|s| {
+                            let mut x = [0u8; 64];
+                            x[..32].copy_from_slice(s.a.as_bytes());
+                            x[32..].copy_from_slice(s.b.as_bytes());
+                            x
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            };
+            match (self.by_nullifier.get(&b.nullifier), policy) {
+                (Some((prev, _)), RevotePolicy::Reject) => {
+                    let prev = *prev;
+                    self.c5.fail(
+                        Some(idx),
+                        format!("this voter (nullifier) already voted in entry {prev}"),
+                    );
+                }
+                (Some(_), RevotePolicy::LastBallotCounts) => {
+                    self.superseded += 1;
+                    if let Some((_, old)) = self.by_nullifier.insert(b.nullifier, (idx, keep(b))) {
+                        removed.push(old);
+                    }
+                    added.push(b);
+                }
+                (None, _) => {
+                    self.by_nullifier.insert(b.nullifier, (idx, keep(b)));
+                    added.push(b);
+                }
+            }
+        }
+        if let (Some(agg), Some(m)) = (&mut self.aggregate, &self.manifest) {
+            let sum = zkvote_tally::aggregate(m, &added);
+            for (row, part) in agg.contests.iter_mut().zip(sum.contests) {
+                for (acc, c) in row.iter_mut().zip(part) {
+                    *acc += c;
+                }
+            }
+            agg.ballots += sum.ballots;
+            for old in removed {
+                let flat = agg.contests.iter_mut().flat_map(|row| row.iter_mut());
+                for (acc, bytes) in flat.zip(old) {
+                    let point = |b: &[u8]| {
+                        CompressedRistretto::from_slice(b)
+                            .ok()
+                            .and_then(|c| c.decompress())
+                            .expect("stored from a decoded ballot")
+                    };
+                    *acc = Ciphertext {
+                        a: acc.a - point(&bytes[..32]),
+                        b: acc.b - point(&bytes[32..]),
+                    };
+                }
+                agg.ballots -= 1;
+            }
+        }
+    }
+
+    /// Runs what remains of every check once the whole record and its checkpoint are in.
+    pub fn finish(mut self, checkpoint: &str) -> (Report, Option<TallyInputs>) {
+        self.flush_ballots();
+        let n = self.n;
+        let mut checks = Vec::with_capacity(8);
+
+        // ---- Check 1: the signed checkpoint (the per-entry part ran in `push`). ----
+        let mut c1 = std::mem::replace(&mut self.c1, CheckReport::new(1, ""));
+        match &self.manifest {
+            None => c1.fail(
+                None,
+                "no valid manifest at index 0: the board key is unknown, the checkpoint cannot be checked",
+            ),
+            Some(m) => match ed25519_dalek::VerifyingKey::from_bytes(&m.board_key)
+                .map_err(|e| e.to_string())
+                .and_then(|key| {
+                    Checkpoint::verify(checkpoint, &origin_for(&m.election_id), BOARD_KEY_NAME, &key)
+                        .map_err(|e| e.to_string())
+                }) {
+                Err(e) => c1.fail(
+                    None,
+                    format!("the checkpoint does not verify under the manifest's board key: {e}"),
+                ),
+                Ok(cp) => {
+                    c1.count("checkpoint size", cp.size);
+                    let root = self.leaves.root();
+                    if cp.size != n {
+                        c1.fail(
+                            None,
+                            format!("the signed checkpoint covers {} entries, the record has {n}", cp.size),
+                        );
+                    } else if cp.root != root {
+                        c1.fail(
+                            None,
+                            format!(
+                                "the Merkle root of the record's entries is {}, the signed checkpoint's is {}",
+                                hex::encode(root),
+                                hex::encode(cp.root)
+                            ),
+                        );
+                    }
+                }
+            },
+        }
+        c1.count("entries", n);
+        c1.failures.sort_by_key(|f| f.index);
+        checks.push(c1);
+        checks.push(std::mem::replace(&mut self.c2, CheckReport::new(2, "")));
+        let Some(m) = self.manifest.clone() else {
+            for (number, name) in REST {
+                let mut c = CheckReport::new(number, name);
+                c.fail(None, "cannot be checked without a valid manifest (check 2)");
+                checks.push(c);
+            }
+            let report = Report {
+                election_id: None,
+                entries: n,
+                checks,
+            };
+            return (report, None);
+        };
+
+        // ---- Check 3: the key ceremony. ----
+        let mut c3 = CheckReport::new(3, "key ceremony and joint key");
+        let mut outcome = None;
+        let ceremony = CeremonyContext::from_manifest(&m);
+        match &ceremony {
+            Err(e) => c3.fail(Some(0), format!("the manifest's trustees: {e}")),
+            Ok(cctx) => {
+                let mut dealings: Vec<Dealing> = Vec::new();
+                let mut complaints: Vec<Complaint> = Vec::new();
+                for (index, decoded) in &self.ceremony_messages {
+                    let (author, domain, body, sig) = match decoded {
+                        Ok(Entry::Dealing { dealing }) => {
+                            dealings.push(dealing.clone());
+                            (
+                                dealing.dealer,
+                                SIG_DEALING,
+                                dealing.body(),
+                                dealing.signature,
+                            )
+                        }
+                        Ok(Entry::Complaint { complaint }) => {
+                            complaints.push(complaint.clone());
+                            (
+                                complaint.accuser,
+                                SIG_COMPLAINT,
+                                complaint.body(),
+                                complaint.signature,
+                            )
+                        }
+                        Ok(_) => continue,
+                        Err(e) => {
+                            c3.fail(Some(*index), format!("does not decode: {e}"));
+                            continue;
+                        }
+                    };
+                    let signed = cctx.trustee(author).is_some_and(|t| {
+                        verify_signature(&t.signing_key, domain, &cctx.manifest_hash, &body, &sig)
+                    });
+                    if !signed {
+                        c3.fail(
+                            Some(*index),
+                            format!("not signed by trustee {author} of the manifest"),
+                        );
+                    }
+                }
+                c3.count("dealings", dealings.len() as u64);
+                c3.count("complaints", complaints.len() as u64);
+                match &self.open {
+                    None => c3.not_applicable("voting was never opened: the ceremony is not final"),
+                    Some((oi, open)) => {
+                        match verify_ceremony(cctx, &dealings, &complaints, &mut OsRng) {
+                            Err(e) => c3.fail(Some(*oi), format!("the ceremony failed: {e}")),
+                            Ok(o) => {
+                                c3.count("qualified", o.qualified.len() as u64);
+                                c3.count("disqualified", o.disqualified.len() as u64);
+                                match open {
+                                    Ok(Entry::Open {
+                                        joint_key,
+                                        qualified,
+                                    }) => {
+                                        if *joint_key != o.joint_key {
+                                            c3.fail(Some(*oi), "the joint key is not the sum of the qualified trustees' constant commitments");
+                                        }
+                                        if *qualified != o.qualified {
+                                            c3.fail(
+                                                Some(*oi),
+                                                format!(
+                                                "qualified trustees {:?}, the ceremony gives {:?}",
+                                                qualified, o.qualified
+                                            ),
+                                            );
+                                        }
+                                    }
+                                    _ => c3.fail(Some(*oi), "the open entry does not decode"),
                                 }
-                                if *qualified != o.qualified {
-                                    c3.fail(
-                                        Some(index_of(op)),
+                                outcome = Some(o);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        checks.push(c3);
+
+        // ---- Check 4: the voter roll. ----
+        let mut c4 = CheckReport::new(4, "voter roll");
+        let mut commitments = Vec::with_capacity(self.registrations.len());
+        for (index, c) in std::mem::take(&mut self.registrations) {
+            match c {
+                Ok(c) => commitments.push(c),
+                Err(e) => c4.fail(Some(index), format!("bad registration: {e}")),
+            }
+        }
+        c4.count("registrations", commitments.len() as u64);
+        match &self.frozen {
+            None => c4.not_applicable("the roll is not frozen"),
+            Some((fi, frozen)) => {
+                for late in &self.late_registrations {
+                    c4.fail(
+                        Some(*late),
+                        format!("registration after the roll was frozen (entry {fi})"),
+                    );
+                }
+                match frozen {
+                    Ok(Entry::RollFrozen { root, count }) => {
+                        let registered = commitments.len() as u64;
+                        match (self.root, VoterRoll::new(m.roll_depth, commitments)) {
+                            (None, _) => {
+                                c4.fail(Some(*fi), "the frozen root is not a field element")
+                            }
+                            (_, Err(e)) => c4.fail(Some(*fi), format!("the roll: {e}")),
+                            (Some(r), Ok(roll)) => {
+                                if roll.root() != r {
+                                    c4.fail(
+                                        Some(*fi),
                                         format!(
-                                            "qualified trustees {:?}, the ceremony gives {:?}",
-                                            qualified, o.qualified
+                                            "the frozen root is {root}, the registered commitments give {}",
+                                            hex::encode(fr_to_bytes(&roll.root()))
                                         ),
                                     );
                                 }
+                                if *count != registered {
+                                    c4.fail(
+                                        Some(*fi),
+                                        format!("the frozen roll claims {count} registrations, the log has {registered}"),
+                                    );
+                                }
                             }
-                            _ => c3.fail(Some(index_of(op)), "the open entry does not decode"),
                         }
-                        outcome = Some(o);
                     }
-                },
-            }
-        }
-    }
-    checks.push(c3);
-
-    // ---- Check 4: the voter roll. ----
-    let mut c4 = CheckReport::new(4, "voter roll");
-    let mut root: Option<Fr> = None;
-    let mut commitments = Vec::new();
-    for pos in positions("registration") {
-        if frozen_pos.is_some_and(|f| pos > f) {
-            c4.fail(
-                Some(index_of(pos)),
-                format!(
-                    "registration after the roll was frozen (entry {})",
-                    index_of(frozen_pos.unwrap_or(0))
-                ),
-            );
-            continue;
-        }
-        let c = match &decoded[pos] {
-            Ok(Entry::Registration { commitment }) => hex32(commitment)
-                .map_err(|e| e.to_string())
-                .and_then(|b| fr_from_bytes(&b, "commitment").map_err(|e| e.to_string())),
-            Ok(_) => continue,
-            Err(e) => Err(e.clone()),
-        };
-        match c {
-            Ok(c) => commitments.push(c),
-            Err(e) => c4.fail(Some(index_of(pos)), format!("bad registration: {e}")),
-        }
-    }
-    c4.count("registrations", commitments.len() as u64);
-    match frozen_pos {
-        None => c4.not_applicable("the roll is not frozen"),
-        Some(fp) => match &decoded[fp] {
-            Ok(Entry::RollFrozen {
-                root: frozen,
-                count,
-            }) => {
-                let recorded = hex32(frozen)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| fr_from_bytes(&b, "root").map_err(|e| e.to_string()));
-                match (recorded, VoterRoll::new(m.roll_depth, commitments.clone())) {
-                    (Err(e), _) => c4.fail(Some(index_of(fp)), format!("bad root: {e}")),
-                    (_, Err(e)) => c4.fail(Some(index_of(fp)), format!("the roll: {e}")),
-                    (Ok(r), Ok(roll)) => {
-                        if roll.root() != r {
-                            c4.fail(
-                                Some(index_of(fp)),
-                                format!(
-                                    "the frozen root is {frozen}, the registered commitments give {}",
-                                    hex::encode(fr_to_bytes(&roll.root()))
-                                ),
-                            );
-                        }
-                        if *count != commitments.len() as u64 {
-                            c4.fail(
-                                Some(index_of(fp)),
-                                format!(
-                                    "the frozen roll claims {count} registrations, the log has {}",
-                                    commitments.len()
-                                ),
-                            );
-                        }
-                        root = Some(r);
-                    }
+                    _ => c4.fail(Some(*fi), "the roll-frozen entry does not decode"),
                 }
             }
-            _ => c4.fail(Some(index_of(fp)), "the roll-frozen entry does not decode"),
-        },
-    }
-    checks.push(c4);
+        }
+        c4.failures.sort_by_key(|f| f.index);
+        checks.push(c4);
 
-    // ---- Check 5: every ballot. ----
-    let mut c5 = CheckReport::new(5, "ballots");
-    let ballot_positions = positions("ballot");
-    let mut ballot_index = Vec::with_capacity(ballot_positions.len());
-    let mut ballots: Vec<CompleteBallot> = Vec::with_capacity(ballot_positions.len());
-    for &pos in &ballot_positions {
-        match std::mem::replace(&mut decoded[pos], Err(String::new())) {
-            Ok(Entry::Ballot { ballot }) => {
-                ballot_index.push(index_of(pos));
-                ballots.push(ballot);
+        // ---- Check 5: every ballot (the per-ballot part ran as the ballots came). ----
+        let mut c5 = std::mem::replace(&mut self.c5, CheckReport::new(5, ""));
+        if self.ballots == 0 && c5.status == Status::Pass {
+            c5.not_applicable("no ballots");
+        }
+        let counted = self.by_nullifier.len() as u64;
+        c5.count("ballots", self.ballots);
+        c5.count("valid", self.valid);
+        c5.count("counted", counted);
+        c5.count("superseded", self.superseded);
+        c5.failures.sort_by_key(|f| f.index);
+        checks.push(c5);
+
+        // ---- Check 6: the aggregate. ----
+        let mut c6 = CheckReport::new(6, "aggregate of the counted ballots");
+        let agg = self
+            .aggregate
+            .take()
+            .unwrap_or_else(|| Aggregate::empty(&m));
+        c6.count("ballots added", agg.ballots);
+        match &self.result {
+            None => c6.not_applicable("no result published: nothing to compare with"),
+            Some((
+                idx,
+                Ok(Entry::Result {
+                    ballots_counted,
+                    aggregate: published,
+                    ..
+                }),
+            )) => {
+                if *ballots_counted != agg.ballots {
+                    c6.fail(
+                        Some(*idx),
+                        format!(
+                            "the result says {ballots_counted} ballots were counted; the record's counted ballots are {}",
+                            agg.ballots
+                        ),
+                    );
+                } else if *published != encode_aggregate(&agg) {
+                    c6.fail(
+                        Some(*idx),
+                        "the published aggregate is not the sum of the counted ballots",
+                    );
+                }
             }
-            Ok(_) => {}
-            Err(e) => c5.fail(
-                Some(index_of(pos)),
-                format!("the ballot does not decode: {e}"),
+            Some((idx, _)) => c6.fail(Some(*idx), "the result entry does not decode"),
+        }
+        checks.push(c6);
+
+        // ---- Check 7: the partial decryptions. ----
+        let mut c7 = CheckReport::new(7, "partial decryptions");
+        let mut valid_partials: Vec<PartialDecryption> = Vec::new();
+        match (&ceremony, &outcome) {
+            (Ok(cctx), Some(o)) => {
+                for (idx, decoded) in &self.partials {
+                    match decoded {
+                        Ok(Entry::PartialDecryption { partial }) => {
+                            if valid_partials.iter().any(|p| p.trustee == partial.trustee) {
+                                c7.fail(
+                                    Some(*idx),
+                                    format!(
+                                        "a second partial decryption from trustee {}",
+                                        partial.trustee
+                                    ),
+                                );
+                            } else if let Err(e) =
+                                verify_partial_decryption(cctx, o, &agg, partial, &mut OsRng)
+                            {
+                                c7.fail(Some(*idx), e.to_string());
+                            } else {
+                                valid_partials.push(partial.clone());
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => c7.fail(Some(*idx), format!("does not decode: {e}")),
+                    }
+                }
+                if self.result.is_some() && (valid_partials.len() as u32) < cctx.threshold {
+                    c7.fail(
+                        self.result.as_ref().map(|r| r.0),
+                        format!(
+                            "{} valid partial decryptions, the threshold is {}",
+                            valid_partials.len(),
+                            cctx.threshold
+                        ),
+                    );
+                }
+                if self.partials.is_empty() && self.result.is_none() {
+                    c7.not_applicable("no partial decryptions yet");
+                }
+            }
+            _ if self.partials.is_empty() => c7.not_applicable("no partial decryptions"),
+            _ => c7.fail(
+                None,
+                "no valid ceremony outcome (check 3) to check them against",
             ),
         }
-    }
-    let joint_key = open_pos.and_then(|op| match &decoded[op] {
-        Ok(Entry::Open { joint_key, .. }) => ElectionPublicKey::new(*joint_key).ok(),
-        _ => None,
-    });
-    let mut counted: Vec<usize> = Vec::new();
-    let mut context = None;
-    match (joint_key, root) {
-        (Some(pk), Some(root)) => {
-            let ctx = ElectionContext::new(m.clone(), pk);
-            let mut valid = vec![true; ballots.len()];
-            for (k, chunk) in ballots.chunks(BALLOT_CHUNK).enumerate() {
-                let per_core = chunk.len().div_ceil(rayon::current_num_threads()).max(8);
-                if let Err(failures) = vartime_verify_complete_ballots_parallel(
-                    &ctx, &verifier, &root, chunk, per_core, &mut OsRng,
-                ) {
-                    for (i, e) in failures {
-                        let at = k * BALLOT_CHUNK + i;
-                        valid[at] = false;
-                        c5.fail(Some(ballot_index[at]), format!("invalid ballot: {e}"));
-                    }
-                }
-                report_progress(
-                    "verifying ballots",
-                    (k * BALLOT_CHUNK + chunk.len()).min(ballots.len()),
-                    ballots.len(),
-                );
-            }
-            for (at, &idx) in ballot_index.iter().enumerate() {
-                let before_open = open_pos.map_or(true, |p| idx <= index_of(p));
-                let after_close = close_pos.is_some_and(|p| idx >= index_of(p));
-                if before_open || after_close {
-                    valid[at] = false;
-                    c5.fail(
-                        Some(idx),
-                        "cast outside the voting period (between open and close)",
-                    );
-                }
-            }
-            let mut seen_ciphertexts: HashMap<[u8; 32], u64> = HashMap::new();
-            let mut by_nullifier: HashMap<[u8; 32], usize> = HashMap::new();
-            let mut superseded = 0u64;
-            for at in 0..ballots.len() {
-                if !valid[at] {
-                    continue;
-                }
-                let b = &ballots[at].ballot;
-                let idx = ballot_index[at];
-                if let Some(prev) = b.ciphertext_keys().find_map(|a| seen_ciphertexts.get(a)) {
-                    c5.fail(
-                        Some(idx),
-                        format!("a ciphertext of this ballot was already cast in entry {prev}"),
-                    );
-                    continue;
-                }
-                for a in b.ciphertext_keys() {
-                    seen_ciphertexts.insert(*a, idx);
-                }
-                match (by_nullifier.get(&b.nullifier).copied(), m.revote_policy) {
-                    (Some(prev), RevotePolicy::Reject) => c5.fail(
-                        Some(idx),
-                        format!(
-                            "this voter (nullifier) already voted in entry {}",
-                            ballot_index[prev]
-                        ),
-                    ),
-                    (Some(_), RevotePolicy::LastBallotCounts) => {
-                        superseded += 1;
-                        by_nullifier.insert(b.nullifier, at);
-                    }
-                    (None, _) => {
-                        by_nullifier.insert(b.nullifier, at);
-                    }
-                }
-            }
-            counted = by_nullifier.into_values().collect();
-            counted.sort_unstable();
-            c5.count("valid", valid.iter().filter(|v| **v).count() as u64);
-            c5.count("superseded", superseded);
-            context = Some(ctx);
-        }
-        _ if ballots.is_empty() => c5.not_applicable("no ballots"),
-        _ => c5.fail(
-            None,
-            "ballots cannot be checked: no valid open entry (joint key) or frozen roll root",
-        ),
-    }
-    c5.count("ballots", ballot_positions.len() as u64);
-    c5.count("counted", counted.len() as u64);
-    checks.push(c5);
+        c7.count("partial decryptions", self.partials.len() as u64);
+        c7.count("valid", valid_partials.len() as u64);
+        checks.push(c7);
 
-    // ---- Check 6: the aggregate. ----
-    let mut c6 = CheckReport::new(6, "aggregate of the counted ballots");
-    let counted_ballots: Vec<&Ballot> = counted.iter().map(|&at| &ballots[at].ballot).collect();
-    let agg = aggregate(&m, &counted_ballots);
-    c6.count("ballots added", agg.ballots);
-    let result = result_pos.map(|p| (index_of(p), &decoded[p]));
-    match result {
-        None => c6.not_applicable("no result published: nothing to compare with"),
-        Some((
-            idx,
-            Ok(Entry::Result {
-                ballots_counted,
-                aggregate: published,
-                ..
-            }),
-        )) => {
-            if *ballots_counted != agg.ballots {
-                c6.fail(
-                    Some(idx),
-                    format!(
-                        "the result says {ballots_counted} ballots were counted; the record's counted ballots are {}",
-                        agg.ballots
-                    ),
-                );
-            } else if *published != encode_aggregate(&agg) {
-                c6.fail(
-                    Some(idx),
-                    "the published aggregate is not the sum of the counted ballots",
-                );
-            }
-        }
-        Some((idx, _)) => c6.fail(Some(idx), "the result entry does not decode"),
-    }
-    checks.push(c6);
-
-    // ---- Check 7: the partial decryptions. ----
-    let mut c7 = CheckReport::new(7, "partial decryptions");
-    let mut valid_partials: Vec<PartialDecryption> = Vec::new();
-    let partial_positions = positions("partial-decryption");
-    match (&ceremony, &outcome) {
-        (Ok(cctx), Some(o)) => {
-            for pos in &partial_positions {
-                let idx = index_of(*pos);
-                match &decoded[*pos] {
-                    Ok(Entry::PartialDecryption { partial }) => {
-                        if valid_partials.iter().any(|p| p.trustee == partial.trustee) {
-                            c7.fail(
-                                Some(idx),
-                                format!(
-                                    "a second partial decryption from trustee {}",
-                                    partial.trustee
-                                ),
-                            );
-                        } else if let Err(e) =
-                            verify_partial_decryption(cctx, o, &agg, partial, &mut OsRng)
-                        {
-                            c7.fail(Some(idx), e.to_string());
-                        } else {
-                            valid_partials.push(partial.clone());
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => c7.fail(Some(idx), format!("does not decode: {e}")),
+        // ---- Check 8: the result. ----
+        let mut c8 = CheckReport::new(8, "published result");
+        match (&self.result, &ceremony, &outcome) {
+            (None, _, _) => c8.not_applicable("no result published"),
+            (Some((idx, Ok(Entry::Result { counts, .. }))), Ok(cctx), Some(o)) => {
+                if let Err(e) = verify_result(cctx, o, &agg, &valid_partials, counts, &mut OsRng) {
+                    c8.fail(Some(*idx), e.to_string());
                 }
+                c8.count("contests", counts.len() as u64);
             }
-            if result_pos.is_some() && (valid_partials.len() as u32) < cctx.threshold {
-                c7.fail(
-                    result.map(|r| r.0),
-                    format!(
-                        "{} valid partial decryptions, the threshold is {}",
-                        valid_partials.len(),
-                        cctx.threshold
-                    ),
-                );
-            }
-            if partial_positions.is_empty() && result_pos.is_none() {
-                c7.not_applicable("no partial decryptions yet");
-            }
+            (Some((idx, Ok(Entry::Result { .. }))), _, _) => c8.fail(
+                Some(*idx),
+                "no valid ceremony outcome (check 3) to check the result against",
+            ),
+            (Some((idx, _)), _, _) => c8.fail(Some(*idx), "the result entry does not decode"),
         }
-        _ if partial_positions.is_empty() => c7.not_applicable("no partial decryptions"),
-        _ => c7.fail(
-            None,
-            "no valid ceremony outcome (check 3) to check them against",
-        ),
-    }
-    c7.count("partial decryptions", partial_positions.len() as u64);
-    c7.count("valid", valid_partials.len() as u64);
-    checks.push(c7);
+        checks.push(c8);
 
-    // ---- Check 8: the result. ----
-    let mut c8 = CheckReport::new(8, "published result");
-    match (result, &ceremony, &outcome) {
-        (None, _, _) => c8.not_applicable("no result published"),
-        (Some((idx, Ok(Entry::Result { counts, .. }))), Ok(cctx), Some(o)) => {
-            if let Err(e) = verify_result(cctx, o, &agg, &valid_partials, counts, &mut OsRng) {
-                c8.fail(Some(idx), e.to_string());
+        let report = Report {
+            election_id: Some(hex::encode(m.election_id)),
+            entries: n,
+            checks,
+        };
+        let tally = match (ceremony, outcome, &self.context) {
+            (Ok(ceremony), Some(outcome), Some(_))
+                if report.checks[..5].iter().all(|c| c.status != Status::Fail) =>
+            {
+                Some(TallyInputs {
+                    manifest: m,
+                    ceremony,
+                    outcome,
+                    aggregate: agg,
+                    partials: valid_partials,
+                })
             }
-            c8.count("contests", counts.len() as u64);
-        }
-        (Some((idx, Ok(Entry::Result { .. }))), _, _) => c8.fail(
-            Some(idx),
-            "no valid ceremony outcome (check 3) to check the result against",
-        ),
-        (Some((idx, _)), _, _) => c8.fail(Some(idx), "the result entry does not decode"),
+            _ => None,
+        };
+        (report, tally)
     }
-    checks.push(c8);
-
-    let report = Report {
-        election_id: Some(hex::encode(m.election_id)),
-        entries: n as u64,
-        checks,
-    };
-    let tally = match (ceremony, outcome, context) {
-        (Ok(ceremony), Some(outcome), Some(_))
-            if report.checks[..5]
-                .iter()
-                .all(|c| c.status != crate::report::Status::Fail) =>
-        {
-            Some(TallyInputs {
-                manifest: m,
-                ceremony,
-                outcome,
-                aggregate: agg,
-                partials: valid_partials,
-            })
-        }
-        _ => None,
-    };
-    (report, tally)
 }
 
 const REST: [(u8, &str); 6] = [
@@ -636,3 +857,25 @@ const REST: [(u8, &str); 6] = [
     (7, "partial decryptions"),
     (8, "published result"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkvote_core::log::MemoryTree;
+
+    #[test]
+    fn the_root_accumulator_agrees_with_the_tree() {
+        for n in 0..40u64 {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+            let mut acc = RootAccumulator::default();
+            for l in &leaves {
+                acc.push(*l);
+            }
+            assert_eq!(
+                acc.root(),
+                MemoryTree::from_leaf_hashes(leaves).root(),
+                "{n}"
+            );
+        }
+    }
+}

@@ -60,6 +60,28 @@ struct CheckpointLine {
     checkpoint: String,
 }
 
+/// One line of a record.
+pub enum Line {
+    /// An entry line.
+    Entry(RecordEntry),
+    /// The final checkpoint line (the signed note).
+    Checkpoint(String),
+}
+
+/// Parses one non-empty line of a record.
+pub fn parse_line(line: &str) -> Result<Line, String> {
+    match serde_json::from_str::<EntryLine>(line) {
+        Ok(e) => Ok(Line::Entry(RecordEntry {
+            index: e.index,
+            kind: e.kind,
+            data: e.entry.get().as_bytes().to_vec(),
+        })),
+        Err(entry_err) => serde_json::from_str::<CheckpointLine>(line)
+            .map(|c| Line::Checkpoint(c.checkpoint))
+            .map_err(|_| format!("not an entry or checkpoint line: {entry_err}")),
+    }
+}
+
 impl Record {
     /// Parses a record from its text.
     pub fn parse(text: &str) -> Result<Record, RecordError> {
@@ -87,21 +109,12 @@ impl Record {
                     message: "nothing may follow the checkpoint line".into(),
                 });
             }
-            match serde_json::from_str::<EntryLine>(&line) {
-                Ok(e) => entries.push(RecordEntry {
-                    index: e.index,
-                    kind: e.kind,
-                    data: e.entry.get().as_bytes().to_vec(),
-                }),
-                Err(entry_err) => match serde_json::from_str::<CheckpointLine>(&line) {
-                    Ok(c) => checkpoint = Some(c.checkpoint),
-                    Err(_) => {
-                        return Err(RecordError::Line {
-                            line: n + 1,
-                            message: format!("not an entry or checkpoint line: {entry_err}"),
-                        })
-                    }
-                },
+            match parse_line(&line).map_err(|message| RecordError::Line {
+                line: n + 1,
+                message,
+            })? {
+                Line::Entry(e) => entries.push(e),
+                Line::Checkpoint(c) => checkpoint = Some(c),
             }
         }
         Ok(Record {

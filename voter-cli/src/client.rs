@@ -212,7 +212,40 @@ impl BoardClient {
         Ok(out)
     }
 
-    /// The whole election record (JSON Lines).
+    /// Streams the whole election record (JSON Lines) into a new file at `out`; returns
+    /// its size in bytes.
+    pub async fn download_record(
+        &self,
+        election_id: &[u8; 32],
+        out: &std::path::Path,
+    ) -> Result<u64, CliError> {
+        use std::io::Write;
+        let path = format!("{}/record", election_path(election_id));
+        let mut r = self
+            .send(
+                self.http
+                    .get(format!("{}{path}", self.base))
+                    .timeout(Duration::from_secs(7 * 24 * 3600)),
+            )
+            .await
+            .map_err(|e| e.with_unknown_election(election_id))?;
+        let fail =
+            |e: std::io::Error| CliError::msg(format!("cannot write {}: {e}", out.display()));
+        let mut file = std::fs::File::create(out).map_err(fail)?;
+        let mut size = 0u64;
+        while let Some(chunk) = r
+            .chunk()
+            .await
+            .map_err(|e| CliError::msg(format!("reading the record from the board: {e}")))?
+        {
+            file.write_all(&chunk).map_err(fail)?;
+            size += chunk.len() as u64;
+        }
+        file.sync_all().map_err(fail)?;
+        Ok(size)
+    }
+
+    /// The whole election record (JSON Lines), in memory.
     pub async fn record(&self, election_id: &[u8; 32]) -> Result<String, CliError> {
         let bytes = self
             .get_bytes(&format!("{}/record", election_path(election_id)))

@@ -13,7 +13,7 @@ use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
 use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::Manifest;
 use zkvote_tally::{combine, verify_partial_decryption, DlogTable, PartialDecryption};
-use zkvote_verifier::{verify_record, Record, Status, TallyInputs};
+use zkvote_verifier::{verify_reader, Status, TallyInputs};
 
 /// The value of a manifest field the commission fills in.
 pub const AUTO: &str = "auto";
@@ -163,15 +163,31 @@ pub async fn wait_for_dealings(
     }
 }
 
-/// Fetches the record and verifies it (checks 1 to 5 must pass before anything is
-/// decrypted); returns the parsed record and what the tally needs.
+/// Downloads the record to a temporary file and verifies it as a stream (checks 1 to 5
+/// must pass before anything is decrypted or combined); returns what the tally needs.
 pub async fn verified_tally_inputs(
     board: &BoardClient,
     election_id: &[u8; 32],
 ) -> Result<TallyInputs, CliError> {
-    let text = board.record(election_id).await?;
-    let record = Record::parse(&text).map_err(|e| CliError::msg(e.to_string()))?;
-    let (report, tally) = verify_record(&record, None);
+    let path = std::env::temp_dir().join(format!(
+        "zkvote-record-{}-{:016x}.jsonl",
+        hex::encode(&election_id[..8]),
+        OsRng.next_u64()
+    ));
+    let result = async {
+        board.download_record(election_id, &path).await?;
+        let file = std::fs::File::open(&path)
+            .map_err(|e| CliError::msg(format!("cannot read {}: {e}", path.display())))?;
+        tokio::task::spawn_blocking(move || {
+            verify_reader(std::io::BufReader::with_capacity(1 << 20, file), None)
+        })
+        .await
+        .map_err(|e| CliError::msg(e.to_string()))?
+        .map_err(|e| CliError::msg(e.to_string()))
+    }
+    .await;
+    std::fs::remove_file(&path).ok();
+    let (report, tally) = result?;
     match tally {
         Some(t) => Ok(t),
         None => {

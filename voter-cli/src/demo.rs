@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use zkvote_circuits::credential::Credential;
 use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
-use zkvote_core::{sample::sample_manifest_toml, Choices, Manifest};
+use zkvote_core::{sample::sample_manifest_toml, Choices, Manifest, RevotePolicy};
 use zkvote_tally::TrusteeKeys;
 use zkvote_verifier::{verify, Record};
 
@@ -31,6 +31,8 @@ pub struct DemoOptions {
     pub record_out: Option<PathBuf>,
     /// Draw progress bars.
     pub progress: bool,
+    /// Revote policy: `reject` (a second ballot is refused) or `last-ballot-counts`.
+    pub revote_policy: String,
 }
 
 fn phase(n: u32, name: &str, text: impl AsRef<str>) {
@@ -39,7 +41,11 @@ fn phase(n: u32, name: &str, text: impl AsRef<str>) {
 
 /// The demo manifest: the sample's two contests, these trustees, everything else filled
 /// in at creation.
-fn demo_manifest(trustees: &[TrusteeKeys], threshold: u32) -> Result<String, CliError> {
+fn demo_manifest(
+    trustees: &[TrusteeKeys],
+    threshold: u32,
+    revote_policy: &str,
+) -> Result<String, CliError> {
     let sample = Manifest::from_toml(&sample_manifest_toml())
         .map_err(|e| CliError::msg(format!("sample manifest: {e}")))?;
     let mut doc = ManifestDocument::from(sample);
@@ -48,6 +54,7 @@ fn demo_manifest(trustees: &[TrusteeKeys], threshold: u32) -> Result<String, Cli
     doc.board_key = AUTO.into();
     doc.eligibility.groth16_vk_hash = AUTO.into();
     doc.trustees.threshold = threshold;
+    doc.revote_policy = revote_policy.to_string();
     doc.trustees.members = trustees
         .iter()
         .map(|k| TrusteeDocument {
@@ -118,7 +125,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     let manifest = commission::create_election(
         &board,
         &commission,
-        &demo_manifest(&trustee_keys, opts.threshold)?,
+        &demo_manifest(&trustee_keys, opts.threshold, &opts.revote_policy)?,
     )
     .await?;
     let eid = manifest.election_id;
@@ -216,24 +223,44 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     );
     voter::audit(&session, &audited, secrets)?;
     let pb = bar(opts.voters as u64, "casting ballots", opts.progress);
-    let mut refused = None;
-    for (i, c) in credentials.iter().enumerate() {
-        let choices = random_choices(&manifest, &mut rng)?;
+    let mut second = String::new();
+    let count = |expected: &mut Vec<Vec<u64>>, choices: &Choices, add: bool| {
         for (row, picks) in expected.iter_mut().zip(choices.selected_indices()) {
             for p in picks {
-                row[p] += 1;
+                if add {
+                    row[p] += 1;
+                } else {
+                    row[p] -= 1;
+                }
             }
         }
-        let (ballot, _) = voter::build(&session, c, choices).await?;
+    };
+    for (i, c) in credentials.iter().enumerate() {
+        let choices = random_choices(&manifest, &mut rng)?;
+        count(&mut expected, &choices, true);
+        let (ballot, _) = voter::build(&session, c, choices.clone()).await?;
         voter::cast(&board, &session, &ballot).await?;
         if i == 1 {
-            // Voter 2 tries to vote a second time.
+            // Voter 2 votes a second time.
             let again = random_choices(&manifest, &mut rng)?;
-            let (second, _) = voter::build(&session, c, again).await?;
-            match voter::cast(&board, &session, &second).await {
-                Err(e) if e.code() == Some("already-voted") => refused = Some(e.to_string()),
-                Err(e) => return Err(e),
-                Ok(_) => {
+            let (ballot2, _) = voter::build(&session, c, again.clone()).await?;
+            match (
+                voter::cast(&board, &session, &ballot2).await,
+                manifest.revote_policy,
+            ) {
+                (Err(e), RevotePolicy::Reject) if e.code() == Some("already-voted") => {
+                    second = format!("refused: {e}");
+                }
+                (Ok(r), RevotePolicy::LastBallotCounts) => {
+                    count(&mut expected, &choices, false);
+                    count(&mut expected, &again, true);
+                    second = format!(
+                        "accepted as entry {}; it supersedes the first (last ballot counts)",
+                        r.receipt.index
+                    );
+                }
+                (Err(e), _) => return Err(e),
+                (Ok(_), RevotePolicy::Reject) => {
                     return Err(CliError::msg(
                         "a second ballot from the same voter was accepted",
                     ))
@@ -249,10 +276,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         format!("{} ballots cast and receipted", opts.voters),
     );
     println!("                voter 1 audited a ballot first (tracker {tracker}): it encrypts the choices made, and was not cast");
-    println!(
-        "                voter 2 tried to vote twice: {}",
-        refused.unwrap_or_default()
-    );
+    println!("                voter 2 voted a second time: {second}");
 
     // 6. Close.
     commission::step(&board, &commission, &eid, "close").await?;

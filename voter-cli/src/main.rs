@@ -8,9 +8,9 @@ use std::time::Duration;
 use zkvote_circuits::credential::Credential;
 use zkvote_cli::client::{parse_election_id, BoardClient};
 use zkvote_cli::files::{self, ReceiptFile};
-use zkvote_cli::ui::{bar, progress_enabled, result_table};
+use zkvote_cli::ui::{byte_bar, progress_enabled, result_table};
 use zkvote_cli::{commission, demo, trustee, voter, CliError};
-use zkvote_verifier::{verify, Record};
+use zkvote_verifier::verify_reader;
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +45,10 @@ enum Command {
         /// No progress bars.
         #[arg(long)]
         quiet: bool,
+        /// Revote policy of the demo election: reject (a second ballot is refused) or
+        /// last-ballot-counts (it supersedes the first).
+        #[arg(long, default_value = "reject")]
+        revote: String,
     },
     /// The bulletin board server.
     #[command(subcommand)]
@@ -314,6 +318,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             db,
             record_out,
             quiet,
+            revote,
         } => {
             demo::run(demo::DemoOptions {
                 voters,
@@ -322,6 +327,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
                 db,
                 record_out,
                 progress: progress_enabled(quiet),
+                revote_policy: revote,
             })
             .await?
         }
@@ -407,13 +413,8 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         }
         Command::Record(RecordCommand::Export { at, out }) => {
             let (board, eid) = at.open()?;
-            let text = board.record(&eid).await?;
-            files::write_public(&out, text.as_bytes())?;
-            println!(
-                "{} entries written to {}",
-                text.lines().count().saturating_sub(1),
-                out.display()
-            );
+            let size = board.download_record(&eid, &out).await?;
+            println!("record ({size} bytes) written to {}", out.display());
         }
         Command::Verify {
             record,
@@ -422,11 +423,19 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             json,
             quiet,
         } => {
-            let text = match (record, board, election) {
-                (Some(path), _, _) => files::read_text(&path, "record")?,
+            let (path, temporary) = match (record, board, election) {
+                (Some(path), _, _) => (path, false),
                 (None, Some(board), Some(election)) => {
                     let eid = parse_election_id(&election)?;
-                    BoardClient::new(&board)?.record(&eid).await?
+                    let path = std::env::temp_dir().join(format!(
+                        "zkvote-verify-{}-{}.jsonl",
+                        &election[..16.min(election.len())],
+                        std::process::id()
+                    ));
+                    BoardClient::new(&board)?
+                        .download_record(&eid, &path)
+                        .await?;
+                    (path, true)
                 }
                 _ => {
                     return Err(CliError::msg(
@@ -434,21 +443,31 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
                     ))
                 }
             };
-            let record = Record::parse(&text).map_err(|e| CliError::msg(e.to_string()))?;
-            let enabled = progress_enabled(quiet || json);
-            let pb = bar(0, "verifying", enabled);
-            let report = tokio::task::spawn_blocking(move || {
-                let progress = |stage: &str, done: u64, total: u64| {
-                    pb.set_message(stage.to_string());
-                    pb.set_length(total);
-                    pb.set_position(done);
-                };
-                let r = verify(&record, Some(&progress));
-                pb.finish_and_clear();
-                r
-            })
-            .await
-            .map_err(|e| CliError::msg(e.to_string()))?;
+            let opened = std::fs::File::open(&path)
+                .and_then(|f| f.metadata().map(|m| (f, m.len())))
+                .map_err(|e| CliError::msg(format!("cannot read record {}: {e}", path.display())));
+            let result = match opened {
+                Err(e) => Err(e),
+                Ok((file, size)) => {
+                    let pb = byte_bar(size, "verifying", progress_enabled(quiet || json));
+                    tokio::task::spawn_blocking(move || {
+                        let progress = |bytes: u64| pb.set_position(bytes);
+                        let r = verify_reader(
+                            std::io::BufReader::with_capacity(1 << 20, file),
+                            Some(&progress),
+                        );
+                        pb.finish_and_clear();
+                        r
+                    })
+                    .await
+                    .map_err(|e| CliError::msg(e.to_string()))
+                    .and_then(|r| r.map_err(|e| CliError::msg(e.to_string())))
+                }
+            };
+            if temporary {
+                std::fs::remove_file(&path).ok();
+            }
+            let (report, _) = result?;
             if json {
                 println!("{}", report.to_json());
             } else {

@@ -24,6 +24,23 @@ pub fn bar(len: u64, message: &str, enabled: bool) -> ProgressBar {
     b
 }
 
+/// A progress bar over `len` bytes on stderr, hidden when `enabled` is false.
+pub fn byte_bar(len: u64, message: &str, enabled: bool) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template(
+            "  {msg:<24} [{bar:32}] {bytes}/{total_bytes} ({elapsed}, {eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    b.set_message(message.to_string());
+    b
+}
+
 /// The result as a table: one block per contest, one line per option.
 pub fn result_table(manifest: &Manifest, counts: &[Vec<u64>]) -> String {
     let mut out = String::new();

@@ -8,29 +8,39 @@ use zkvote_verifier::{verify, Record, RecordEntry, Report, Status};
 
 const BIN: &str = env!("CARGO_BIN_EXE_zkvote");
 
-/// One demo election, run once for all the tests of this file.
+/// Runs the demo and returns its record.
+fn demo_record(voters: &str, revote: &str) -> Record {
+    let dir = std::env::temp_dir().join(format!("zkvote-verify-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("record.jsonl");
+    let out = Command::new(BIN)
+        .args([
+            "demo",
+            "--voters",
+            voters,
+            "--revote",
+            revote,
+            "--quiet",
+            "--record-out",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "demo failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record = Record::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    record
+}
+
+/// One demo election (revote policy `reject`), run once for the tests of this file.
 fn good_record() -> &'static Record {
     static RECORD: OnceLock<Record> = OnceLock::new();
-    RECORD.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("zkvote-verify-{:016x}", rand::random::<u64>()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("record.jsonl");
-        let out = Command::new(BIN)
-            .args(["demo", "--voters", "6", "--quiet", "--record-out"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "demo failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let record = Record::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        std::fs::remove_dir_all(&dir).ok();
-        record
-    })
+    RECORD.get_or_init(|| demo_record("6", "reject"))
 }
 
 fn positions(r: &Record, kind: &str) -> Vec<usize> {
@@ -228,4 +238,33 @@ fn a_tampered_record_fails_on_the_command_line() {
     assert_eq!(v["checks"][7]["status"], "fail");
     assert_eq!(v["checks"][7]["failures"][0]["index"], r.entries[p].index);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn last_ballot_counts_supersedes_and_a_removed_revote_is_noticed() {
+    let r = demo_record("4", "last-ballot-counts");
+    let report = verify(&r, None);
+    assert!(report.ok(), "{report}");
+    let c5 = report.check(5);
+    assert_eq!(
+        (
+            c5.counts["ballots"],
+            c5.counts["counted"],
+            c5.counts["superseded"]
+        ),
+        (5, 4, 1)
+    );
+    assert_eq!(report.check(6).counts["ballots added"], 4);
+    // Removing the superseding ballot (and renumbering) changes what is counted: the
+    // published aggregate no longer matches.
+    let mut t = r.clone();
+    let b = positions(&t, "ballot")[2];
+    t.entries.remove(b);
+    for e in &mut t.entries[b..] {
+        e.index -= 1;
+    }
+    let report = verify(&t, None);
+    let result = t.entries[positions(&t, "result")[0]].index;
+    assert_fails(&report, 6, Some(result));
+    assert_fails(&report, 1, None);
 }
