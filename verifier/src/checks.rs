@@ -163,6 +163,7 @@ pub struct Verifier {
     context: Option<ElectionContext>,
     root: Option<Fr>,
     pending: Vec<RecordEntry>,
+    chunk: usize,
     ballots: u64,
     valid: u64,
     superseded: u64,
@@ -203,12 +204,22 @@ impl Verifier {
             context: None,
             root: None,
             pending: Vec::new(),
+            chunk: BALLOT_CHUNK,
             ballots: 0,
             valid: 0,
             superseded: 0,
             seen_ciphertexts: HashMap::new(),
             by_nullifier: HashMap::new(),
             aggregate: None,
+        }
+    }
+
+    /// A verifier that verifies ballots in chunks of `chunk` (default 1,024; the result
+    /// does not depend on it).
+    pub fn with_ballot_chunk(chunk: usize) -> Self {
+        Verifier {
+            chunk: chunk.max(1),
+            ..Verifier::new()
         }
     }
 
@@ -248,7 +259,7 @@ impl Verifier {
         }
         if e.kind == "ballot" {
             self.pending.push(e);
-            if self.pending.len() >= BALLOT_CHUNK {
+            if self.pending.len() >= self.chunk {
                 self.flush_ballots();
             }
             return;
@@ -415,7 +426,10 @@ impl Verifier {
         }
         let open = self.open.as_ref().map(|o| o.0);
         let policy = ctx.manifest().revote_policy;
-        let mut added: Vec<&Ballot> = Vec::new();
+        // The ballots of this chunk counted so far, per nullifier: a ballot superseded
+        // within the chunk is simply not added; one counted in an earlier chunk is
+        // subtracted from the running sum.
+        let mut chunk_counted: HashMap<[u8; 32], usize> = HashMap::new();
         let mut removed: Vec<Vec<[u8; 64]>> = Vec::new();
         for (at, cb) in ballots.iter().enumerate() {
             let idx = index[at];
@@ -470,17 +484,22 @@ impl Verifier {
                 }
                 (Some(_), RevotePolicy::LastBallotCounts) => {
                     self.superseded += 1;
-                    if let Some((_, old)) = self.by_nullifier.insert(b.nullifier, (idx, keep(b))) {
-                        removed.push(old);
+                    let old = self.by_nullifier.insert(b.nullifier, (idx, keep(b)));
+                    if chunk_counted.insert(b.nullifier, at).is_none() {
+                        if let Some((_, old)) = old {
+                            removed.push(old);
+                        }
                     }
-                    added.push(b);
                 }
                 (None, _) => {
                     self.by_nullifier.insert(b.nullifier, (idx, keep(b)));
-                    added.push(b);
+                    chunk_counted.insert(b.nullifier, at);
                 }
             }
         }
+        let mut counted_here: Vec<usize> = chunk_counted.into_values().collect();
+        counted_here.sort_unstable();
+        let added: Vec<&Ballot> = counted_here.iter().map(|&at| &ballots[at].ballot).collect();
         if let (Some(agg), Some(m)) = (&mut self.aggregate, &self.manifest) {
             let sum = zkvote_tally::aggregate(m, &added);
             for (row, part) in agg.contests.iter_mut().zip(sum.contests) {

@@ -255,6 +255,16 @@ fn last_ballot_counts_supersedes_and_a_removed_revote_is_noticed() {
         (5, 4, 1)
     );
     assert_eq!(report.check(6).counts["ballots added"], 4);
+    // The same verdict whatever the ballot chunks (a ballot superseded in a later chunk is
+    // taken out of the running sum).
+    for chunk in [1, 2, 3] {
+        let mut v = zkvote_verifier::Verifier::with_ballot_chunk(chunk);
+        for e in &r.entries {
+            v.push(e.clone());
+        }
+        let (again, _) = v.finish(&r.checkpoint);
+        assert_eq!(again, report, "chunk {chunk}");
+    }
     // Removing the superseding ballot (and renumbering) changes what is counted: the
     // published aggregate no longer matches.
     let mut t = r.clone();
