@@ -1,5 +1,5 @@
-//! The eight numbered checks, run over a record streamed entry by entry: memory grows with
-//! the number of voters (nullifiers, ciphertext keys, registrations), never with the
+//! The eight numbered checks, run over a record streamed entry by entry: what stays in
+//! memory is what the rules need (ciphertext keys, nullifiers, registrations), never the
 //! ballots' bodies, which are decoded and verified in parallel chunks and then dropped.
 //! Each check is marked below by its number; `docs/protocol.md` ("Verification") describes
 //! the same checks in the same order.
