@@ -5,7 +5,7 @@
 //! the same checks in the same order.
 
 use crate::entries::{encode_aggregate, Entry, KINDS};
-use crate::record::{parse_line, Line, Record, RecordEntry, RecordError};
+use crate::record::{LineReader, Record, RecordEntry, RecordError};
 use crate::report::{CheckReport, Report, Status};
 use ark_bls12_381::Fr;
 use curve25519_dalek::ristretto::CompressedRistretto;
@@ -76,34 +76,18 @@ pub fn verify_reader(
     progress: Option<&dyn Fn(u64)>,
 ) -> Result<(Report, Option<TallyInputs>), RecordError> {
     let mut v = Verifier::new();
-    let mut checkpoint = None;
-    let mut bytes = 0u64;
-    for (n, line) in reader.lines().enumerate() {
-        let line = line?;
-        bytes += line.len() as u64 + 1;
-        if line.is_empty() {
-            continue;
-        }
-        if checkpoint.is_some() {
-            return Err(RecordError::Line {
-                line: n + 1,
-                message: "nothing may follow the checkpoint line".into(),
-            });
-        }
-        match parse_line(&line).map_err(|message| RecordError::Line {
-            line: n + 1,
-            message,
-        })? {
-            Line::Entry(e) => v.push(e),
-            Line::Checkpoint(c) => checkpoint = Some(c),
-        }
+    let mut lines = LineReader::new(reader.lines());
+    let mut k = 0u64;
+    while let Some(entry) = lines.next() {
+        v.push(entry?);
+        k += 1;
         if let Some(p) = progress {
-            if n % 256 == 0 {
-                p(bytes);
+            if k % 256 == 0 {
+                p(lines.bytes());
             }
         }
     }
-    let checkpoint = checkpoint.ok_or(RecordError::NoCheckpoint)?;
+    let checkpoint = lines.checkpoint()?;
     Ok(v.finish(&checkpoint))
 }
 

@@ -82,6 +82,67 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
     }
 }
 
+/// Reads a record's lines one at a time: yields the entries, keeps the final checkpoint
+/// line, refuses anything after it, and counts the bytes read.
+pub struct LineReader<I> {
+    lines: I,
+    line: usize,
+    bytes: u64,
+    checkpoint: Option<String>,
+}
+
+impl<I: Iterator<Item = std::io::Result<String>>> LineReader<I> {
+    /// A reader over `lines`.
+    pub fn new(lines: I) -> Self {
+        LineReader {
+            lines,
+            line: 0,
+            bytes: 0,
+            checkpoint: None,
+        }
+    }
+
+    /// Bytes read so far (line terminators counted as one byte).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The checkpoint line, once every entry has been read.
+    pub fn checkpoint(self) -> Result<String, RecordError> {
+        self.checkpoint.ok_or(RecordError::NoCheckpoint)
+    }
+}
+
+impl<I: Iterator<Item = std::io::Result<String>>> Iterator for LineReader<I> {
+    type Item = Result<RecordEntry, RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let line = match self.lines.next()? {
+                Ok(l) => l,
+                Err(e) => return Some(Err(e.into())),
+            };
+            self.line += 1;
+            self.bytes += line.len() as u64 + 1;
+            if line.is_empty() {
+                continue;
+            }
+            let bad = |message: String, line: usize| RecordError::Line { line, message };
+            if self.checkpoint.is_some() {
+                return Some(Err(bad(
+                    "nothing may follow the checkpoint line".into(),
+                    self.line,
+                )));
+            }
+            match parse_line(&line) {
+                Ok(Line::Entry(e)) => return Some(Ok(e)),
+                Ok(Line::Checkpoint(c)) => self.checkpoint = Some(c),
+                Err(m) => return Some(Err(bad(m, self.line))),
+            }
+        }
+    }
+}
+
 impl Record {
     /// Parses a record from its text.
     pub fn parse(text: &str) -> Result<Record, RecordError> {
@@ -97,29 +158,13 @@ impl Record {
         lines: impl Iterator<Item = std::io::Result<String>>,
     ) -> Result<Record, RecordError> {
         let mut entries = Vec::new();
-        let mut checkpoint = None;
-        for (n, line) in lines.enumerate() {
-            let line = line?;
-            if line.is_empty() {
-                continue;
-            }
-            if checkpoint.is_some() {
-                return Err(RecordError::Line {
-                    line: n + 1,
-                    message: "nothing may follow the checkpoint line".into(),
-                });
-            }
-            match parse_line(&line).map_err(|message| RecordError::Line {
-                line: n + 1,
-                message,
-            })? {
-                Line::Entry(e) => entries.push(e),
-                Line::Checkpoint(c) => checkpoint = Some(c),
-            }
+        let mut reader = LineReader::new(lines);
+        for line in &mut reader {
+            entries.push(line?);
         }
         Ok(Record {
             entries,
-            checkpoint: checkpoint.ok_or(RecordError::NoCheckpoint)?,
+            checkpoint: reader.checkpoint()?,
         })
     }
 

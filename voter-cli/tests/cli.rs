@@ -298,6 +298,19 @@ fn whole_election_through_the_cli() {
     ]);
     assert!(e.contains("already voted"), "{e}");
 
+    // Decrypting or tallying before the close is refused.
+    let e = run_refused(&[
+        "trustee",
+        "decrypt",
+        "--key",
+        &p("trustee1.key"),
+        "--share",
+        &p("share1.json"),
+    ]);
+    assert!(e.contains("not closed"), "{e}");
+    let e = run_refused(&["commission", "tally", "--key", &p("commission.key")]);
+    assert!(e.contains("not closed"), "{e}");
+
     run_ok(&["commission", "close", "--key", &p("commission.key")]);
     // A vote after close is refused.
     let e = run_refused(&[
