@@ -884,7 +884,8 @@ impl Store {
             .await
     }
 
-    /// Indices of the entries carrying `nullifier`, in log order.
+    /// Indices of the entries carrying `nullifier`, in log order (a scan of the election's
+    /// entries: for audits and tests, not the hot path).
     pub async fn entries_with_nullifier(
         &self,
         election_id: &[u8; 32],
