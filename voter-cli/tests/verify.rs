@@ -278,3 +278,34 @@ fn last_ballot_counts_supersedes_and_a_removed_revote_is_noticed() {
     assert_fails(&report, 6, Some(result));
     assert_fails(&report, 1, None);
 }
+
+#[test]
+fn any_changed_byte_fails_and_nothing_panics() {
+    use rand::{Rng, SeedableRng};
+    let good = good_record();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261121);
+    for _ in 0..60 {
+        let mut r = good.clone();
+        let e = rng.gen_range(0..r.entries.len());
+        let data = &mut r.entries[e].data;
+        let at = rng.gen_range(0..data.len());
+        let old = data[at];
+        data[at] = loop {
+            let b: u8 = rng.gen_range(0x20..0x7f);
+            if b != old {
+                break b;
+            }
+        };
+        let report = verify(&r, None);
+        assert!(!report.ok(), "entry {e} byte {at} changed, still verifies");
+        assert_eq!(report.check(1).status, Status::Fail);
+    }
+    // Garbage lines are refused by the parser, never by a panic.
+    for _ in 0..200 {
+        let len = rng.gen_range(0..200);
+        let line: String = (0..len)
+            .map(|_| rng.gen_range(0x20u8..0x7f) as char)
+            .collect();
+        assert!(Record::parse(&format!("{line}\n")).is_err());
+    }
+}
