@@ -256,6 +256,8 @@ struct ElectionState {
     ballot_count: u64,
     /// Number of log entries applied to this state.
     applied: u64,
+    /// The frozen roll's commitments, 32 bytes each in log order (served to voters).
+    roll_bytes: Option<Bytes>,
 }
 
 impl ElectionState {
@@ -286,6 +288,7 @@ impl ElectionState {
             ctx: None,
             ballot_box: None,
             ballot_count: 0,
+            roll_bytes: None,
             applied: 1,
         })
     }
@@ -308,6 +311,11 @@ impl ElectionState {
                 self.root = hex32(&root)
                     .ok()
                     .and_then(|b| fr_from_bytes(&b, "root").ok());
+                let mut bytes = Vec::with_capacity(self.commitments.len() * 32);
+                for c in &self.commitments {
+                    bytes.extend_from_slice(&fr_to_bytes(c));
+                }
+                self.roll_bytes = Some(Bytes::from(bytes));
                 self.phase = Phase::Frozen;
             }
             Entry::Open { joint_key, .. } => {
@@ -458,6 +466,7 @@ pub fn router(board: Arc<Board>) -> Router {
         .route("/v1/elections/{id}/registration-codes", post(issue_codes))
         .route("/v1/elections/{id}/registrations", post(register))
         .route("/v1/elections/{id}/freeze", post(freeze))
+        .route("/v1/elections/{id}/roll", get(roll))
         .route("/v1/elections/{id}/dealings", post(post_dealing))
         .route("/v1/elections/{id}/complaints", post(post_complaint))
         .route("/v1/elections/{id}/open", post(open))
@@ -728,6 +737,16 @@ async fn append_entry(
     let receipt = b.log.append(eid, &phased(kind, &entry)).await?;
     b.sync(eid, s).await?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+async fn roll(State(b): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let e = b.election(&election_id(&id)?).await?;
+    let s = e.lock().await;
+    let bytes = s
+        .roll_bytes
+        .clone()
+        .ok_or_else(|| ApiError::conflict("roll-not-frozen", "the voter roll is not frozen yet"))?;
+    Ok(([("content-type", "application/octet-stream")], bytes).into_response())
 }
 
 async fn freeze(

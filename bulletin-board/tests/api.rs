@@ -218,11 +218,29 @@ async fn whole_election_over_http() {
     // Freeze, open.
     let (s, _) = c.signed(&format!("{e}/open"), &json!({})).await;
     assert_eq!(s, 409);
+    let (s, body) = c.get(&format!("{e}/roll")).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body.contains("roll-not-frozen"));
     let (s, v) = c.signed(&format!("{e}/freeze"), &json!({})).await;
     assert_eq!(s, 201, "{v}");
     let (s, v) = c.signed(&format!("{e}/open"), &json!({})).await;
     assert_eq!(s, 201, "{v}");
     let roll = VoterRoll::new(DEPTH, voters.iter().map(|v| v.commitment()).collect()).unwrap();
+    // The frozen roll as served: every commitment, 32 bytes each, in registration order.
+    let served = c
+        .http
+        .get(format!("{}{e}/roll", c.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let expected: Vec<u8> = voters
+        .iter()
+        .flat_map(|v| fr_to_bytes(&v.commitment()))
+        .collect();
+    assert_eq!(served.to_vec(), expected);
     let outcome = shares[0].outcome().clone();
     let ectx = ElectionContext::new(manifest.clone(), outcome.election_key());
     let vote = |i: usize, mayor: usize| -> CompleteBallot {

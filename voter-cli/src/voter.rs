@@ -93,16 +93,22 @@ pub async fn prepare(
         .and_then(|k| Element::decode(&k).ok())
         .and_then(|e| ElectionPublicKey::new(e).ok())
         .ok_or_else(|| CliError::msg("the board gave no valid joint key"))?;
-    let commitments: Vec<Fr> = board
-        .entries_of_kind(election_id, "registration")
-        .await?
-        .into_iter()
-        .map(|(i, e)| {
-            e["commitment"]
-                .as_str()
-                .and_then(|c| hex32(c).ok())
-                .and_then(|b| fr_from_bytes(&b, "commitment").ok())
-                .ok_or_else(|| CliError::msg(format!("registration entry {i} is malformed")))
+    // Every voter downloads the same whole roll (32 bytes per voter), so the board does
+    // not learn whose path is asked for.
+    let bytes = board
+        .get_bytes(&format!("{}/roll", election_path(election_id)))
+        .await?;
+    if bytes.len() % 32 != 0 {
+        return Err(CliError::msg("the board's voter roll is malformed"));
+    }
+    let commitments: Vec<Fr> = bytes
+        .chunks_exact(32)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut b = [0u8; 32];
+            b.copy_from_slice(c);
+            fr_from_bytes(&b, "commitment")
+                .map_err(|_| CliError::msg(format!("the board's voter roll is malformed at {i}")))
         })
         .collect::<Result<_, _>>()?;
     let roll = VoterRoll::new(manifest.roll_depth, commitments)
