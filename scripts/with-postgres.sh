@@ -2,10 +2,19 @@
 # Runs a command with a throwaway PostgreSQL cluster: initdb + pg_ctl as the postgres
 # user on a free loopback port, a fresh database, and ZKVOTE_TEST_POSTGRES_URL and
 # ZKVOTE_BENCH_POSTGRES_URL pointing at it. The cluster is removed afterwards.
-# Needs PostgreSQL's server binaries (Debian: apt-get install postgresql).
+# Needs PostgreSQL's server binaries; as root on Debian they are installed if missing.
 set -euo pipefail
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if { [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; } && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing PostgreSQL's server (apt-get install postgresql)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq postgresql >/dev/null
+  # The package starts its own cluster; only throwaway clusters are used here.
+  if command -v service >/dev/null 2>&1; then service postgresql stop >/dev/null 2>&1 || true; fi
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+fi
 if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
   echo "PostgreSQL server binaries not found (install the 'postgresql' package)" >&2
   exit 1
