@@ -1237,17 +1237,45 @@ async fn consistency(
     ))
 }
 
+/// Entries per page when the record is streamed from the store.
+const RECORD_PAGE: u64 = 1000;
+
 async fn record(State(b): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let eid = election_id(&id)?;
     b.election(&eid).await?;
     let cp = b.log.checkpoint(&eid).await?;
-    let list = b.log.store().entries(&eid, 0, cp.size).await?;
-    let mut out = String::new();
-    for e in &list {
-        out.push_str(&entry_line(e));
-        out.push('\n');
-    }
-    out.push_str(&json!({ "checkpoint": cp.note }).to_string());
-    out.push('\n');
-    Ok(([("content-type", "application/x-ndjson")], Body::from(out)).into_response())
+    let (size, note) = (cp.size, cp.note.clone());
+    let store = b.log.store().clone();
+    // Streamed page by page (entries below the checkpoint's size never change), so a
+    // record of millions of ballots never sits in memory; the signed checkpoint is last.
+    let pages = futures_util::stream::unfold(Some(0u64), move |state| {
+        let (store, note) = (store.clone(), note.clone());
+        async move {
+            let from = state?;
+            if from >= size {
+                let line = format!("{}\n", json!({ "checkpoint": note }));
+                return Some((Ok(Bytes::from(line)), None));
+            }
+            match store
+                .entries(&eid, from, RECORD_PAGE.min(size - from))
+                .await
+            {
+                Ok(list) if !list.is_empty() => {
+                    let mut out = String::new();
+                    for e in &list {
+                        out.push_str(&entry_line(e));
+                        out.push('\n');
+                    }
+                    Some((Ok(Bytes::from(out)), Some(from + list.len() as u64)))
+                }
+                Ok(_) => Some((Err(StoreError::Database(sqlx::Error::RowNotFound)), None)),
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    });
+    Ok((
+        [("content-type", "application/x-ndjson")],
+        Body::from_stream(pages),
+    )
+        .into_response())
 }

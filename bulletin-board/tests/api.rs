@@ -491,3 +491,82 @@ fn openapi_lists_every_route() {
     served.dedup();
     assert_eq!(documented, served);
 }
+
+/// A record longer than one page of the store is streamed whole: every entry once, in
+/// order, hashing to the signed checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_record_is_streamed_whole() {
+    const VOTERS: usize = 1_100;
+    let dir = std::env::temp_dir().join(format!("zkvote-api-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("board.db").display());
+    let board_key = SigningKey::generate(&mut OsRng);
+    let commission = SigningKey::generate(&mut OsRng);
+    let c = Client {
+        http: reqwest::Client::new(),
+        base: serve(&url, &board_key).await,
+        commission: commission.clone(),
+    };
+    let (pk, _) = setup(11, &mut OsRng);
+    let mut id = [0u8; 32];
+    OsRng.fill_bytes(&mut id);
+    let mut doc = ManifestDocument::from(Manifest::from_toml(&sample_manifest_toml()).unwrap());
+    doc.election_id = hex::encode(id);
+    doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
+    doc.board_key = hex::encode(board_key.verifying_key().to_bytes());
+    doc.eligibility.roll_depth = 11;
+    doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&pk.vk));
+    let manifest = Manifest::try_from(doc).unwrap();
+    let e = format!("/v1/elections/{}", hex::encode(id));
+    let create = json!({
+        "manifest": manifest,
+        "groth16_vk": hex::encode(key_to_bytes(&pk.vk)),
+        "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
+    });
+    let (s, v) = c.signed("/v1/elections", &create).await;
+    assert_eq!(s, 201, "{v}");
+    let (_, v) = c
+        .signed(
+            &format!("{e}/registration-codes"),
+            &json!({ "count": VOTERS }),
+        )
+        .await;
+    let codes: Vec<String> = serde_json::from_value(v["codes"].clone()).unwrap();
+    for code_ in &codes {
+        let commitment = Credential::generate(&mut OsRng).commitment();
+        let body = json!({ "code": code_, "commitment": hex::encode(fr_to_bytes(&commitment)) });
+        let (s, r) = c
+            .post(
+                &format!("{e}/registrations"),
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+    }
+    let (s, text) = c.get(&format!("{e}/record")).await;
+    assert_eq!(s, 200);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), VOTERS + 2);
+    let mut leaves = Vec::new();
+    for (i, line) in lines[..VOTERS + 1].iter().enumerate() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["index"], i as u64);
+        let raw = line
+            .split_once(",\"entry\":")
+            .unwrap()
+            .1
+            .strip_suffix('}')
+            .unwrap();
+        leaves.push(leaf_hash(raw.as_bytes()));
+    }
+    let note: Value = serde_json::from_str(lines[VOTERS + 1]).unwrap();
+    let cp = Checkpoint::verify(
+        note["checkpoint"].as_str().unwrap(),
+        &zkvote_core::log::origin_for(&id),
+        BOARD_KEY_NAME,
+        &board_key.verifying_key(),
+    )
+    .unwrap();
+    assert_eq!(cp.size, VOTERS as u64 + 1);
+    assert_eq!(cp.root, MemoryTree::from_leaf_hashes(leaves).root());
+}
