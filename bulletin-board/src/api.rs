@@ -258,6 +258,8 @@ struct ElectionState {
     applied: u64,
     /// The frozen roll's commitments, 32 bytes each in log order (served to voters).
     roll_bytes: Option<Bytes>,
+    /// The aggregate of the counted ballots, once computed after the close.
+    aggregate: Option<zkvote_tally::Aggregate>,
 }
 
 impl ElectionState {
@@ -289,6 +291,7 @@ impl ElectionState {
             ballot_box: None,
             ballot_count: 0,
             roll_bytes: None,
+            aggregate: None,
             applied: 1,
         })
     }
@@ -975,7 +978,7 @@ async fn post_partial(
         &mut rand_core::OsRng,
     )
     .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
-    let agg = counted_aggregate(&b, &eid, &s.manifest).await?;
+    let agg = counted_aggregate(&b, &eid, &mut s).await?;
     zkvote_tally::verify_partial_decryption(&s.ceremony, &outcome, &agg, &p, &mut rand_core::OsRng)
         .map_err(|e| ApiError::bad("invalid-partial-decryption", e.to_string()))?;
     if s.partials.iter().any(|q| q.trustee == p.trustee) {
@@ -1024,7 +1027,7 @@ async fn post_result(
         &mut rand_core::OsRng,
     )
     .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
-    let agg = counted_aggregate(&b, &eid, &s.manifest).await?;
+    let agg = counted_aggregate(&b, &eid, &mut s).await?;
     verify_result(
         &s.ceremony,
         &outcome,
@@ -1133,49 +1136,65 @@ async fn ballot_index(b: &Board, eid: &[u8; 32], digest: &str) -> Result<u64, Ap
         })
 }
 
-/// The aggregate of the counted ballots (all, or the last per nullifier), decoded from the
-/// store off the async executor.
+/// Ballot entries decoded per step when the aggregate is computed.
+const AGGREGATE_PAGE: u64 = 1000;
+
+/// The aggregate of the counted ballots (all of them under `reject`, where the board
+/// refused repeats; the last per nullifier under `last-ballot-counts`), computed once after
+/// the close by paging through the store (decoding off the async executor) and cached.
 async fn counted_aggregate(
     b: &Board,
     eid: &[u8; 32],
-    manifest: &Manifest,
+    s: &mut ElectionState,
 ) -> Result<zkvote_tally::Aggregate, ApiError> {
-    let entries = b
-        .log
-        .store()
-        .entries_of_kind(eid, EntryKind::Ballot)
-        .await?;
-    let manifest = manifest.clone();
-    tokio::task::spawn_blocking(move || {
-        use rayon::prelude::*;
-        let ballots: Vec<zkvote_core::Ballot> = entries
-            .par_iter()
-            .map(|e| match serde_json::from_slice::<Entry>(&e.data) {
-                Ok(Entry::Ballot { ballot }) => Ok(ballot.ballot),
-                _ => Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "corrupt-log",
-                    format!("entry {} is not a ballot", e.index),
-                )),
-            })
-            .collect::<Result<_, _>>()?;
-        let mut last: HashMap<[u8; 32], usize> = HashMap::new();
-        for (i, b) in ballots.iter().enumerate() {
-            last.insert(b.nullifier, i);
+    if let Some(a) = &s.aggregate {
+        return Ok(a.clone());
+    }
+    let internal = |m: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "board-error", m);
+    let store = b.log.store();
+    let counted: Option<Arc<std::collections::HashSet<u64>>> = match s.manifest.revote_policy {
+        zkvote_core::RevotePolicy::Reject => None,
+        zkvote_core::RevotePolicy::LastBallotCounts => Some(Arc::new(
+            store
+                .last_ballot_per_nullifier(eid)
+                .await?
+                .into_iter()
+                .collect(),
+        )),
+    };
+    let mut total = zkvote_tally::Aggregate::empty(&s.manifest);
+    let mut from = 0u64;
+    loop {
+        let page = store
+            .entries_of_kind_from(eid, EntryKind::Ballot, from, AGGREGATE_PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        from = last.index + 1;
+        let (manifest, counted) = (s.manifest.clone(), counted.clone());
+        let part = tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            let ballots: Vec<zkvote_core::Ballot> = page
+                .par_iter()
+                .filter(|e| counted.as_ref().map_or(true, |c| c.contains(&e.index)))
+                .map(|e| match serde_json::from_slice::<Entry>(&e.data) {
+                    Ok(Entry::Ballot { ballot }) => Ok(ballot.ballot),
+                    _ => Err(format!("entry {} is not a ballot", e.index)),
+                })
+                .collect::<Result<_, _>>()?;
+            Ok::<_, String>(zkvote_tally::aggregate(&manifest, &ballots))
+        })
+        .await
+        .map_err(|e| internal(e.to_string()))?
+        .map_err(|m| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "corrupt-log", m))?;
+        for (row, add) in total.contests.iter_mut().zip(part.contests) {
+            for (acc, c) in row.iter_mut().zip(add) {
+                *acc += c;
+            }
         }
-        let mut idx: Vec<usize> = last.into_values().collect();
-        idx.sort_unstable();
-        let counted: Vec<&zkvote_core::Ballot> = idx.into_iter().map(|i| &ballots[i]).collect();
-        Ok(zkvote_tally::aggregate(&manifest, &counted))
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "board-error",
-            e.to_string(),
-        )
-    })?
+        total.ballots += part.ballots;
+    }
+    s.aggregate = Some(total.clone());
+    Ok(total)
 }
 
 async fn ballot_receipt(

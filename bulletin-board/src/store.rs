@@ -874,6 +874,22 @@ impl Store {
             .collect())
     }
 
+    /// The index of the last ballot of each nullifier (the ballots counted under
+    /// `last-ballot-counts`).
+    pub async fn last_ballot_per_nullifier(
+        &self,
+        election_id: &[u8; 32],
+    ) -> Result<Vec<u64>, StoreError> {
+        let q = "SELECT MAX(idx) FROM entries WHERE election_id = $1 AND kind = 'ballot' GROUP BY nullifier";
+        with_reader!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| Ok(r.try_get::<i64, _>(0)? as u64))
+            .collect())
+    }
+
     /// Every entry of one kind, in log order.
     pub async fn entries_of_kind(
         &self,
