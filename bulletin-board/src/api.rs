@@ -373,7 +373,26 @@ impl Board {
     /// Applies the log entries this state has not seen yet (appended by this or another
     /// board process), starting or stopping the ballot box on phase changes.
     async fn sync(&self, eid: &[u8; 32], s: &mut ElectionState) -> Result<(), ApiError> {
-        let entries = self.log.store().entries(eid, s.applied, u64::MAX).await?;
+        loop {
+            // Paged, and without the ballots' bodies: replaying millions of ballots at
+            // startup only counts them.
+            let entries = self
+                .log
+                .store()
+                .entries_for_replay(eid, s.applied, REPLAY_PAGE)
+                .await?;
+            if entries.is_empty() {
+                return Ok(());
+            }
+            self.apply_entries(s, entries)?;
+        }
+    }
+
+    fn apply_entries(
+        &self,
+        s: &mut ElectionState,
+        entries: Vec<crate::store::StoredEntry>,
+    ) -> Result<(), ApiError> {
         for e in entries {
             if e.kind == EntryKind::Ballot.as_str() {
                 // Ballots are decoded only when the tally needs them.
@@ -1255,6 +1274,9 @@ async fn consistency(
         json!({ "old": q.old, "new": q.new, "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }),
     ))
 }
+
+/// Entries per page when an election's state is replayed from the store.
+const REPLAY_PAGE: u64 = 10_000;
 
 /// Entries per page when the record is streamed from the store.
 const RECORD_PAGE: u64 = 1000;

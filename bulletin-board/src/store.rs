@@ -874,6 +874,33 @@ impl Store {
             .collect())
     }
 
+    /// Up to `limit` entries from index `from` on, in log order, with the data of ballot
+    /// entries left out (empty): what replaying an election's state needs.
+    pub async fn entries_for_replay(
+        &self,
+        election_id: &[u8; 32],
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let q = "SELECT idx, kind, CASE WHEN kind = 'ballot' THEN substr(data, 1, 0) ELSE data END, leaf_hash FROM entries WHERE election_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3";
+        with_reader!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(from.min(i64::MAX as u64) as i64)
+            .bind(limit.min(i64::MAX as u64) as i64)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(StoredEntry {
+                    index: r.try_get::<i64, _>(0)? as u64,
+                    kind: r.try_get(1)?,
+                    data: r.try_get(2)?,
+                    leaf_hash: hash32(r.try_get(3)?)?,
+                })
+            })
+            .collect())
+    }
+
     /// The index of the last ballot of each nullifier (the ballots counted under
     /// `last-ballot-counts`).
     pub async fn last_ballot_per_nullifier(
