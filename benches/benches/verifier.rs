@@ -52,7 +52,7 @@ fn bench_verify_record(c: &mut Criterion) {
                 .unwrap(),
         )
         .unwrap();
-        let (_, inputs) = verify_record(&record, None);
+        let (_, inputs) = verify_record(&record);
         let t = inputs.expect("the record verifies");
         let partial = zkvote_tally::partial_decrypt(
             &t.ceremony,
@@ -95,14 +95,14 @@ fn bench_verify_record(c: &mut Criterion) {
             .unwrap()
     });
     let record = Record::parse(&record_text).unwrap();
-    let report = verify(&record, None);
+    let report = verify(&record);
     assert!(report.ok(), "{report}");
     eprintln!("{report}");
     let mut g = c.benchmark_group("verify_record_1x5");
     g.sample_size(10);
     g.throughput(Throughput::Elements(RECORD_BALLOTS as u64));
     g.bench_function(BenchmarkId::from_parameter(RECORD_BALLOTS), |b| {
-        b.iter(|| verify(&record, None))
+        b.iter(|| verify(&record))
     });
     g.bench_function("parse", |b| b.iter(|| Record::parse(&record_text).unwrap()));
     g.finish();

@@ -729,23 +729,10 @@ async fn register(
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
-/// Phases in which an entry kind may be appended, and the phase it moves to.
-fn phase_rule(kind: EntryKind) -> (&'static [&'static str], Option<&'static str>) {
-    match kind {
-        EntryKind::Registration => (&["setup"], None),
-        EntryKind::RollFrozen => (&["setup"], Some("frozen")),
-        EntryKind::Dealing | EntryKind::Complaint => (&["setup", "frozen"], None),
-        EntryKind::Open => (&["frozen"], Some("open")),
-        EntryKind::Ballot => (&["open"], None),
-        EntryKind::Close => (&["open"], Some("closed")),
-        EntryKind::PartialDecryption => (&["closed"], None),
-        EntryKind::Result => (&["closed"], Some("tallied")),
-        EntryKind::Manifest => (&[], None),
-    }
-}
-
+/// An entry of `kind`, appended only in the phases its rule allows (checked in the append
+/// transaction) and moving the election to the phase the rule names.
 fn phased(kind: EntryKind, entry: &Entry) -> NewEntry {
-    let (phases, next) = phase_rule(kind);
+    let (phases, next) = kind.phase_rule();
     NewEntry::plain(kind, entry.to_bytes()).in_phase(phases, next)
 }
 

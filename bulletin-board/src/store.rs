@@ -95,6 +95,13 @@ impl EntryKind {
         EntryKind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
+    /// The phases in which an entry of this kind may be appended and the phase it moves
+    /// the election to: the protocol's rule (`zkvote_verifier::entries::phase_rule`).
+    pub fn phase_rule(self) -> (&'static [&'static str], Option<&'static str>) {
+        zkvote_verifier::entries::phase_rule(self.as_str())
+            .expect("every entry kind has a phase rule")
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -797,22 +804,34 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<StoredEntry>, StoreError> {
         let q = "SELECT idx, kind, data, leaf_hash FROM entries WHERE election_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3";
-        with_reader!(self, pool => sqlx::query(q)
-            .bind(&election_id[..])
-            .bind(from as i64)
-            .bind(limit.min(i64::MAX as u64) as i64)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| {
-                Ok(StoredEntry {
-                    index: r.try_get::<i64, _>(0)? as u64,
-                    kind: r.try_get(1)?,
-                    data: r.try_get(2)?,
-                    leaf_hash: hash32(r.try_get(3)?)?,
-                })
-            })
-            .collect())
+        self.fetch_entries(q, election_id, None, from, limit).await
+    }
+
+    /// Runs an entries query whose parameters are the election id, then `kind` if given,
+    /// then `from` and `limit`; its columns are index, kind, data, leaf hash.
+    async fn fetch_entries(
+        &self,
+        q: &str,
+        election_id: &[u8; 32],
+        kind: Option<EntryKind>,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        let clamp = |v: u64| v.min(i64::MAX as u64) as i64;
+        with_reader!(self, pool => {
+            let mut query = sqlx::query(q).bind(&election_id[..]);
+            if let Some(k) = kind {
+                query = query.bind(k.as_str());
+            }
+            query
+                .bind(clamp(from))
+                .bind(clamp(limit))
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(row_to_entry)
+                .collect()
+        })
     }
 
     /// Leaf hashes from `from` on, in log order.
@@ -855,23 +874,8 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<StoredEntry>, StoreError> {
         let q = "SELECT idx, kind, data, leaf_hash FROM entries WHERE election_id = $1 AND kind = $2 AND idx >= $3 ORDER BY idx LIMIT $4";
-        with_reader!(self, pool => sqlx::query(q)
-            .bind(&election_id[..])
-            .bind(kind.as_str())
-            .bind(from.min(i64::MAX as u64) as i64)
-            .bind(limit.min(i64::MAX as u64) as i64)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| {
-                Ok(StoredEntry {
-                    index: r.try_get::<i64, _>(0)? as u64,
-                    kind: r.try_get(1)?,
-                    data: r.try_get(2)?,
-                    leaf_hash: hash32(r.try_get(3)?)?,
-                })
-            })
-            .collect())
+        self.fetch_entries(q, election_id, Some(kind), from, limit)
+            .await
     }
 
     /// Up to `limit` entries from index `from` on, in log order, with the data of ballot
@@ -883,22 +887,7 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<StoredEntry>, StoreError> {
         let q = "SELECT idx, kind, CASE WHEN kind = 'ballot' THEN substr(data, 1, 0) ELSE data END, leaf_hash FROM entries WHERE election_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3";
-        with_reader!(self, pool => sqlx::query(q)
-            .bind(&election_id[..])
-            .bind(from.min(i64::MAX as u64) as i64)
-            .bind(limit.min(i64::MAX as u64) as i64)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| {
-                Ok(StoredEntry {
-                    index: r.try_get::<i64, _>(0)? as u64,
-                    kind: r.try_get(1)?,
-                    data: r.try_get(2)?,
-                    leaf_hash: hash32(r.try_get(3)?)?,
-                })
-            })
-            .collect())
+        self.fetch_entries(q, election_id, None, from, limit).await
     }
 
     /// The index of the last ballot of each nullifier (the ballots counted under
@@ -915,16 +904,6 @@ impl Store {
             .into_iter()
             .map(|r| Ok(r.try_get::<i64, _>(0)? as u64))
             .collect())
-    }
-
-    /// Every entry of one kind, in log order.
-    pub async fn entries_of_kind(
-        &self,
-        election_id: &[u8; 32],
-        kind: EntryKind,
-    ) -> Result<Vec<StoredEntry>, StoreError> {
-        self.entries_of_kind_from(election_id, kind, 0, u64::MAX)
-            .await
     }
 
     /// Indices of the entries carrying `nullifier`, in log order (a scan of the election's
@@ -1154,6 +1133,21 @@ impl Store {
     }
 }
 
+fn row_to_entry<R: Row>(r: R) -> Result<StoredEntry, StoreError>
+where
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Vec<u8>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    Ok(StoredEntry {
+        index: r.try_get::<i64, _>(0)? as u64,
+        kind: r.try_get(1)?,
+        data: r.try_get(2)?,
+        leaf_hash: hash32(r.try_get(3)?)?,
+    })
+}
+
 fn row_to_checkpoint<R: Row>(r: R) -> Result<StoredCheckpoint, StoreError>
 where
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
@@ -1166,4 +1160,19 @@ where
         root: hash32(r.try_get(1)?)?,
         note: r.try_get(2)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EntryKind;
+
+    #[test]
+    fn entry_kinds_are_the_protocols() {
+        let names: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names, zkvote_verifier::entries::KINDS);
+        for k in EntryKind::ALL {
+            assert_eq!(EntryKind::from_name(k.as_str()), Some(k));
+            k.phase_rule();
+        }
+    }
 }

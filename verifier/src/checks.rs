@@ -4,7 +4,7 @@
 //! Each check is marked below by its number; `docs/protocol.md` ("Verification") describes
 //! the same checks in the same order.
 
-use crate::entries::{encode_aggregate, Entry, KINDS};
+use crate::entries::{encode_aggregate, phase_rule, Entry, KINDS};
 use crate::record::{LineReader, Record, RecordEntry, RecordError};
 use crate::report::{CheckReport, Report, Status};
 use ark_bls12_381::Fr;
@@ -27,9 +27,6 @@ use zkvote_tally::{
     CeremonyOutcome, Complaint, Dealing, PartialDecryption,
 };
 
-/// Progress callback: `(stage, done, total)`.
-pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
-
 /// Ballots verified per step (each step is split across the cores, one batch each).
 const BALLOT_CHUNK: usize = 1024;
 
@@ -50,21 +47,15 @@ pub struct TallyInputs {
 }
 
 /// Runs every check on an in-memory record.
-pub fn verify(record: &Record, progress: Option<Progress>) -> Report {
-    verify_record(record, progress).0
+pub fn verify(record: &Record) -> Report {
+    verify_record(record).0
 }
 
 /// Like [`verify`], also returning what the tally needs when checks 1 to 5 pass.
-pub fn verify_record(record: &Record, progress: Option<Progress>) -> (Report, Option<TallyInputs>) {
+pub fn verify_record(record: &Record) -> (Report, Option<TallyInputs>) {
     let mut v = Verifier::new();
-    let total = record.entries.len() as u64;
-    for (k, e) in record.entries.iter().enumerate() {
+    for e in &record.entries {
         v.push(e.clone());
-        if let Some(p) = progress {
-            if k % 256 == 255 {
-                p("verifying", k as u64 + 1, total);
-            }
-        }
     }
     v.finish(&record.checkpoint)
 }
@@ -219,27 +210,20 @@ impl Verifier {
             );
         }
         self.leaves.push(leaf_hash(&e.data));
-        let next = match (e.kind.as_str(), self.phase) {
-            ("manifest", "none") if pos == 0 => Some("setup"),
-            ("registration", "setup") => Some("setup"),
-            ("roll-frozen", "setup") => Some("frozen"),
-            ("dealing" | "complaint", "setup" | "frozen") => Some(self.phase),
-            ("open", "frozen") => Some("open"),
-            ("ballot", "open") => Some("open"),
-            ("close", "open") => Some("closed"),
-            ("partial-decryption", "closed") => Some("closed"),
-            ("result", "closed") => Some("tallied"),
-            _ => None,
+        let next = match phase_rule(&e.kind) {
+            None => Err(format!("unknown kind {:?}", e.kind)),
+            Some((_, next)) if e.kind == "manifest" && pos == 0 => Ok(next.unwrap_or(self.phase)),
+            Some((allowed, next)) if e.kind != "manifest" && allowed.contains(&self.phase) => {
+                Ok(next.unwrap_or(self.phase))
+            }
+            Some(_) => Err(format!(
+                "a {} entry is not allowed in phase {}",
+                e.kind, self.phase
+            )),
         };
         match next {
-            Some(p) => self.phase = p,
-            None if !KINDS.contains(&e.kind.as_str()) => self
-                .c1
-                .fail(Some(e.index), format!("unknown kind {:?}", e.kind)),
-            None => self.c1.fail(
-                Some(e.index),
-                format!("a {} entry is not allowed in phase {}", e.kind, self.phase),
-            ),
+            Ok(p) => self.phase = p,
+            Err(m) => self.c1.fail(Some(e.index), m),
         }
         if e.kind == "ballot" {
             self.pending.push(e);

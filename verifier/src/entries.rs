@@ -106,6 +106,25 @@ impl Entry {
     }
 }
 
+/// The phases in which an entry of `kind` may be appended, and the phase it moves the
+/// election to (none: it stays); `None` for an unknown kind. The one statement of the rule
+/// that the board enforces and the verifier checks (`docs/protocol.md` section 13, check 1).
+/// A `manifest` entry is the genesis only: index 0, before any phase, moving to `setup`.
+pub fn phase_rule(kind: &str) -> Option<(&'static [&'static str], Option<&'static str>)> {
+    Some(match kind {
+        "manifest" => (&[], Some("setup")),
+        "registration" => (&["setup"], None),
+        "roll-frozen" => (&["setup"], Some("frozen")),
+        "dealing" | "complaint" => (&["setup", "frozen"], None),
+        "open" => (&["frozen"], Some("open")),
+        "ballot" => (&["open"], None),
+        "close" => (&["open"], Some("closed")),
+        "partial-decryption" => (&["closed"], None),
+        "result" => (&["closed"], Some("tallied")),
+        _ => return None,
+    })
+}
+
 /// The aggregate as published in a result entry: per contest and option, `hex(A || B)`.
 pub fn encode_aggregate(aggregate: &Aggregate) -> Vec<Vec<String>> {
     aggregate

@@ -18,6 +18,6 @@ pub mod entries;
 pub mod record;
 pub mod report;
 
-pub use checks::{verify, verify_reader, verify_record, Progress, TallyInputs, Verifier};
+pub use checks::{verify, verify_reader, verify_record, TallyInputs, Verifier};
 pub use record::{Record, RecordEntry, RecordError};
 pub use report::{CheckReport, Failure, Report, Status};

@@ -312,7 +312,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         crate::files::write_public(path, text.as_bytes())?;
     }
     let record = Record::parse(&text).map_err(|e| CliError::msg(e.to_string()))?;
-    let report = verify(&record, None);
+    let report = verify(&record);
     phase(
         8,
         "verification",

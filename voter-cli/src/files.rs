@@ -4,7 +4,7 @@
 use crate::CliError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use zkvote_core::log::Receipt;
 use zkvote_core::SecretKey;
 use zkvote_tally::{CeremonyOutcome, TrusteeKeys, TrusteeShare};
@@ -26,11 +26,16 @@ pub fn read_text(path: &Path, what: &str) -> Result<String, CliError> {
         .map_err(|e| CliError::msg(format!("cannot read {what} {}: {e}", path.display())))
 }
 
-#[derive(Serialize, Deserialize)]
+/// The key file's contents; the hex secrets are zeroized when it is dropped, on every
+/// path.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 struct TrusteeKeyFile {
+    #[zeroize(skip)]
     version: u32,
+    #[zeroize(skip)]
     index: u32,
+    #[zeroize(skip)]
     name: String,
     signing_seed: String,
     encryption_secret: String,
@@ -77,15 +82,7 @@ pub fn create_trustee_keys(
     let text = Zeroizing::new(
         serde_json::to_string_pretty(&file).map_err(|e| CliError::msg(e.to_string()))?,
     );
-    let TrusteeKeyFile {
-        signing_seed,
-        encryption_secret,
-        ..
-    } = file;
-    drop((
-        Zeroizing::new(signing_seed),
-        Zeroizing::new(encryption_secret),
-    ));
+    drop(file);
     write_private(path, text.as_bytes())?;
     Ok(TrusteeIdentity {
         keys,
@@ -121,28 +118,26 @@ pub fn load_trustee_keys(path: &Path) -> Result<TrusteeIdentity, CliError> {
     })?;
     let seed = secret32(&file.signing_seed, path, "signing_seed")?;
     let enc = scalar(&file.encryption_secret, path, "encryption_secret")?;
-    let TrusteeKeyFile {
-        index,
-        name,
-        signing_seed,
-        encryption_secret,
-        ..
-    } = file;
-    drop((
-        Zeroizing::new(signing_seed),
-        Zeroizing::new(encryption_secret),
-    ));
-    let keys = TrusteeKeys::from_secrets(index, &seed, SecretKey::from_scalar(enc));
-    Ok(TrusteeIdentity { keys, name })
+    let keys = TrusteeKeys::from_secrets(file.index, &seed, SecretKey::from_scalar(enc));
+    Ok(TrusteeIdentity {
+        keys,
+        name: file.name.clone(),
+    })
 }
 
-#[derive(Serialize, Deserialize)]
+/// The share file's contents; the hex secret is zeroized when it is dropped, on every
+/// path.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 struct ShareFile {
+    #[zeroize(skip)]
     version: u32,
+    #[zeroize(skip)]
     election_id: String,
+    #[zeroize(skip)]
     index: u32,
     secret: String,
+    #[zeroize(skip)]
     outcome: CeremonyOutcome,
 }
 
@@ -162,7 +157,7 @@ pub fn save_share(
     let text = Zeroizing::new(
         serde_json::to_string_pretty(&file).map_err(|e| CliError::msg(e.to_string()))?,
     );
-    drop(Zeroizing::new(file.secret));
+    drop(file);
     write_private(path, text.as_bytes())
 }
 
@@ -179,8 +174,7 @@ pub fn load_share(path: &Path, election_id: &[u8; 32]) -> Result<TrusteeShare, C
         )));
     }
     let secret = scalar(&file.secret, path, "secret")?;
-    drop(Zeroizing::new(file.secret));
-    TrusteeShare::from_parts(file.index, secret, file.outcome)
+    TrusteeShare::from_parts(file.index, secret, file.outcome.clone())
         .map_err(|e| CliError::msg(format!("share file {}: {e}", path.display())))
 }
 

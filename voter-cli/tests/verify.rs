@@ -72,7 +72,7 @@ fn assert_fails(report: &Report, n: u8, index: Option<u64>) {
 
 #[test]
 fn the_demo_record_verifies() {
-    let report = verify(good_record(), None);
+    let report = verify(good_record());
     println!("{report}");
     assert!(report.ok());
     for c in &report.checks {
@@ -97,7 +97,7 @@ fn a_flipped_byte_in_a_ballot_is_named() {
         .unwrap()
         + 40;
     data[at] = if data[at] == b'0' { b'1' } else { b'0' };
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert_fails(&report, 5, Some(r.entries[b].index));
     assert_fails(&report, 1, None);
 }
@@ -108,7 +108,7 @@ fn a_removed_ballot_is_noticed() {
     let b = positions(&r, "ballot")[1];
     let next = r.entries[b + 1].index;
     r.entries.remove(b);
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert_fails(&report, 1, Some(next));
 }
 
@@ -118,7 +118,7 @@ fn a_duplicated_ballot_is_named() {
     let b = positions(&r, "ballot")[3];
     let copy = r.entries[b].clone();
     r.entries.insert(b + 1, copy.clone());
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert_fails(&report, 1, Some(copy.index));
     assert_fails(&report, 5, Some(copy.index));
 }
@@ -129,7 +129,7 @@ fn swapped_entries_are_named() {
     let b = positions(&r, "ballot");
     let (i, j) = (b[0], b[4]);
     r.entries.swap(i, j);
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert_fails(&report, 1, Some(r.entries[i].index));
 }
 
@@ -141,7 +141,7 @@ fn a_copied_ciphertext_under_another_nullifier_is_named() {
     edit(&mut r.entries[b[5]], |v| {
         v["ballot"]["ballot"]["contests"] = source["ballot"]["ballot"]["contests"].clone();
     });
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert_fails(&report, 5, Some(r.entries[b[5]].index));
     assert!(report
         .check(5)
@@ -160,7 +160,7 @@ fn a_wrong_partial_decryption_is_named() {
         shares[0]["share"] = shares[1]["share"].clone();
         shares[1]["share"] = first;
     });
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert_fails(&report, 7, Some(r.entries[p].index));
 }
 
@@ -172,7 +172,7 @@ fn a_changed_result_is_named() {
         let c = v["counts"][0][0].as_u64().unwrap();
         v["counts"][0][0] = Value::from(c + 1);
     });
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert_fails(&report, 8, Some(r.entries[p].index));
     assert_eq!(report.check(6).status, Status::Pass);
 }
@@ -187,7 +187,7 @@ fn a_changed_checkpoint_signature_is_refused() {
     r.checkpoint = r
         .checkpoint
         .replace(&line, &chars.into_iter().collect::<String>());
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert_fails(&report, 1, None);
     assert!(report.check(1).failures[0].message.contains("checkpoint"));
     // Everything else still holds.
@@ -212,7 +212,7 @@ fn a_registration_after_the_freeze_is_named() {
     for e in &mut r.entries[frozen + 2..] {
         e.index += 1;
     }
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert_fails(&report, 4, Some(added.index));
     assert_fails(&report, 1, Some(added.index));
 }
@@ -243,7 +243,7 @@ fn a_tampered_record_fails_on_the_command_line() {
 #[test]
 fn last_ballot_counts_supersedes_and_a_removed_revote_is_noticed() {
     let r = demo_record("4", "last-ballot-counts");
-    let report = verify(&r, None);
+    let report = verify(&r);
     assert!(report.ok(), "{report}");
     let c5 = report.check(5);
     assert_eq!(
@@ -273,7 +273,7 @@ fn last_ballot_counts_supersedes_and_a_removed_revote_is_noticed() {
     for e in &mut t.entries[b..] {
         e.index -= 1;
     }
-    let report = verify(&t, None);
+    let report = verify(&t);
     let result = t.entries[positions(&t, "result")[0]].index;
     assert_fails(&report, 6, Some(result));
     assert_fails(&report, 1, None);
@@ -296,7 +296,7 @@ fn any_changed_byte_fails_and_nothing_panics() {
                 break b;
             }
         };
-        let report = verify(&r, None);
+        let report = verify(&r);
         assert!(!report.ok(), "entry {e} byte {at} changed, still verifies");
         assert_eq!(report.check(1).status, Status::Fail);
     }
