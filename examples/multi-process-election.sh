@@ -22,10 +22,11 @@ cleanup() {
 trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
 
-step "board: key and server (SQLite in $work)"
+step "board: key and server (SQLite in $work), open to the commission's key only"
+commission_key=$("$zkvote" commission keygen --key "$work/commission.key")
 "$zkvote" board keygen --key "$work/board.key" >/dev/null
 "$zkvote" board serve --db "sqlite://$work/board.db" --listen 127.0.0.1:0 \
-  --key "$work/board.key" >"$work/board.log" 2>&1 &
+  --key "$work/board.key" --commission-key "$commission_key" >"$work/board.log" 2>&1 &
 board_pid=$!
 for _ in $(seq 1 100); do
   grep -q "listening on" "$work/board.log" && break
@@ -35,8 +36,7 @@ board=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/board.log")
 [ -n "$board" ] || { cat "$work/board.log" >&2; exit 1; }
 echo "board at $board"
 
-step "commission and trustees: keys, manifest, election"
-"$zkvote" commission keygen --key "$work/commission.key" >/dev/null
+step "trustees: keys, manifest; the commission creates the election"
 cp examples/election.toml "$work/election.toml"
 for i in 1 2 3; do
   "$zkvote" trustee keygen --index "$i" --name "Trustee $i" --key "$work/trustee$i.key" \

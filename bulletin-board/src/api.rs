@@ -2,8 +2,11 @@
 //! code and a clear message, and changes nothing.
 //!
 //! Commission requests carry `x-zkvote-timestamp` (Unix seconds, within 5 minutes of the
-//! board's clock) and `x-zkvote-signature`: ed25519 by the manifest's commission key over
-//! `"zkvote/v1/request\n" || METHOD || "\n" || PATH || "\n" || timestamp || "\n" || hex(SHA-256(body))`.
+//! board's clock), `x-zkvote-nonce` (16 random bytes, hex) and `x-zkvote-signature`:
+//! ed25519 by the manifest's commission key over
+//! `"zkvote/v1/request\n" || METHOD || "\n" || PATH || "\n" || timestamp || "\n" || nonce || "\n" || hex(SHA-256(body))`.
+//! Each request is single-use: its nonce is claimed in the store (shared by every board
+//! process) and a replay is refused.
 //! Trustee messages (dealings, complaints, partial decryptions) are signed inside the
 //! message itself. Voters are anonymous: the proofs are the credential.
 
@@ -101,6 +104,15 @@ impl From<LogServiceError> for ApiError {
                 ApiError::conflict("election-exists", "election already exists")
             }
             LogServiceError::Log(e) => ApiError::bad("bad-proof-request", e.to_string()),
+            LogServiceError::Store(e @ StoreError::WrongPhase(_)) => {
+                ApiError::conflict("wrong-phase", e.to_string())
+            }
+            LogServiceError::Store(e @ StoreError::Duplicate { .. }) => {
+                ApiError::conflict("duplicate-entry", e.to_string())
+            }
+            LogServiceError::Store(e @ StoreError::RollFull) => {
+                ApiError::conflict("roll-full", e.to_string())
+            }
             other => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "board-error",
@@ -113,6 +125,56 @@ impl From<LogServiceError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         LogServiceError::Store(e).into()
+    }
+}
+
+/// The refusal of an entry of `kind` in a phase whose rule does not allow it: the same
+/// status and code whether the board's state or the append transaction saw it first.
+fn wrong_phase(kind: EntryKind) -> ApiError {
+    let (code, message) = match kind {
+        EntryKind::Manifest => ("election-exists", "the election already exists"),
+        EntryKind::Registration => ("roll-frozen", "the roll is frozen: registration is closed"),
+        EntryKind::RollFrozen => ("roll-frozen", "the roll is already frozen"),
+        EntryKind::Dealing | EntryKind::Complaint => ("ceremony-over", "the key ceremony is over"),
+        EntryKind::Open => (
+            "not-frozen",
+            "open needs a frozen roll and an election not yet opened",
+        ),
+        EntryKind::Ballot => ("election-not-open", "the election is not open for voting"),
+        EntryKind::Close => ("election-not-open", "only an open election can be closed"),
+        EntryKind::PartialDecryption => (
+            "election-not-closed",
+            "partial decryptions are accepted once voting is closed",
+        ),
+        EntryKind::Result => (
+            "election-not-closed",
+            "the result is published once voting is closed",
+        ),
+    };
+    ApiError::conflict(code, message)
+}
+
+/// The refusal of an append of an entry of `kind`: phase and uniqueness conflicts found
+/// in the append transaction are 409s with the kind's stable code.
+fn append_refusal(kind: EntryKind, e: LogServiceError) -> ApiError {
+    match e {
+        LogServiceError::Store(StoreError::WrongPhase(_)) => wrong_phase(kind),
+        LogServiceError::Store(StoreError::RollFull) => {
+            ApiError::conflict("roll-full", "the voter roll is full")
+        }
+        LogServiceError::Store(StoreError::Duplicate { key, index }) => {
+            let code = match kind {
+                EntryKind::Dealing => "duplicate-dealing",
+                EntryKind::Complaint => "duplicate-complaint",
+                EntryKind::PartialDecryption => "duplicate-partial-decryption",
+                _ => "duplicate-entry",
+            };
+            ApiError::conflict(
+                code,
+                format!("the log already holds {key} (entry {index}); a copy is refused"),
+            )
+        }
+        other => other.into(),
     }
 }
 
@@ -130,25 +192,74 @@ fn rejection(e: Rejection) -> ApiError {
     }
 }
 
+/// Header carrying a signed request's timestamp (Unix seconds, canonical decimal).
+pub const TIMESTAMP_HEADER: &str = "x-zkvote-timestamp";
+/// Header carrying a signed request's nonce (32 lowercase hex digits).
+pub const NONCE_HEADER: &str = "x-zkvote-nonce";
+/// Header carrying a signed request's ed25519 signature (128 lowercase hex digits).
+pub const SIGNATURE_HEADER: &str = "x-zkvote-signature";
+
 /// The bytes a commission signs for a request.
-pub fn request_message(method: &str, path: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
+pub fn request_message(
+    method: &str,
+    path: &str,
+    timestamp: i64,
+    nonce: &str,
+    body: &[u8],
+) -> Vec<u8> {
     format!(
-        "zkvote/v1/request\n{method}\n{path}\n{timestamp}\n{}",
+        "zkvote/v1/request\n{method}\n{path}\n{timestamp}\n{nonce}\n{}",
         hex::encode(Sha256::digest(body))
     )
     .into_bytes()
 }
 
-/// Signs a commission request: returns the two header values (timestamp, signature hex).
+/// The headers of a signed commission request.
+#[derive(Clone, Debug)]
+pub struct SignedRequest {
+    /// Unix seconds, decimal.
+    pub timestamp: String,
+    /// 16 fresh random bytes, hex: the request is accepted once.
+    pub nonce: String,
+    /// The signature, hex.
+    pub signature: String,
+}
+
+impl SignedRequest {
+    /// The headers to send.
+    pub fn header_map(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            (TIMESTAMP_HEADER, &self.timestamp),
+            (NONCE_HEADER, &self.nonce),
+            (SIGNATURE_HEADER, &self.signature),
+        ] {
+            headers.insert(
+                name,
+                value.parse().expect("decimal and hex are header values"),
+            );
+        }
+        headers
+    }
+}
+
+/// Signs a commission request at `timestamp` with a fresh random nonce.
 pub fn sign_request(
     key: &SigningKey,
     method: &str,
     path: &str,
     body: &[u8],
     timestamp: i64,
-) -> (String, String) {
-    let sig = key.sign(&request_message(method, path, timestamp, body));
-    (timestamp.to_string(), hex::encode(sig.to_bytes()))
+) -> SignedRequest {
+    let mut nonce = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let nonce = hex::encode(nonce);
+    let sig = key.sign(&request_message(method, path, timestamp, &nonce, body));
+    SignedRequest {
+        timestamp: timestamp.to_string(),
+        nonce,
+        signature: hex::encode(sig.to_bytes()),
+    }
 }
 
 fn now() -> i64 {
@@ -158,36 +269,71 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn check_signed(
+/// A timestamp in its one accepted form: canonical decimal (no sign, no leading zero),
+/// fitting in an `i64`.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let canonical = text == "0"
+        || (!text.is_empty()
+            && !text.starts_with('0')
+            && text.len() <= 19
+            && text.bytes().all(|c| c.is_ascii_digit()));
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Checks a commission request's signature under `key` and claims its nonce, so that the
+/// same request is never carried out twice, by this or any board process on the store.
+async fn check_signed(
+    b: &Board,
     headers: &HeaderMap,
     method: &Method,
     path: &str,
     body: &[u8],
     key: &[u8; 32],
 ) -> Result<(), ApiError> {
-    let ts: i64 = headers
-        .get("x-zkvote-timestamp")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
+    let ts = header(headers, TIMESTAMP_HEADER)
+        .and_then(parse_timestamp)
         .ok_or_else(|| ApiError::unauthorized("missing or malformed x-zkvote-timestamp"))?;
-    if (now() - ts).abs() > MAX_SKEW_SECS {
+    let now = now();
+    if (i128::from(now) - i128::from(ts)).abs() > i128::from(MAX_SKEW_SECS) {
         return Err(ApiError::unauthorized(
             "request timestamp is too far from the board's clock",
         ));
     }
+    let mut nonce = [0u8; 16];
+    let nonce_text = header(headers, NONCE_HEADER)
+        .filter(|v| zkvote_core::codec::hex_exact(v, &mut nonce).is_ok())
+        .ok_or_else(|| {
+            ApiError::unauthorized("missing or malformed x-zkvote-nonce (32 lowercase hex digits)")
+        })?;
     let mut sig = [0u8; 64];
-    headers
-        .get("x-zkvote-signature")
-        .and_then(|v| v.to_str().ok())
+    header(headers, SIGNATURE_HEADER)
         .and_then(|v| zkvote_core::codec::hex_exact(v, &mut sig).ok())
         .ok_or_else(|| ApiError::unauthorized("missing or malformed x-zkvote-signature"))?;
     let vk = VerifyingKey::from_bytes(key)
         .map_err(|_| ApiError::unauthorized("invalid commission key"))?;
     vk.verify_strict(
-        &request_message(method.as_str(), path, ts, body),
+        &request_message(method.as_str(), path, ts, nonce_text, body),
         &Signature::from_bytes(&sig),
     )
-    .map_err(|_| ApiError::unauthorized("request is not signed by the commission key"))
+    .map_err(|_| ApiError::unauthorized("request is not signed by the commission key"))?;
+    // The timestamp is within the skew of `now`, so this cannot overflow.
+    let expires_at = ts + MAX_SKEW_SECS;
+    if !b
+        .log
+        .store()
+        .claim_request_nonce(key, &nonce, expires_at, now)
+        .await?
+    {
+        return Err(ApiError::conflict(
+            "replayed-request",
+            "this signed request was already received: every signed request is single-use",
+        ));
+    }
+    Ok(())
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
@@ -237,6 +383,29 @@ pub enum Phase {
     Closed,
     /// Result published.
     Tallied,
+}
+
+impl Phase {
+    /// The phase's name in the protocol's phase rule.
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Setup => "setup",
+            Phase::Frozen => "frozen",
+            Phase::Open => "open",
+            Phase::Closed => "closed",
+            Phase::Tallied => "tallied",
+        }
+    }
+}
+
+/// Refuses an entry of `kind` that the phase rule does not allow in the state's phase
+/// (checked again in the append transaction).
+fn require_phase(s: &ElectionState, kind: EntryKind) -> Result<(), ApiError> {
+    if kind.phase_rule().0.contains(&s.phase.as_str()) {
+        Ok(())
+    } else {
+        Err(wrong_phase(kind))
+    }
 }
 
 struct ElectionState {
@@ -335,18 +504,55 @@ impl ElectionState {
     }
 }
 
+/// Which commissions may create elections on a board.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Creators {
+    /// Any commission key (a private or test board).
+    Anyone,
+    /// Only these commission keys (ed25519 public keys), as the operator decided.
+    Only(Vec<[u8; 32]>),
+}
+
+impl Creators {
+    fn allows(&self, key: &[u8; 32]) -> bool {
+        match self {
+            Creators::Anyone => true,
+            Creators::Only(keys) => keys.contains(key),
+        }
+    }
+}
+
+/// How a board runs.
+#[derive(Clone, Debug)]
+pub struct BoardConfig {
+    /// Micro-batching of ballot verification.
+    pub ballot_box: BallotBoxConfig,
+    /// Who may create elections.
+    pub creators: Creators,
+}
+
+impl BoardConfig {
+    /// A board on which `creators` may create elections, batching ballots by default.
+    pub fn new(creators: Creators) -> Self {
+        BoardConfig {
+            ballot_box: BallotBoxConfig::default(),
+            creators,
+        }
+    }
+}
+
 /// The board: the log service and every election's state.
 pub struct Board {
     log: Arc<BoardLog>,
     elections: RwLock<HashMap<[u8; 32], Arc<Mutex<ElectionState>>>>,
-    config: BallotBoxConfig,
+    config: BoardConfig,
 }
 
 impl Board {
     /// Loads every election from the store, replaying its log, and restarts the ballot
     /// boxes of open elections. Elections created, and entries appended, by other board
     /// processes on the same database are picked up on use.
-    pub async fn load(log: Arc<BoardLog>, config: BallotBoxConfig) -> Result<Arc<Self>, ApiError> {
+    pub async fn load(log: Arc<BoardLog>, config: BoardConfig) -> Result<Arc<Self>, ApiError> {
         let board = Arc::new(Board {
             log,
             elections: RwLock::new(HashMap::new()),
@@ -365,7 +571,7 @@ impl Board {
                 ctx.clone(),
                 s.verifier.clone(),
                 root,
-                self.config,
+                self.config.ballot_box,
             ));
         }
     }
@@ -503,11 +709,75 @@ pub fn router(board: Arc<Board>) -> Router {
         .route("/v1/elections/{id}/proofs/inclusion", get(inclusion))
         .route("/v1/elections/{id}/proofs/consistency", get(consistency))
         .route("/v1/elections/{id}/record", get(record))
+        .fallback(unknown_route)
+        .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::from_fn(limit_uri))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
         .with_state(board)
+}
+
+/// Longest accepted request target (path and query).
+pub const MAX_URI: usize = 4096;
+
+async fn unknown_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown-route",
+        "no such route (GET /v1/openapi.json lists them)",
+    )
+}
+
+async fn limit_uri(req: Request, next: axum::middleware::Next) -> Response {
+    if req.uri().to_string().len() > MAX_URI {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            format!("the request target exceeds {MAX_URI} bytes"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Every refusal is a JSON error with a stable code: refusals made by the framework
+/// (path and query parse failures, wrong method, timeouts) are rewritten into that form,
+/// keeping their status and their text as the message.
+async fn json_errors(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad-request",
+        StatusCode::NOT_FOUND => "unknown-route",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
+        StatusCode::URI_TOO_LONG => "uri-too-long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        s if s.is_server_error() => "board-error",
+        _ => "bad-request",
+    };
+    let text = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase()
+    } else {
+        text
+    };
+    ApiError::new(status, code, message).into_response()
 }
 
 /// The OpenAPI 3.1 description of this API.
@@ -536,7 +806,22 @@ struct CreateElection {
 async fn create_election(State(b): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (method, path, headers, body) = read_body(req, MAX_BODY).await?;
     let c: CreateElection = parse_json(&body)?;
-    check_signed(&headers, &method, &path, &body, &c.manifest.commission_key)?;
+    if !b.config.creators.allows(&c.manifest.commission_key) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "commission-not-allowed",
+            "this board's operator does not allow this commission key to create elections",
+        ));
+    }
+    check_signed(
+        &b,
+        &headers,
+        &method,
+        &path,
+        &body,
+        &c.manifest.commission_key,
+    )
+    .await?;
     if c.manifest.board_key != b.log.public_key().to_bytes() {
         return Err(ApiError::bad(
             "wrong-board-key",
@@ -656,7 +941,15 @@ async fn issue_codes(
     let (method, path, headers, body) = read_body(req, MAX_BODY).await?;
     let e = b.election(&eid).await?;
     let s = e.lock().await;
-    check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
+    check_signed(
+        &b,
+        &headers,
+        &method,
+        &path,
+        &body,
+        &s.manifest.commission_key,
+    )
+    .await?;
     let r: IssueCodes = parse_json(&body)?;
     if r.count == 0 || r.count > 100_000 {
         return Err(ApiError::bad("bad-count", "count must be 1 to 100000"));
@@ -699,15 +992,8 @@ async fn register(
         .map_err(|e| ApiError::bad("bad-commitment", e.to_string()))?;
     let e = b.election(&eid).await?;
     let mut s = e.lock().await;
-    if s.phase != Phase::Setup {
-        return Err(ApiError::conflict(
-            "roll-frozen",
-            "the roll is frozen: registration is closed",
-        ));
-    }
-    if s.commitments.len() as u128 >= 1u128 << s.manifest.roll_depth {
-        return Err(ApiError::conflict("roll-full", "the voter roll is full"));
-    }
+    require_phase(&s, EntryKind::Registration)?;
+    let capacity = 1u64 << s.manifest.roll_depth;
     let entry = Entry::Registration {
         commitment: r.commitment,
     };
@@ -715,8 +1001,14 @@ async fn register(
     let idx = b
         .log
         .store()
-        .register(&eid, &code_hash, &phased(EntryKind::Registration, &entry))
-        .await?
+        .register(
+            &eid,
+            &code_hash,
+            capacity,
+            &phased(EntryKind::Registration, &entry),
+        )
+        .await
+        .map_err(|e| append_refusal(EntryKind::Registration, e.into()))?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -729,11 +1021,14 @@ async fn register(
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
-/// An entry of `kind`, appended only in the phases its rule allows (checked in the append
-/// transaction) and moving the election to the phase the rule names.
+/// An entry of `kind`, appended only in the phases its rule allows and only if the log
+/// holds no entry with its unique key (both checked in the append transaction), moving
+/// the election to the phase the rule names.
 fn phased(kind: EntryKind, entry: &Entry) -> NewEntry {
     let (phases, next) = kind.phase_rule();
-    NewEntry::plain(kind, entry.to_bytes()).in_phase(phases, next)
+    NewEntry::plain(kind, entry.to_bytes())
+        .in_phase(phases, next)
+        .unique(entry.unique_key())
 }
 
 async fn append_entry(
@@ -743,8 +1038,56 @@ async fn append_entry(
     kind: EntryKind,
     entry: Entry,
 ) -> Result<Response, ApiError> {
-    let receipt = b.log.append(eid, &phased(kind, &entry)).await?;
+    let receipt = b
+        .log
+        .append(eid, &phased(kind, &entry))
+        .await
+        .map_err(|e| append_refusal(kind, e))?;
     b.sync(eid, s).await?;
+    Ok((StatusCode::CREATED, Json(receipt)).into_response())
+}
+
+/// What computing a summary entry inside the append transaction can end with.
+enum Computed {
+    Store(StoreError),
+    Refused(ApiError),
+}
+
+impl From<StoreError> for Computed {
+    fn from(e: StoreError) -> Self {
+        Computed::Store(e)
+    }
+}
+
+/// Appends an entry of `kind` that sums up the log (the frozen roll, the joint key, the
+/// close, the result): inside the append transaction, under the election's write lock,
+/// the state is brought up to the log's last entry and `compute` builds the entry from
+/// it, so that it never misses an entry another board process appended first.
+async fn append_summary(
+    b: &Board,
+    eid: &[u8; 32],
+    s: &mut ElectionState,
+    kind: EntryKind,
+    compute: impl FnOnce(&ElectionState) -> Result<Entry, ApiError>,
+) -> Result<Response, ApiError> {
+    let from = s.applied;
+    let state = &mut *s;
+    let appended = b
+        .log
+        .store()
+        .append_computed(eid, from, |fresh| {
+            b.apply_entries(state, fresh).map_err(Computed::Refused)?;
+            require_phase(state, kind).map_err(Computed::Refused)?;
+            let entry = compute(state).map_err(Computed::Refused)?;
+            Ok(phased(kind, &entry))
+        })
+        .await;
+    let idx = appended.map_err(|e| match e {
+        Computed::Store(e) => append_refusal(kind, e.into()),
+        Computed::Refused(e) => e,
+    })?;
+    b.sync(eid, s).await?;
+    let receipt = b.log.receipt(eid, idx).await?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
@@ -767,20 +1110,24 @@ async fn freeze(
     let (method, path, headers, body) = read_body(req, 4096).await?;
     let e = b.election(&eid).await?;
     let mut s = e.lock().await;
-    check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
-    if s.phase != Phase::Setup {
-        return Err(ApiError::conflict(
-            "roll-frozen",
-            "the roll is already frozen",
-        ));
-    }
-    let roll = VoterRoll::new(s.manifest.roll_depth, s.commitments.clone())
-        .map_err(|e| ApiError::conflict("roll-full", e.to_string()))?;
-    let entry = Entry::RollFrozen {
-        root: hex::encode(fr_to_bytes(&roll.root())),
-        count: roll.len() as u64,
-    };
-    append_entry(&b, &eid, &mut s, EntryKind::RollFrozen, entry).await
+    check_signed(
+        &b,
+        &headers,
+        &method,
+        &path,
+        &body,
+        &s.manifest.commission_key,
+    )
+    .await?;
+    append_summary(&b, &eid, &mut s, EntryKind::RollFrozen, |s| {
+        let roll = VoterRoll::new(s.manifest.roll_depth, s.commitments.clone())
+            .map_err(|e| ApiError::conflict("roll-full", e.to_string()))?;
+        Ok(Entry::RollFrozen {
+            root: hex::encode(fr_to_bytes(&roll.root())),
+            count: roll.len() as u64,
+        })
+    })
+    .await
 }
 
 /// A trustee's self-signed ceremony message: its author, signature domain, signed body and
@@ -802,12 +1149,7 @@ async fn post_ceremony_message(
 ) -> Result<Response, ApiError> {
     let e = b.election(eid).await?;
     let mut s = e.lock().await;
-    if matches!(s.phase, Phase::Open | Phase::Closed | Phase::Tallied) {
-        return Err(ApiError::conflict(
-            "ceremony-over",
-            "the key ceremony is over",
-        ));
-    }
+    require_phase(&s, m.kind)?;
     let t = s
         .ceremony
         .trustee(m.author)
@@ -873,25 +1215,29 @@ async fn open(
     let (method, path, headers, body) = read_body(req, 4096).await?;
     let e = b.election(&eid).await?;
     let mut s = e.lock().await;
-    check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
-    if s.phase != Phase::Frozen {
-        return Err(ApiError::conflict(
-            "not-frozen",
-            "open needs a frozen roll and an election not yet opened",
-        ));
-    }
-    let outcome = verify_ceremony(
-        &s.ceremony,
-        &s.dealings,
-        &s.complaints,
-        &mut rand_core::OsRng,
+    check_signed(
+        &b,
+        &headers,
+        &method,
+        &path,
+        &body,
+        &s.manifest.commission_key,
     )
-    .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
-    let entry = Entry::Open {
-        joint_key: outcome.joint_key,
-        qualified: outcome.qualified,
-    };
-    append_entry(&b, &eid, &mut s, EntryKind::Open, entry).await
+    .await?;
+    append_summary(&b, &eid, &mut s, EntryKind::Open, |s| {
+        let outcome = verify_ceremony(
+            &s.ceremony,
+            &s.dealings,
+            &s.complaints,
+            &mut rand_core::OsRng,
+        )
+        .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
+        Ok(Entry::Open {
+            joint_key: outcome.joint_key,
+            qualified: outcome.qualified,
+        })
+    })
+    .await
 }
 
 async fn post_ballot(
@@ -920,12 +1266,7 @@ async fn post_ballot(
     let bb = {
         let e = b.election(&eid).await?;
         let s = e.lock().await;
-        if s.phase != Phase::Open {
-            return Err(ApiError::conflict(
-                "election-not-open",
-                "the election is not open for voting",
-            ));
-        }
+        require_phase(&s, EntryKind::Ballot)?;
         s.ballot_box.clone().ok_or_else(|| {
             ApiError::conflict("election-not-open", "the election is not open for voting")
         })?
@@ -944,13 +1285,16 @@ async fn close(
     let e = b.election(&eid).await?;
     let bb = {
         let s = e.lock().await;
-        check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
-        if s.phase != Phase::Open {
-            return Err(ApiError::conflict(
-                "election-not-open",
-                "only an open election can be closed",
-            ));
-        }
+        check_signed(
+            &b,
+            &headers,
+            &method,
+            &path,
+            &body,
+            &s.manifest.commission_key,
+        )
+        .await?;
+        require_phase(&s, EntryKind::Close)?;
         s.ballot_box.clone()
     };
     if let Some(bb) = &bb {
@@ -958,7 +1302,7 @@ async fn close(
         bb.drain().await;
     }
     let mut s = e.lock().await;
-    append_entry(&b, &eid, &mut s, EntryKind::Close, Entry::Close {}).await
+    append_summary(&b, &eid, &mut s, EntryKind::Close, |_| Ok(Entry::Close {})).await
 }
 
 async fn post_partial(
@@ -971,12 +1315,7 @@ async fn post_partial(
     let p: PartialDecryption = parse_json(&body)?;
     let e = b.election(&eid).await?;
     let mut s = e.lock().await;
-    if s.phase != Phase::Closed {
-        return Err(ApiError::conflict(
-            "election-not-closed",
-            "partial decryptions are accepted once voting is closed",
-        ));
-    }
+    require_phase(&s, EntryKind::PartialDecryption)?;
     let outcome = verify_ceremony(
         &s.ceremony,
         &s.dealings,
@@ -987,12 +1326,6 @@ async fn post_partial(
     let agg = counted_aggregate(&b, &eid, &mut s).await?;
     zkvote_tally::verify_partial_decryption(&s.ceremony, &outcome, &agg, &p, &mut rand_core::OsRng)
         .map_err(|e| ApiError::bad("invalid-partial-decryption", e.to_string()))?;
-    if s.partials.iter().any(|q| q.trustee == p.trustee) {
-        return Err(ApiError::conflict(
-            "duplicate-partial-decryption",
-            "this trustee already published its partial decryption",
-        ));
-    }
     append_entry(
         &b,
         &eid,
@@ -1018,14 +1351,17 @@ async fn post_result(
     let (method, path, headers, body) = read_body(req, 65536).await?;
     let e = b.election(&eid).await?;
     let mut s = e.lock().await;
-    check_signed(&headers, &method, &path, &body, &s.manifest.commission_key)?;
+    check_signed(
+        &b,
+        &headers,
+        &method,
+        &path,
+        &body,
+        &s.manifest.commission_key,
+    )
+    .await?;
     let r: PostResult = parse_json(&body)?;
-    if s.phase != Phase::Closed {
-        return Err(ApiError::conflict(
-            "election-not-closed",
-            "the result is published once voting is closed",
-        ));
-    }
+    require_phase(&s, EntryKind::Result)?;
     let outcome = verify_ceremony(
         &s.ceremony,
         &s.dealings,
@@ -1033,22 +1369,25 @@ async fn post_result(
         &mut rand_core::OsRng,
     )
     .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
+    // No ballot is appended after the close: the aggregate is final.
     let agg = counted_aggregate(&b, &eid, &mut s).await?;
-    verify_result(
-        &s.ceremony,
-        &outcome,
-        &agg,
-        &s.partials,
-        &r.counts,
-        &mut rand_core::OsRng,
-    )
-    .map_err(|e| ApiError::bad("wrong-result", e.to_string()))?;
-    let entry = Entry::Result {
-        ballots_counted: agg.ballots,
-        aggregate: crate::entries::encode_aggregate(&agg),
-        counts: r.counts,
-    };
-    append_entry(&b, &eid, &mut s, EntryKind::Result, entry).await
+    append_summary(&b, &eid, &mut s, EntryKind::Result, |s| {
+        verify_result(
+            &s.ceremony,
+            &outcome,
+            &agg,
+            &s.partials,
+            &r.counts,
+            &mut rand_core::OsRng,
+        )
+        .map_err(|e| ApiError::bad("wrong-result", e.to_string()))?;
+        Ok(Entry::Result {
+            ballots_counted: agg.ballots,
+            aggregate: crate::entries::encode_aggregate(&agg),
+            counts: r.counts,
+        })
+    })
+    .await
 }
 
 async fn checkpoint(
@@ -1111,12 +1450,7 @@ async fn entries(
 }
 
 fn entry_line(e: &crate::store::StoredEntry) -> String {
-    format!(
-        "{{\"index\":{},\"kind\":\"{}\",\"entry\":{}}}",
-        e.index,
-        e.kind,
-        String::from_utf8_lossy(&e.data)
-    )
+    zkvote_verifier::record::entry_line(e.index, &e.kind, &e.data)
 }
 
 #[derive(Deserialize)]
@@ -1281,7 +1615,7 @@ async fn record(State(b): State<AppState>, Path(id): Path<String>) -> Result<Res
         async move {
             let from = state?;
             if from >= size {
-                let line = format!("{}\n", json!({ "checkpoint": note }));
+                let line = format!("{}\n", zkvote_verifier::record::checkpoint_line(&note));
                 return Some((Ok(Bytes::from(line)), None));
             }
             match store

@@ -310,6 +310,7 @@ fn ballot_entry(ballot: CompleteBallot, spend: bool, manifest_hash: &[u8; 32]) -
         spend_nullifier: spend,
         ciphertexts: ballot.ballot.ciphertext_keys().copied().collect(),
         data: Entry::Ballot { ballot }.to_bytes(),
+        unique_key: None,
         require_phase: EntryKind::Ballot.phase_rule().0,
         set_phase: None,
     }

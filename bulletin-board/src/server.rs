@@ -1,8 +1,8 @@
 //! Running the board: its key file and the HTTP server (used by `zkvote board serve` and
 //! the `zkvote-board` binary).
 
-use crate::api::{router_with_limit, Board};
-use crate::{BallotBoxConfig, BoardLog, Store};
+use crate::api::{router_with_limit, Board, BoardConfig, Creators};
+use crate::{BoardLog, Store};
 use ed25519_dalek::SigningKey;
 use std::path::Path;
 use std::sync::Arc;
@@ -74,6 +74,17 @@ pub enum BoardCommand {
         /// Requests per second allowed per client address (bursts of twice that).
         #[arg(long, default_value_t = 200)]
         rate_limit: u32,
+        /// A commission public key (64 hex digits) allowed to create elections on this
+        /// board; repeat for several. Other keys are refused.
+        #[arg(
+            long = "commission-key",
+            value_name = "HEX",
+            required_unless_present = "any_commission"
+        )]
+        commission_keys: Vec<String>,
+        /// Let any commission key create elections (a private or test board).
+        #[arg(long, conflicts_with = "commission_keys")]
+        any_commission: bool,
     },
 }
 
@@ -91,8 +102,28 @@ pub async fn run(command: BoardCommand, name: &str) -> Result<(), String> {
             listen,
             key,
             rate_limit,
+            commission_keys,
+            any_commission,
         } => {
-            let (addr, server) = bind(&db, &listen, read_signing_key(&key)?, rate_limit).await?;
+            let creators = if any_commission {
+                Creators::Anyone
+            } else {
+                Creators::Only(
+                    commission_keys
+                        .iter()
+                        .map(|k| {
+                            zkvote_core::codec::hex32(k).map_err(|e| {
+                                format!(
+                                    "--commission-key {k:?} is not 64 lowercase hex digits: {e}"
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                )
+            };
+            let config = BoardConfig::new(creators);
+            let (addr, server) =
+                bind(&db, &listen, read_signing_key(&key)?, rate_limit, config).await?;
             println!("{name} listening on http://{addr}");
             server.await
         }
@@ -106,6 +137,7 @@ pub async fn bind(
     listen: &str,
     key: SigningKey,
     rate_limit: u32,
+    config: BoardConfig,
 ) -> Result<
     (
         std::net::SocketAddr,
@@ -117,7 +149,7 @@ pub async fn bind(
         .await
         .map_err(|e| format!("cannot open database: {e}"))?;
     let log = Arc::new(BoardLog::new(store, key));
-    let board = Board::load(log, BallotBoxConfig::default())
+    let board = Board::load(log, config)
         .await
         .map_err(|e| format!("cannot load the log: {}", e.message()))?;
     let listener = tokio::net::TcpListener::bind(listen)

@@ -42,6 +42,17 @@ pub enum StoreError {
     /// The election is in a phase where this entry is not allowed.
     #[error("the election is in phase {0:?}, where this entry is not allowed")]
     WrongPhase(String),
+    /// The election already holds an entry with this entry's unique key (entry index).
+    #[error("the log already holds an entry with key {key:?} (entry {index})")]
+    Duplicate {
+        /// The key (`Entry::unique_key`).
+        key: String,
+        /// The entry that holds it.
+        index: u64,
+    },
+    /// The voter roll holds as many registrations as its depth allows.
+    #[error("the voter roll is full")]
+    RollFull,
     /// Database failure.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -134,6 +145,9 @@ pub struct NewEntry {
     pub ciphertexts: Vec<[u8; 32]>,
     /// For ballots: the digest (tracker), indexed for lookups.
     pub digest: Option<[u8; 32]>,
+    /// The entry's unique key (`Entry::unique_key`): an election holds at most one entry
+    /// per key, checked in the append transaction.
+    pub unique_key: Option<String>,
     /// Phases in which the entry may be appended (empty: any), checked in the append
     /// transaction so that several board processes agree.
     pub require_phase: &'static [&'static str],
@@ -151,6 +165,7 @@ impl NewEntry {
             spend_nullifier: false,
             ciphertexts: Vec::new(),
             digest: None,
+            unique_key: None,
             require_phase: &[],
             set_phase: None,
         }
@@ -160,6 +175,12 @@ impl NewEntry {
     pub fn in_phase(mut self, phases: &'static [&'static str], next: Option<&'static str>) -> Self {
         self.require_phase = phases;
         self.set_phase = next;
+        self
+    }
+
+    /// The same entry, refused if the election already holds one with `key`.
+    pub fn unique(mut self, key: Option<String>) -> Self {
+        self.unique_key = key;
         self
     }
 }
@@ -237,6 +258,23 @@ macro_rules! append_tx {
                     .await?
                     .try_get(0)?;
                 return Err(StoreError::NullifierUsed(prev as u64));
+            }
+        }
+        if let Some(key) = &$entry.unique_key {
+            let r = sqlx::query("INSERT INTO entry_keys (election_id, key, idx) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(&$eid[..])
+                .bind(key)
+                .bind(idx)
+                .execute(&mut **tx)
+                .await?;
+            if r.rows_affected() == 0 {
+                let prev: i64 = sqlx::query("SELECT idx FROM entry_keys WHERE election_id = $1 AND key = $2")
+                    .bind(&$eid[..])
+                    .bind(key)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get(0)?;
+                return Err(StoreError::Duplicate { key: key.clone(), index: prev as u64 });
             }
         }
         for a in &$entry.ciphertexts {
@@ -329,6 +367,15 @@ fn plan_group<'a>(
     plan
 }
 
+/// Whether a group can take the few-statement path: it moves no phase and holds no
+/// entry with a unique key (those take the savepoint path).
+fn group_eligible(entries: &[NewEntry]) -> bool {
+    !entries.is_empty()
+        && entries
+            .iter()
+            .all(|e| e.set_phase.is_none() && e.unique_key.is_none())
+}
+
 fn group_keys(entries: &[NewEntry]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let nullifiers = entries
         .iter()
@@ -357,7 +404,7 @@ async fn sqlite_append_group(
     entries: &[NewEntry],
 ) -> Result<Option<Vec<Result<u64, StoreError>>>, StoreError> {
     use sqlx::{QueryBuilder, Sqlite};
-    if entries.is_empty() || entries.iter().any(|e| e.set_phase.is_some()) {
+    if !group_eligible(entries) {
         return Ok(None);
     }
     let eid = &election_id[..];
@@ -459,7 +506,7 @@ async fn pg_append_group(
     election_id: &[u8; 32],
     entries: &[NewEntry],
 ) -> Result<Option<Vec<Result<u64, StoreError>>>, StoreError> {
-    if entries.is_empty() || entries.iter().any(|e| e.set_phase.is_some()) {
+    if !group_eligible(entries) {
         return Ok(None);
     }
     let eid = &election_id[..];
@@ -721,6 +768,69 @@ impl Store {
                     "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE"
                 )?;
                 tx.commit().await?;
+                Ok(idx)
+            }
+        }
+    }
+
+    /// Appends an entry computed from the election's whole log: under the election's write
+    /// lock, the entries from index `from` to the end (ballot bodies left out, as in
+    /// [`Store::entries_for_replay`]) are read and handed to `compute`, and the entry it
+    /// returns is appended in the same transaction. An entry that sums up the log (the
+    /// frozen roll, the joint key, the result) thus never misses an entry that another
+    /// board process appended before it. A refusal by `compute` changes nothing.
+    pub async fn append_computed<E: From<StoreError>>(
+        &self,
+        election_id: &[u8; 32],
+        from: u64,
+        compute: impl FnOnce(Vec<StoredEntry>) -> Result<NewEntry, E>,
+    ) -> Result<u64, E> {
+        let read = "SELECT idx, kind, CASE WHEN kind = 'ballot' THEN substr(data, 1, 0) ELSE data END, leaf_hash FROM entries WHERE election_id = $1 AND idx >= $2 ORDER BY idx";
+        macro_rules! computed {
+            ($tx:expr, $lock:expr) => {{
+                let tx = $tx;
+                if sqlx::query($lock)
+                    .bind(&election_id[..])
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(StoreError::from)?
+                    .is_none()
+                {
+                    return Err(StoreError::UnknownElection.into());
+                }
+                let fresh = sqlx::query(read)
+                    .bind(&election_id[..])
+                    .bind(from.min(i64::MAX as u64) as i64)
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(StoreError::from)?
+                    .into_iter()
+                    .map(row_to_entry)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let entry = compute(fresh)?;
+                async { append_tx!(&mut *tx, election_id, entry, $lock) }.await?
+            }};
+        }
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let mut tx = writer
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(StoreError::from)?;
+                let idx = computed!(
+                    &mut tx,
+                    "SELECT next_index, phase FROM elections WHERE election_id = $1"
+                );
+                tx.commit().await.map_err(StoreError::from)?;
+                Ok(idx)
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(StoreError::from)?;
+                let idx = computed!(
+                    &mut tx,
+                    "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE"
+                );
+                tx.commit().await.map_err(StoreError::from)?;
                 Ok(idx)
             }
         }
@@ -1076,14 +1186,61 @@ impl Store {
         Ok(())
     }
 
-    /// Appends a registration entry if `code_hash` is an unused code, marking it used in
-    /// the same transaction. `Ok(None)` if the code is unknown or already used.
+    /// Claims a signed request's nonce for `signer` until `expires_at` (Unix seconds):
+    /// `true` the first time, `false` if it was claimed before (a replay). Nonces that
+    /// expired before `now` are forgotten in the same transaction.
+    pub async fn claim_request_nonce(
+        &self,
+        signer: &[u8; 32],
+        nonce: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let purge = "DELETE FROM request_nonces WHERE expires_at < $1";
+        let claim = "INSERT INTO request_nonces (signer, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        macro_rules! body {
+            ($tx:expr) => {{
+                let tx = $tx;
+                sqlx::query(purge).bind(now).execute(&mut **tx).await?;
+                sqlx::query(claim)
+                    .bind(&signer[..])
+                    .bind(nonce)
+                    .bind(expires_at)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+                    == 1
+            }};
+        }
+        let fresh = match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                let fresh = body!(&mut tx);
+                tx.commit().await?;
+                fresh
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let fresh = body!(&mut tx);
+                tx.commit().await?;
+                fresh
+            }
+        };
+        Ok(fresh)
+    }
+
+    /// Appends a registration entry if `code_hash` is an unused code and the roll holds
+    /// fewer than `capacity` registrations, marking the code used and counting the
+    /// registration in the same transaction. `Ok(None)` if the code is unknown or already
+    /// used; [`StoreError::RollFull`] if the roll is full.
     pub async fn register(
         &self,
         election_id: &[u8; 32],
         code_hash: &[u8; 32],
+        capacity: u64,
         entry: &NewEntry,
     ) -> Result<Option<u64>, StoreError> {
+        let count = "UPDATE elections SET registrations = registrations + 1 WHERE election_id = $1 AND registrations < $2";
         let claim = "UPDATE registration_codes SET used_by = -1 WHERE election_id = $1 AND code_hash = $2 AND used_by IS NULL";
         let mark =
             "UPDATE registration_codes SET used_by = $3 WHERE election_id = $1 AND code_hash = $2";
@@ -1099,6 +1256,16 @@ impl Store {
                     == 0
                 {
                     return Ok(None);
+                }
+                if sqlx::query(count)
+                    .bind(&election_id[..])
+                    .bind(capacity.min(i64::MAX as u64) as i64)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+                    == 0
+                {
+                    return Err(StoreError::RollFull);
                 }
                 let idx = append_tx!(&mut *tx, election_id, entry, $lock)?;
                 sqlx::query(mark)

@@ -6,7 +6,7 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use zkvote_board::api::{router, sign_request, Board};
+use zkvote_board::api::{router, sign_request, Board, BoardConfig, Creators};
 use zkvote_board::*;
 use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
 use zkvote_circuits::credential::Credential;
@@ -23,7 +23,9 @@ const DEPTH: u8 = 4;
 
 async fn serve(url: &str, key: &SigningKey) -> String {
     let log = Arc::new(BoardLog::new(Store::open(url).await.unwrap(), key.clone()));
-    let board = Board::load(log, BallotBoxConfig::default()).await.unwrap();
+    let board = Board::load(log, BoardConfig::new(Creators::Anyone))
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
@@ -46,12 +48,11 @@ struct Client {
 impl Client {
     async fn signed(&self, path: &str, body: &Value) -> (u16, Value) {
         let bytes = serde_json::to_vec(body).unwrap();
-        let (ts, sig) = sign_request(&self.commission, "POST", path, &bytes, now());
+        let signed = sign_request(&self.commission, "POST", path, &bytes, now());
         let r = self
             .http
             .post(format!("{}{path}", self.base))
-            .header("x-zkvote-timestamp", ts)
-            .header("x-zkvote-signature", sig)
+            .headers(signed.header_map())
             .body(bytes)
             .send()
             .await
@@ -445,7 +446,9 @@ async fn clients_over_their_rate_are_refused() {
             .unwrap(),
         SigningKey::generate(&mut OsRng),
     ));
-    let board = Board::load(log, BallotBoxConfig::default()).await.unwrap();
+    let board = Board::load(log, BoardConfig::new(Creators::Anyone))
+        .await
+        .unwrap();
     let app = zkvote_board::api::router_with_limit(board, 1, 5);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -8,13 +8,15 @@ use ed25519_dalek::SigningKey;
 use rand::rngs::OsRng;
 use serde_json::Value;
 use std::sync::Arc;
-use zkvote_board::api::{router, Board};
-use zkvote_board::{BallotBoxConfig, BoardLog, Store};
+use zkvote_board::api::{router, Board, BoardConfig, Creators};
+use zkvote_board::{BoardLog, Store};
 
 async fn fifty_same_nullifier(db: String) {
     let key = SigningKey::generate(&mut OsRng);
     let log = Arc::new(BoardLog::new(Store::open(&db).await.unwrap(), key.clone()));
-    let board = Board::load(log, BallotBoxConfig::default()).await.unwrap();
+    let board = Board::load(log, BoardConfig::new(Creators::Anyone))
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });

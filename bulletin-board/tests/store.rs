@@ -37,6 +37,7 @@ fn ballot(nullifier: u8, ct: u8, spend: bool) -> NewEntry {
         spend_nullifier: spend,
         ciphertexts: vec![[ct; 32], [ct ^ 0x80; 32]],
         digest: None,
+        unique_key: None,
         require_phase: &[],
         set_phase: None,
     }
@@ -278,6 +279,7 @@ async fn two_boards(url: String) {
                 spend_nullifier: true,
                 ciphertexts: vec![rand::random()],
                 digest: None,
+                unique_key: None,
                 require_phase: &[],
                 set_phase: None,
             };

@@ -91,12 +91,27 @@ impl EligibilityProof {
                 reason: format!("expected {PROOF_SIZE} bytes, got {}", bytes.len()),
             });
         }
-        ark_groth16::Proof::deserialize_with_mode(bytes, Compress::No, Validate::Yes)
-            .map(EligibilityProof)
-            .map_err(|e| Groth16Error::Encoding {
-                what: "proof",
-                reason: e.to_string(),
-            })
+        let bad = |reason: String| Groth16Error::Encoding {
+            what: "proof",
+            reason,
+        };
+        let proof = ark_groth16::Proof::<Bls12_381>::deserialize_with_mode(
+            bytes,
+            Compress::No,
+            Validate::Yes,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        // The point at infinity has no place in a proof, and it has several encodings
+        // (the flag bit with any coordinates): refuse it, and any form that does not
+        // re-encode to the same bytes.
+        if proof.a.infinity || proof.b.infinity || proof.c.infinity {
+            return Err(bad("a proof point is the point at infinity".into()));
+        }
+        let proof = EligibilityProof(proof);
+        if proof.to_bytes()[..] != bytes[..] {
+            return Err(bad("not the canonical encoding of its points".into()));
+        }
+        Ok(proof)
     }
 }
 
@@ -131,26 +146,39 @@ pub fn key_to_bytes<K: CanonicalSerialize>(key: &K) -> Vec<u8> {
 
 /// Decodes a compressed proving key, validating every point.
 pub fn proving_key_from_bytes(bytes: &[u8]) -> Result<ProvingKey, Groth16Error> {
-    let pk =
-        ProvingKey::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(|e| {
-            Groth16Error::Encoding {
-                what: "proving key",
-                reason: e.to_string(),
-            }
-        })?;
+    let mut rest = bytes;
+    let pk = ProvingKey::deserialize_with_mode(&mut rest, Compress::Yes, Validate::Yes).map_err(
+        |e| Groth16Error::Encoding {
+            what: "proving key",
+            reason: e.to_string(),
+        },
+    )?;
+    if !rest.is_empty() {
+        return Err(Groth16Error::Encoding {
+            what: "proving key",
+            reason: format!("{} bytes after the key", rest.len()),
+        });
+    }
     check_inputs(&pk.vk)?;
     Ok(pk)
 }
 
-/// Decodes a compressed verifying key, validating every point.
+/// Decodes a compressed verifying key, validating every point; trailing bytes are refused
+/// (one accepted encoding).
 pub fn verifying_key_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, Groth16Error> {
-    let vk =
-        VerifyingKey::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes).map_err(|e| {
-            Groth16Error::Encoding {
-                what: "verifying key",
-                reason: e.to_string(),
-            }
-        })?;
+    let mut rest = bytes;
+    let vk = VerifyingKey::deserialize_with_mode(&mut rest, Compress::Yes, Validate::Yes).map_err(
+        |e| Groth16Error::Encoding {
+            what: "verifying key",
+            reason: e.to_string(),
+        },
+    )?;
+    if !rest.is_empty() {
+        return Err(Groth16Error::Encoding {
+            what: "verifying key",
+            reason: format!("{} bytes after the key", rest.len()),
+        });
+    }
     check_inputs(&vk)?;
     Ok(vk)
 }

@@ -266,6 +266,15 @@ fn keys_and_proofs_serialize_and_validate_on_load() {
     bad[10] ^= 0x55;
     assert!(verifying_key_from_bytes(&bad).is_err());
     assert!(verifying_key_from_bytes(&vk_bytes[..vk_bytes.len() - 1]).is_err());
+    // One accepted encoding: a trailing byte is refused, for both keys.
+    for extra in [0u8, 1, 0xff] {
+        let mut longer = vk_bytes.clone();
+        longer.push(extra);
+        assert!(verifying_key_from_bytes(&longer).is_err());
+        let mut longer = pk_bytes.clone();
+        longer.push(extra);
+        assert!(proving_key_from_bytes(&longer).is_err());
+    }
 
     let cb = vote(f, 4, vec![vec![1], vec![]]);
     let proof = cb.eligibility_proof.to_bytes();

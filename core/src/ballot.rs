@@ -87,7 +87,9 @@ impl EncryptedSelection {
 pub struct ContestBallot {
     /// One per option, in manifest order.
     pub selections: Vec<EncryptedSelection>,
-    /// Present exactly when [`Contest::needs_range_proof`].
+    /// Present exactly when [`Contest::needs_range_proof`]. In JSON the field is always
+    /// there (`null` when absent): a missing field is refused, so there is one form.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub range_proof: Option<DisjunctiveProof>,
 }
 

@@ -370,10 +370,33 @@ fn parse_time(field: &str, value: &str) -> Result<i64, ManifestError> {
         field: field.to_string(),
         value: value.to_string(),
     };
-    let t = OffsetDateTime::parse(value, &Rfc3339).map_err(|_| bad())?;
-    if t.nanosecond() != 0 {
+    // One accepted form: `YYYY-MM-DDTHH:MM:SS` then `Z` or `+HH:MM` / `-HH:MM`, with an
+    // uppercase `T` and `Z` and no fractional seconds.
+    let b = value.as_bytes();
+    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
+    let shape = b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && match &b[19..] {
+            [b'Z'] => true,
+            [sign, h1, h2, b':', m1, m2] => {
+                matches!(sign, b'+' | b'-') && [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit())
+            }
+            _ => false,
+        };
+    if !shape {
         return Err(bad());
     }
+    let t = OffsetDateTime::parse(value, &Rfc3339).map_err(|_| bad())?;
     Ok(t.unix_timestamp())
 }
 
@@ -818,10 +841,27 @@ mod tests {
             edit("2027-03-01T07:00:00Z", "tomorrow"),
             Err(E::Timestamp { .. })
         ));
-        assert!(matches!(
-            edit("2027-03-01T07:00:00Z", "2027-03-01T07:00:00.5Z"),
-            Err(E::Timestamp { .. })
-        ));
+        // One accepted form: no fraction (even a zero one), uppercase T and Z, an offset
+        // with a colon.
+        for other in [
+            "2027-03-01T07:00:00.5Z",
+            "2027-03-01T07:00:00.0Z",
+            "2027-03-01T07:00:00.000000000Z",
+            "2027-03-01t07:00:00Z",
+            "2027-03-01T07:00:00z",
+            "2027-03-01 07:00:00Z",
+            "2027-03-01T07:00:00+0100",
+            "2027-03-01T07:00Z",
+            "+2027-03-01T07:00:00Z",
+        ] {
+            assert!(
+                matches!(
+                    edit("2027-03-01T07:00:00Z", other),
+                    Err(E::Timestamp { .. })
+                ),
+                "{other} was accepted"
+            );
+        }
         assert!(matches!(
             edit("\"reject\"", "\"sometimes\""),
             Err(E::RevotePolicy(_))

@@ -25,13 +25,18 @@ use zeroize::Zeroizing;
 /// Why a proof was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
-    /// A disjunctive proof with the wrong number of branches, challenges or responses.
-    #[error("proof has the wrong shape: expected {expected} branches, got {got}")]
+    /// A disjunctive proof with the wrong number of commitment pairs, challenges or
+    /// responses for its statement's branches.
+    #[error("proof has the wrong shape: {branches} branches need {branches} commitment pairs, {} challenges and {branches} responses; got {commitments}, {challenges} and {responses}", .branches - 1)]
     Shape {
         /// Branches the statement needs.
-        expected: usize,
-        /// Branches (or values) found.
-        got: usize,
+        branches: usize,
+        /// Commitment pairs found.
+        commitments: usize,
+        /// Challenges found.
+        challenges: usize,
+        /// Responses found.
+        responses: usize,
     },
     /// The verification equations do not hold.
     #[error("proof does not verify")]
@@ -450,16 +455,15 @@ impl DisjunctiveProof {
     /// Checks the proof's shape for `[lo, hi]`.
     pub fn check_shape(&self, lo: u64, hi: u64) -> Result<(), ProofError> {
         let k = branch_count(lo, hi);
-        if self.commitments.len() != k || self.responses.len() != k {
+        if self.commitments.len() != k
+            || self.responses.len() != k
+            || self.challenges.len() != k - 1
+        {
             return Err(ProofError::Shape {
-                expected: k,
-                got: self.commitments.len().min(self.responses.len()),
-            });
-        }
-        if self.challenges.len() != k - 1 {
-            return Err(ProofError::Shape {
-                expected: k,
-                got: self.challenges.len() + 1,
+                branches: k,
+                commitments: self.commitments.len(),
+                challenges: self.challenges.len(),
+                responses: self.responses.len(),
             });
         }
         Ok(())

@@ -61,7 +61,9 @@ pub fn verify_record(record: &Record) -> (Report, Option<TallyInputs>) {
 }
 
 /// Streams a record from `reader` (JSON Lines, section 12.3) through every check.
-/// `progress` is told the number of bytes read so far.
+/// `progress` is told the number of bytes read so far. A line that is not in the record's
+/// form, or a missing checkpoint line, fails check 1 (naming the line); only an I/O error
+/// ends verification without a report.
 pub fn verify_reader(
     reader: impl BufRead,
     progress: Option<&dyn Fn(u64)>,
@@ -70,7 +72,11 @@ pub fn verify_reader(
     let mut lines = LineReader::new(reader.lines());
     let mut k = 0u64;
     while let Some(entry) = lines.next() {
-        v.push(entry?);
+        match entry {
+            Ok(e) => v.push(e),
+            Err(RecordError::Line { line, message }) => v.bad_line(line, &message),
+            Err(e) => return Err(e),
+        }
         k += 1;
         if let Some(p) = progress {
             if k % 256 == 0 {
@@ -78,7 +84,13 @@ pub fn verify_reader(
             }
         }
     }
-    let checkpoint = lines.checkpoint()?;
+    let checkpoint = match lines.checkpoint() {
+        Ok(c) => c,
+        Err(e) => {
+            v.c1.fail(None, e.to_string());
+            String::new()
+        }
+    };
     Ok(v.finish(&checkpoint))
 }
 
@@ -134,6 +146,10 @@ pub struct Verifier {
     close: Option<u64>,
     partials: Vec<Decoded>,
     result: Option<Decoded>,
+    /// Entries with a unique key (`Entry::unique_key`): the index of the first of each.
+    unique_keys: HashMap<String, u64>,
+    /// Second entries with a key already seen: (check number, index, message).
+    copies: Vec<(u8, u64, String)>,
     // Ballots.
     context: Option<ElectionContext>,
     root: Option<Fr>,
@@ -176,6 +192,8 @@ impl Verifier {
             close: None,
             partials: Vec::new(),
             result: None,
+            unique_keys: HashMap::new(),
+            copies: Vec::new(),
             context: None,
             root: None,
             pending: Vec::new(),
@@ -196,6 +214,12 @@ impl Verifier {
             chunk: chunk.max(1),
             ..Verifier::new()
         }
+    }
+
+    /// Records a line of the record that is not an entry or checkpoint line in the
+    /// record's form (check 1 fails, naming the line; the line is skipped).
+    pub fn bad_line(&mut self, line: usize, message: &str) {
+        self.c1.fail(None, format!("record line {line}: {message}"));
     }
 
     /// Takes the next entry of the record.
@@ -233,7 +257,7 @@ impl Verifier {
             return;
         }
         let index = e.index;
-        let decoded = serde_json::from_slice::<Entry>(&e.data).map_err(|x| x.to_string());
+        let decoded = Entry::decode(&e.data);
         if let Ok(d) = &decoded {
             if d.kind() != e.kind {
                 self.c1.fail(
@@ -244,6 +268,9 @@ impl Verifier {
         }
         if pos == 0 {
             self.take_manifest(index, &decoded);
+            return;
+        }
+        if self.is_copy(index, &decoded) {
             return;
         }
         match e.kind.as_str() {
@@ -286,6 +313,47 @@ impl Verifier {
             "partial-decryption" => self.partials.push((index, decoded)),
             "result" if self.result.is_none() => self.result = Some((index, decoded)),
             _ => {}
+        }
+    }
+
+    /// Whether the entry repeats the unique key of an earlier one (a second dealing or
+    /// partial decryption from one trustee, a second complaint of one accuser against one
+    /// dealer): it is named by check 3 or 7 and otherwise ignored.
+    fn is_copy(&mut self, index: u64, decoded: &Result<Entry, String>) -> bool {
+        let Some(key) = decoded.as_ref().ok().and_then(Entry::unique_key) else {
+            return false;
+        };
+        match self.unique_keys.entry(key) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let check = if first.key().starts_with("partial-decryption/") {
+                    7
+                } else {
+                    3
+                };
+                self.copies.push((
+                    check,
+                    index,
+                    format!(
+                        "a second {} (the first is entry {}): the log holds one per author",
+                        first.key(),
+                        first.get()
+                    ),
+                ));
+                true
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(index);
+                false
+            }
+        }
+    }
+
+    /// Names, in `report`, the copies that check `number` is responsible for.
+    fn name_copies(&self, number: u8, report: &mut CheckReport) {
+        for (check, index, message) in &self.copies {
+            if *check == number {
+                report.fail(Some(*index), message.clone());
+            }
         }
     }
 
@@ -340,10 +408,10 @@ impl Verifier {
         let decoded: Vec<(u64, Result<CompleteBallot, String>)> = chunk
             .par_iter()
             .map(|e| {
-                let b = match serde_json::from_slice::<Entry>(&e.data) {
+                let b = match Entry::decode(&e.data) {
                     Ok(Entry::Ballot { ballot }) => Ok(ballot),
                     Ok(other) => Err(other.kind().to_string()),
-                    Err(x) => Err(x.to_string()),
+                    Err(x) => Err(x),
                 };
                 (e.index, b)
             })
@@ -602,6 +670,7 @@ impl Verifier {
                         );
                     }
                 }
+                self.name_copies(3, &mut c3);
                 c3.count("dealings", dealings.len() as u64);
                 c3.count("complaints", complaints.len() as u64);
                 match &self.open {
@@ -639,6 +708,7 @@ impl Verifier {
                 }
             }
         }
+        c3.failures.sort_by_key(|f| f.index);
         checks.push(c3);
 
         // ---- Check 4: the voter roll. ----
@@ -751,15 +821,7 @@ impl Verifier {
                 for (idx, decoded) in &self.partials {
                     match decoded {
                         Ok(Entry::PartialDecryption { partial }) => {
-                            if valid_partials.iter().any(|p| p.trustee == partial.trustee) {
-                                c7.fail(
-                                    Some(*idx),
-                                    format!(
-                                        "a second partial decryption from trustee {}",
-                                        partial.trustee
-                                    ),
-                                );
-                            } else if let Err(e) =
+                            if let Err(e) =
                                 verify_partial_decryption(cctx, o, &agg, partial, &mut OsRng)
                             {
                                 c7.fail(Some(*idx), e.to_string());
@@ -791,6 +853,8 @@ impl Verifier {
                 "no valid ceremony outcome (check 3) to check them against",
             ),
         }
+        self.name_copies(7, &mut c7);
+        c7.failures.sort_by_key(|f| f.index);
         c7.count("partial decryptions", self.partials.len() as u64);
         c7.count("valid", valid_partials.len() as u64);
         checks.push(c7);

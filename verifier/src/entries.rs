@@ -89,6 +89,40 @@ impl Entry {
         serde_json::to_vec(self).expect("entries serialize")
     }
 
+    /// Decodes an entry's bytes, accepting only its one canonical form: the bytes must
+    /// be exactly [`Entry::to_bytes`] of what they decode to (compact JSON, fields in
+    /// the order of `docs/protocol.md`, numbers in plain decimal, no duplicate keys).
+    pub fn decode(bytes: &[u8]) -> Result<Entry, String> {
+        let entry: Entry = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if entry.to_bytes() != bytes {
+            return Err(format!(
+                "the {} entry is not in its canonical encoding (compact JSON, fields in \
+                 protocol order, plain decimal numbers)",
+                entry.kind()
+            ));
+        }
+        Ok(entry)
+    }
+
+    /// The key of which an election's log holds at most one entry (`docs/protocol.md`
+    /// section 12.1): `dealing/<dealer>`, `complaint/<accuser>/<dealer>`,
+    /// `partial-decryption/<trustee>`; `None` for the other kinds. Signed trustee messages
+    /// are public, so anyone can re-post a copy: the board refuses it (in the appending
+    /// transaction) and the verifier names it, so clients never see one author twice.
+    pub fn unique_key(&self) -> Option<String> {
+        match self {
+            Entry::Dealing { dealing } => Some(format!("dealing/{}", dealing.dealer)),
+            Entry::Complaint { complaint } => Some(format!(
+                "complaint/{}/{}",
+                complaint.accuser, complaint.dealer
+            )),
+            Entry::PartialDecryption { partial } => {
+                Some(format!("partial-decryption/{}", partial.trustee))
+            }
+            _ => None,
+        }
+    }
+
     /// The entry's kind, as in its `kind` field.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -68,18 +68,48 @@ pub enum Line {
     Checkpoint(String),
 }
 
-/// Parses one non-empty line of a record.
+/// An entry's line in the record (without the line feed): its one accepted form.
+pub fn entry_line(index: u64, kind: &str, data: &[u8]) -> String {
+    format!(
+        "{{\"index\":{index},\"kind\":{},\"entry\":{}}}",
+        serde_json::Value::String(kind.to_string()),
+        String::from_utf8_lossy(data)
+    )
+}
+
+/// The checkpoint's line in the record (without the line feed): its one accepted form.
+pub fn checkpoint_line(note: &str) -> String {
+    serde_json::json!({ "checkpoint": note }).to_string()
+}
+
+/// Parses one non-empty line of a record. Only the form [`entry_line`] or
+/// [`checkpoint_line`] writes is accepted (keys in that order, no whitespace, the index
+/// in plain decimal), so that every record has one reading.
 pub fn parse_line(line: &str) -> Result<Line, String> {
-    match serde_json::from_str::<EntryLine>(line) {
-        Ok(e) => Ok(Line::Entry(RecordEntry {
+    let parsed = match serde_json::from_str::<EntryLine>(line) {
+        Ok(e) => Line::Entry(RecordEntry {
             index: e.index,
             kind: e.kind,
             data: e.entry.get().as_bytes().to_vec(),
-        })),
+        }),
         Err(entry_err) => serde_json::from_str::<CheckpointLine>(line)
             .map(|c| Line::Checkpoint(c.checkpoint))
-            .map_err(|_| format!("not an entry or checkpoint line: {entry_err}")),
+            .map_err(|_| format!("not an entry or checkpoint line: {entry_err}"))?,
+    };
+    let canonical = match &parsed {
+        Line::Entry(e) => entry_line(e.index, &e.kind, &e.data),
+        Line::Checkpoint(c) => checkpoint_line(c),
+    };
+    if canonical != line {
+        return Err(format!(
+            "not in the record's line form (expected {})",
+            match parsed {
+                Line::Entry(_) => "{\"index\":N,\"kind\":\"...\",\"entry\":{...}}",
+                Line::Checkpoint(_) => "{\"checkpoint\":\"...\"}",
+            }
+        ));
     }
+    Ok(parsed)
 }
 
 /// Reads a record's lines one at a time: yields the entries, keeps the final checkpoint
@@ -172,14 +202,10 @@ impl Record {
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();
         for e in &self.entries {
-            out.push_str(&format!(
-                "{{\"index\":{},\"kind\":{},\"entry\":{}}}\n",
-                e.index,
-                serde_json::Value::String(e.kind.clone()),
-                String::from_utf8_lossy(&e.data)
-            ));
+            out.push_str(&entry_line(e.index, &e.kind, &e.data));
+            out.push('\n');
         }
-        out.push_str(&serde_json::json!({ "checkpoint": self.checkpoint }).to_string());
+        out.push_str(&checkpoint_line(&self.checkpoint));
         out.push('\n');
         out
     }
@@ -188,6 +214,26 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_forms_of_a_line_are_refused() {
+        let good = "{\"index\":19,\"kind\":\"close\",\"entry\":{\"kind\":\"close\"}}";
+        assert!(parse_line(good).is_ok());
+        for other in [
+            "{\"index\":19.0,\"kind\":\"close\",\"entry\":{\"kind\":\"close\"}}",
+            "{\"index\":1.9e1,\"kind\":\"close\",\"entry\":{\"kind\":\"close\"}}",
+            "{\"index\":-0,\"kind\":\"close\",\"entry\":{\"kind\":\"close\"}}",
+            "{\"kind\":\"close\",\"index\":19,\"entry\":{\"kind\":\"close\"}}",
+            "{\"index\": 19,\"kind\":\"close\",\"entry\":{\"kind\":\"close\"}}",
+            "{\"index\":19,\"kind\":\"close\",\"entry\":{\"kind\":\"close\"},\"extra\":1}",
+            "{\"index\":19,\"index\":19,\"kind\":\"close\",\"entry\":{\"kind\":\"close\"}}",
+            "{\"index\":19,\"kind\":\"\\u0063lose\",\"entry\":{\"kind\":\"close\"}}",
+            "{\"checkpoint\":\"n\\n\",\"extra\":1}",
+            "{ \"checkpoint\":\"n\\n\"}",
+        ] {
+            assert!(parse_line(other).is_err(), "{other} was accepted");
+        }
+    }
 
     #[test]
     fn entry_bytes_are_kept_exactly() {

@@ -132,14 +132,13 @@ impl BoardClient {
         body: &Value,
     ) -> Result<T, CliError> {
         let bytes = serde_json::to_vec(body).map_err(|e| CliError::msg(e.to_string()))?;
-        let (ts, sig) = sign_request(key, "POST", path, &bytes, now());
+        let signed = sign_request(key, "POST", path, &bytes, now());
         let r = self
             .send(
                 self.http
                     .post(format!("{}{path}", self.base))
                     .header("content-type", "application/json")
-                    .header("x-zkvote-timestamp", ts)
-                    .header("x-zkvote-signature", sig)
+                    .headers(signed.header_map())
                     .body(bytes),
             )
             .await?;

@@ -147,15 +147,14 @@ pub async fn wait_for_dealings(
 ) -> Result<(), CliError> {
     let start = Instant::now();
     loop {
-        let s = board.status(election_id).await?;
-        if s["dealings"].as_u64().unwrap_or(0) as usize >= trustees {
+        let dealt = crate::trustee::dealings(board, election_id).await?.len();
+        if dealt >= trustees {
             tokio::time::sleep(grace).await;
             return Ok(());
         }
         if start.elapsed() > timeout {
             return Err(CliError::msg(format!(
-                "only {} of {trustees} trustees dealt within {} s",
-                s["dealings"],
+                "only {dealt} of {trustees} trustees dealt within {} s",
                 timeout.as_secs()
             )));
         }

@@ -103,7 +103,12 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.join("board.db").display()));
     let board_key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
-    let (addr, server) = zkvote_board::server::bind(&db, "127.0.0.1:0", board_key, 100_000)
+    let commission = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+    let config =
+        zkvote_board::api::BoardConfig::new(zkvote_board::api::Creators::Only(vec![commission
+            .verifying_key()
+            .to_bytes()]));
+    let (addr, server) = zkvote_board::server::bind(&db, "127.0.0.1:0", board_key, 100_000, config)
         .await
         .map_err(CliError::msg)?;
     tokio::spawn(server);
@@ -117,8 +122,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         ),
     );
 
-    // 2. The commission creates the election.
-    let commission = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+    // 2. The commission (the only one this board allows) creates the election.
     let trustee_keys: Vec<TrusteeKeys> = (1..=opts.trustees)
         .map(|i| TrusteeKeys::generate(i, &mut rand_core::OsRng))
         .collect();

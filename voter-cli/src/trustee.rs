@@ -11,12 +11,19 @@ use zkvote_tally::{
     partial_decrypt, CeremonyContext, Complaint, Dealing, Trustee, TrusteeKeys, TrusteeShare,
 };
 
-async fn dealings(board: &BoardClient, election_id: &[u8; 32]) -> Result<Vec<Dealing>, CliError> {
+/// The logged dealings, the first one per dealer in log order: a copy re-posted by anyone
+/// (which a board must refuse) never counts as a second trustee.
+pub async fn dealings(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+) -> Result<Vec<Dealing>, CliError> {
+    let mut seen = std::collections::BTreeSet::new();
     Ok(board
         .entries_of_kind(election_id, "dealing")
         .await?
         .into_iter()
-        .filter_map(|(_, e)| serde_json::from_value(e["dealing"].clone()).ok())
+        .filter_map(|(_, e)| serde_json::from_value::<Dealing>(e["dealing"].clone()).ok())
+        .filter(|d| seen.insert(d.dealer))
         .collect())
 }
 
@@ -72,9 +79,10 @@ pub async fn deal(
     Ok(dealt)
 }
 
-/// The rest of the ceremony after dealing: waits for every dealing, checks its own
-/// shares and posts complaints, waits for voting to open, and derives its key share
-/// (checked against the joint key the board opened with).
+/// The rest of the ceremony after dealing: waits for a dealing from every trustee (or for
+/// voting to open without some), checks its own shares and posts complaints, waits for
+/// voting to open, and derives its key share from the dealings and complaints logged
+/// before the open (checked against the joint key the board opened with).
 pub async fn complete(
     board: &BoardClient,
     election_id: &[u8; 32],
@@ -85,7 +93,7 @@ pub async fn complete(
     let start = Instant::now();
     let all = loop {
         let d = dealings(board, election_id).await?;
-        if d.len() >= trustees {
+        if d.len() >= trustees || board.status(election_id).await?["joint_key"].is_string() {
             break d;
         }
         if start.elapsed() > timeout {
@@ -114,8 +122,13 @@ pub async fn complete(
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
+    // Nothing is appended to the ceremony after the open: these are its final messages.
     let share = checked
-        .finish(&all, &complaints(board, election_id).await?, &mut OsRng)
+        .finish(
+            &dealings(board, election_id).await?,
+            &complaints(board, election_id).await?,
+            &mut OsRng,
+        )
         .map_err(|e| CliError::msg(format!("the ceremony failed: {e}")))?;
     if hex::encode(share.outcome().joint_key.as_bytes()) != joint_key {
         return Err(CliError::msg(

@@ -57,7 +57,14 @@ fn start_board(dir: &Path) -> Board {
     let key = dir.join("board.key");
     ok(&["board", "keygen", "--key", key.to_str().unwrap()]);
     let mut child = Command::new(BIN)
-        .args(["board", "serve", "--listen", "127.0.0.1:0", "--db"])
+        .args([
+            "board",
+            "serve",
+            "--any-commission",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
         .arg(format!("sqlite://{}", dir.join("board.db").display()))
         .arg("--key")
         .arg(&key)
@@ -451,9 +458,25 @@ fn mistakes_get_one_clear_line() {
     // Verify without a record.
     let e = refused(&["verify", "--record", &p("missing.jsonl")]);
     assert!(e.contains("cannot read record"), "{e}");
-    std::fs::write(dir.join("empty.jsonl"), "").unwrap();
-    let e = refused(&["verify", "--record", &p("empty.jsonl")]);
-    assert!(e.contains("no checkpoint"), "{e}");
+    // A record that is not in the record's form still gets a report: check 1 fails and
+    // names the line (or the missing checkpoint line), and the exit status is 1.
+    for (name, text, expected) in [
+        ("empty", "", "no checkpoint line"),
+        (
+            "float-index",
+            "{\"index\":0.0,\"kind\":\"close\",\"entry\":{\"kind\":\"close\"}}\n",
+            "record line 1",
+        ),
+    ] {
+        let path = dir.join(format!("{name}.jsonl"));
+        std::fs::write(&path, text).unwrap();
+        let out = zkvote(&["verify", "--json", "--record", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["checks"][0]["status"], "fail", "{name}");
+        let failures = report["checks"][0]["failures"].to_string();
+        assert!(failures.contains(expected), "{name}: {failures}");
+    }
     drop(board);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -52,7 +52,12 @@ fn positions(r: &Record, kind: &str) -> Vec<usize> {
 fn edit(entry: &mut RecordEntry, f: impl FnOnce(&mut Value)) {
     let mut v: Value = serde_json::from_slice(&entry.data).unwrap();
     f(&mut v);
-    entry.data = serde_json::to_vec(&v).unwrap();
+    // Re-encoded in the entry's canonical form when it still decodes, so that only the
+    // edit is at fault.
+    entry.data = match serde_json::from_value::<zkvote_verifier::entries::Entry>(v.clone()) {
+        Ok(e) => e.to_bytes(),
+        Err(_) => serde_json::to_vec(&v).unwrap(),
+    };
 }
 
 /// Asserts that check `n` failed, naming `index` (when given), and prints the report.

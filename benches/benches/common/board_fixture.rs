@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use zkvote_board::api::{router, sign_request, Board};
+use zkvote_board::api::{router, sign_request, Board, BoardConfig, Creators};
 use zkvote_board::{BallotBoxConfig, BoardLog, Store};
 use zkvote_circuits::complete::build_complete_ballot;
 use zkvote_circuits::credential::Credential;
@@ -46,11 +46,10 @@ pub async fn signed(
     body: Value,
 ) -> Value {
     let bytes = serde_json::to_vec(&body).unwrap();
-    let (ts, sig) = sign_request(key, "POST", path, &bytes, now());
+    let signed = sign_request(key, "POST", path, &bytes, now());
     let r = http
         .post(format!("{base}{path}"))
-        .header("x-zkvote-timestamp", ts)
-        .header("x-zkvote-signature", sig)
+        .headers(signed.header_map())
         .body(bytes)
         .send()
         .await
@@ -92,6 +91,10 @@ pub async fn prepare(db: &str) -> Prepared {
     {
         config.max_batch = n;
     }
+    let config = BoardConfig {
+        ballot_box: config,
+        creators: Creators::Anyone,
+    };
     let board = Board::load(log, config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

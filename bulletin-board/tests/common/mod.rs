@@ -37,6 +37,7 @@ pub fn start(db: &str, port: u16, key: &std::path::Path) -> Child {
             db,
             "--listen",
             &format!("127.0.0.1:{port}"),
+            "--any-commission",
             "--key",
         ])
         .arg(key)
@@ -72,11 +73,10 @@ pub async fn signed(
     body: Value,
 ) -> Value {
     let bytes = serde_json::to_vec(&body).unwrap();
-    let (ts, sig) = sign_request(key, "POST", path, &bytes, now());
+    let signed = sign_request(key, "POST", path, &bytes, now());
     let r = http
         .post(format!("{base}{path}"))
-        .header("x-zkvote-timestamp", ts)
-        .header("x-zkvote-signature", sig)
+        .headers(signed.header_map())
         .body(bytes)
         .send()
         .await
