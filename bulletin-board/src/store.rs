@@ -604,6 +604,42 @@ async fn pg_append_group(
     Ok(Some(plan.out))
 }
 
+/// Moves the rows of the pre-content-addressing `blobs` table (SQLite cannot hash in SQL)
+/// into `blob_data` and `election_blobs`, then drops it; nothing to do once it is gone.
+async fn sqlite_move_legacy_blobs(writer: &SqlitePool) -> Result<(), StoreError> {
+    use sha2::Digest;
+    let exists = sqlx::query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blobs'")
+        .fetch_optional(writer)
+        .await?
+        .is_some();
+    if !exists {
+        return Ok(());
+    }
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let rows = sqlx::query("SELECT election_id, name, data FROM blobs")
+        .fetch_all(&mut *tx)
+        .await?;
+    for r in rows {
+        let (eid, name, data): (Vec<u8>, String, Vec<u8>) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let hash = sha2::Sha256::digest(&data).to_vec();
+        sqlx::query("INSERT INTO blob_data (hash, data) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(&hash)
+            .bind(&data)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO election_blobs (election_id, name, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(&eid)
+            .bind(&name)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DROP TABLE blobs").execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 macro_rules! with_reader {
     ($self:expr, $pool:ident => $body:expr) => {
         match &$self.backend {
@@ -629,6 +665,7 @@ impl Store {
                 .connect_with(opts.clone())
                 .await?;
             sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+            sqlite_move_legacy_blobs(&writer).await?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts)
@@ -1110,30 +1147,44 @@ impl Store {
             .collect())
     }
 
-    /// Stores a named blob for an election (replacing none: the first write wins).
+    /// Stores a named blob for an election (replacing none: the first write wins). The
+    /// content is stored once, under its SHA-256, however many elections name it.
     pub async fn put_blob(
         &self,
         election_id: &[u8; 32],
         name: &str,
         data: &[u8],
     ) -> Result<(), StoreError> {
-        let q = "INSERT INTO blobs (election_id, name, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        use sha2::Digest;
+        let hash: [u8; 32] = sha2::Sha256::digest(data).into();
+        let content = "INSERT INTO blob_data (hash, data) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+        let named = "INSERT INTO election_blobs (election_id, name, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        macro_rules! body {
+            ($tx:expr) => {{
+                let tx = $tx;
+                sqlx::query(content)
+                    .bind(&hash[..])
+                    .bind(data)
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(named)
+                    .bind(&election_id[..])
+                    .bind(name)
+                    .bind(&hash[..])
+                    .execute(&mut **tx)
+                    .await?;
+            }};
+        }
         match &self.backend {
             Backend::Sqlite { writer, .. } => {
-                sqlx::query(q)
-                    .bind(&election_id[..])
-                    .bind(name)
-                    .bind(data)
-                    .execute(writer)
-                    .await?;
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                body!(&mut tx);
+                tx.commit().await?;
             }
             Backend::Postgres(pool) => {
-                sqlx::query(q)
-                    .bind(&election_id[..])
-                    .bind(name)
-                    .bind(data)
-                    .execute(pool)
-                    .await?;
+                let mut tx = pool.begin().await?;
+                body!(&mut tx);
+                tx.commit().await?;
             }
         }
         Ok(())
@@ -1145,11 +1196,17 @@ impl Store {
         election_id: &[u8; 32],
         name: &str,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let q = "SELECT data FROM blobs WHERE election_id = $1 AND name = $2";
+        let q = "SELECT d.data FROM election_blobs e JOIN blob_data d ON d.hash = e.hash WHERE e.election_id = $1 AND e.name = $2";
         with_reader!(self, pool => match sqlx::query(q).bind(&election_id[..]).bind(name).fetch_optional(pool).await? {
             Some(r) => Ok(Some(r.try_get(0)?)),
             None => Ok(None),
         })
+    }
+
+    /// Number of distinct blob contents stored (each kept once).
+    pub async fn blob_contents(&self) -> Result<u64, StoreError> {
+        let q = "SELECT COUNT(*) FROM blob_data";
+        with_reader!(self, pool => Ok(sqlx::query(q).fetch_one(pool).await?.try_get::<i64, _>(0)? as u64))
     }
 
     /// Stores the hashes of new registration codes.

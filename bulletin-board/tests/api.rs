@@ -60,6 +60,23 @@ impl Client {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    async fn with_headers(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        headers: reqwest::header::HeaderMap,
+    ) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
     async fn post(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
         let r = self
             .http
@@ -155,6 +172,39 @@ async fn whole_election_over_http() {
     let (s, v) = c.signed("/v1/elections", &create).await;
     assert_eq!((s, code(&v)), (409, "election-exists"));
 
+    // A signed request is single-use: the exact same headers and body, sent again within
+    // the timestamp window, are refused and issue nothing.
+    let codes_path = format!("{e}/registration-codes");
+    let body = serde_json::to_vec(&json!({ "count": 1 })).unwrap();
+    let once = sign_request(&commission, "POST", &codes_path, &body, now()).header_map();
+    let (s, v) = c
+        .with_headers(&codes_path, body.clone(), once.clone())
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = c
+        .with_headers(&codes_path, body.clone(), once.clone())
+        .await;
+    assert_eq!((s, code(&v)), (409, "replayed-request"), "{v}");
+    // Timestamps in any form but canonical decimal are refused, without overflow.
+    for ts in [
+        format!("+{}", now()),
+        format!("0{}", now()),
+        format!("{}", i128::from(now()) - (1i128 << 63)),
+        "-0".to_string(),
+        format!("{}.0", now()),
+        "99999999999999999999".to_string(),
+    ] {
+        let mut headers = once.clone();
+        headers.insert("x-zkvote-timestamp", ts.parse().unwrap());
+        let (s, v) = c.with_headers(&codes_path, body.clone(), headers).await;
+        assert_eq!((s, code(&v)), (401, "bad-signature"), "{ts}: {v}");
+    }
+    // A nonce that is not 32 lowercase hex digits is refused.
+    let mut headers = once.clone();
+    headers.insert("x-zkvote-nonce", "ABCDEF".repeat(5).parse().unwrap());
+    let (s, v) = c.with_headers(&codes_path, body.clone(), headers).await;
+    assert_eq!((s, code(&v)), (401, "bad-signature"), "{v}");
+
     // Registration with one-time codes.
     let (s, v) = c
         .signed(&format!("{e}/registration-codes"), &json!({ "count": 4 }))
@@ -207,6 +257,16 @@ async fn whole_election_over_http() {
             .await;
         assert_eq!(s, 201, "{v}");
     }
+    // A dealing is public: a copy re-posted by anyone is refused.
+    let (s, v) = c
+        .post(
+            &format!("{e}/dealings"),
+            serde_json::to_vec(&dealings[0]).unwrap(),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (409, "duplicate-dealing"), "{v}");
+    let (_, st) = c.get(&e).await;
+    assert_eq!(serde_json::from_str::<Value>(&st).unwrap()["dealings"], 3);
     let shares: Vec<TrusteeShare> = dealt
         .into_iter()
         .map(|t| {
@@ -364,6 +424,13 @@ async fn whole_election_over_http() {
             .await;
         assert_eq!(s, 201, "{v}");
     }
+    let (s, v) = c
+        .post(
+            &format!("{e}/partial-decryptions"),
+            serde_json::to_vec(&partials[0]).unwrap(),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (409, "duplicate-partial-decryption"), "{v}");
     let result = combine(
         &ctx,
         &outcome,
@@ -434,6 +501,103 @@ async fn whole_election_over_http() {
     assert_eq!(cp1, cp2);
     let (s, v) = c2.get("/v1/elections/zz/manifest").await;
     assert_eq!(s, 400, "{v}");
+
+    // Every refusal is JSON with a stable code, including the framework's own.
+    let long = format!("/v1/elections/{}", "a".repeat(5000));
+    for (method, path, status, expected) in [
+        ("GET", "/v1/nowhere".to_string(), 404, "unknown-route"),
+        ("GET", "/".to_string(), 404, "unknown-route"),
+        ("DELETE", format!("{e}/ballots"), 405, "method-not-allowed"),
+        ("GET", format!("{e}/ballots"), 405, "method-not-allowed"),
+        ("GET", format!("{e}/receipts/abc"), 400, "bad-request"),
+        ("GET", format!("{e}/entries?from=x"), 400, "bad-request"),
+        (
+            "GET",
+            format!("{e}/proofs/inclusion?index=-1"),
+            400,
+            "bad-request",
+        ),
+        ("GET", long, 414, "uri-too-long"),
+    ] {
+        let r = c
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", c.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{method} {path}");
+        assert_eq!(
+            r.headers()["content-type"].to_str().unwrap(),
+            "application/json",
+            "{method} {path}"
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(code(&v), expected, "{method} {path}: {v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_operators_commissions_create_elections() {
+    let dir = std::env::temp_dir().join(format!("zkvote-creators-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("board.db").display());
+    let board_key = SigningKey::generate(&mut OsRng);
+    let allowed = SigningKey::generate(&mut OsRng);
+    let store = Store::open(&url).await.unwrap();
+    let log = Arc::new(BoardLog::new(store.clone(), board_key.clone()));
+    let config = BoardConfig::new(Creators::Only(vec![allowed.verifying_key().to_bytes()]));
+    let board = Board::load(log, config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
+    let (pk, vk) = setup(DEPTH, &mut OsRng);
+    let create = |commission: &SigningKey| {
+        let mut id = [0u8; 32];
+        OsRng.fill_bytes(&mut id);
+        let mut doc = ManifestDocument::from(Manifest::from_toml(&sample_manifest_toml()).unwrap());
+        doc.election_id = hex::encode(id);
+        doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
+        doc.board_key = hex::encode(board_key.verifying_key().to_bytes());
+        doc.eligibility.roll_depth = DEPTH;
+        doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
+        json!({
+            "manifest": Manifest::try_from(doc).unwrap(),
+            "groth16_vk": hex::encode(key_to_bytes(&vk)),
+            "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
+        })
+    };
+    let outsider = Client {
+        http: reqwest::Client::new(),
+        base: base.clone(),
+        commission: SigningKey::generate(&mut OsRng),
+    };
+    let (s, v) = outsider
+        .signed("/v1/elections", &create(&outsider.commission))
+        .await;
+    assert_eq!((s, code(&v)), (403, "commission-not-allowed"), "{v}");
+    let insider = Client {
+        http: reqwest::Client::new(),
+        base,
+        commission: allowed.clone(),
+    };
+    // Two elections with the same proving key: its 1.6 MB are stored once.
+    let (s, v) = insider.signed("/v1/elections", &create(&allowed)).await;
+    assert_eq!(s, 201, "{v}");
+    let second = create(&allowed);
+    let (s, v) = insider.signed("/v1/elections", &second).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(store.blob_contents().await.unwrap(), 1);
+    let path = format!(
+        "/v1/elections/{}/proving-key",
+        second["manifest"]["election_id"].as_str().unwrap()
+    );
+    let served = reqwest::get(format!("{}{path}", insider.base))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(served.to_vec(), key_to_bytes(&pk));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

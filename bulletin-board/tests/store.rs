@@ -341,3 +341,146 @@ async fn bad_urls_are_refused() {
         Err(StoreError::Url(_))
     ));
 }
+
+/// Single-use rules checked inside the append transaction: unique entry keys, the roll's
+/// capacity, request nonces, and summary entries computed from the whole log.
+async fn single_use(url: String) {
+    let a = Store::open(&url).await.unwrap();
+    // A second handle on the same database stands for a second board process.
+    let b = Store::open(&url).await.unwrap();
+    let eid = random_id();
+    a.create_election(&eid, NewEntry::plain(EntryKind::Manifest, b"m".to_vec()))
+        .await
+        .unwrap();
+
+    // One entry per unique key, whichever process appends the copy.
+    let dealing = |data: &[u8]| {
+        NewEntry::plain(EntryKind::Dealing, data.to_vec()).unique(Some("dealing/1".into()))
+    };
+    assert_eq!(a.append(&eid, &dealing(b"first")).await.unwrap(), 1);
+    for (store, data) in [(&a, &b"first"[..]), (&b, b"different")] {
+        match store.append(&eid, &dealing(data)).await {
+            Err(StoreError::Duplicate { key, index }) => {
+                assert_eq!((key.as_str(), index), ("dealing/1", 1))
+            }
+            other => panic!("a copy was not refused: {other:?}"),
+        }
+        let batch = store.append_batch(&eid, &[dealing(data)]).await.unwrap();
+        assert!(matches!(batch[0], Err(StoreError::Duplicate { .. })));
+    }
+    assert_eq!(a.size(&eid).await.unwrap(), 2);
+
+    // The roll's capacity holds across processes.
+    let codes: Vec<[u8; 32]> = (0..3u8).map(|i| [i; 32]).collect();
+    a.add_code_hashes(&eid, &codes).await.unwrap();
+    let reg = |i: u8| {
+        NewEntry::plain(EntryKind::Registration, vec![i])
+            .in_phase(EntryKind::Registration.phase_rule().0, None)
+    };
+    assert!(a
+        .register(&eid, &codes[0], 2, &reg(0))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(b
+        .register(&eid, &codes[1], 2, &reg(1))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(matches!(
+        a.register(&eid, &codes[2], 2, &reg(2)).await,
+        Err(StoreError::RollFull)
+    ));
+    // The refused registration left its code unused and the log unchanged.
+    assert_eq!(a.size(&eid).await.unwrap(), 4);
+    assert!(a
+        .register(&eid, &codes[2], 3, &reg(2))
+        .await
+        .unwrap()
+        .is_some());
+
+    // A summary computed by one process sees what the other appended after it last read.
+    let seen = a.size(&eid).await.unwrap();
+    b.append(&eid, &NewEntry::plain(EntryKind::Dealing, b"late".to_vec()))
+        .await
+        .unwrap();
+    let mut fresh_kinds = Vec::new();
+    let idx = a
+        .append_computed(&eid, seen, |fresh| {
+            fresh_kinds = fresh.iter().map(|e| e.kind.clone()).collect();
+            Ok::<_, StoreError>(NewEntry::plain(EntryKind::RollFrozen, b"root".to_vec()))
+        })
+        .await
+        .unwrap();
+    assert_eq!(fresh_kinds, ["dealing"]);
+    assert_eq!(idx, seen + 1);
+    // A refusal by the computation changes nothing.
+    let refused = a
+        .append_computed(&eid, 0, |_| Err(StoreError::RollFull))
+        .await;
+    assert!(matches!(refused, Err(StoreError::RollFull)));
+    assert_eq!(a.size(&eid).await.unwrap(), idx + 1);
+
+    // Request nonces: claimed once, per signer, forgotten after they expire.
+    let (signer, other) = ([1u8; 32], [2u8; 32]);
+    assert!(a
+        .claim_request_nonce(&signer, b"n1", 100, 50)
+        .await
+        .unwrap());
+    assert!(!b
+        .claim_request_nonce(&signer, b"n1", 100, 60)
+        .await
+        .unwrap());
+    assert!(b.claim_request_nonce(&other, b"n1", 100, 60).await.unwrap());
+    assert!(a
+        .claim_request_nonce(&signer, b"n1", 300, 200)
+        .await
+        .unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_single_use() {
+    single_use(sqlite_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_single_use() {
+    single_use(postgres_url()).await;
+}
+
+/// A SQLite board created before blobs were content-addressed keeps its proving keys:
+/// the old table's rows are moved when the store opens.
+#[tokio::test]
+async fn sqlite_legacy_blobs_are_moved() {
+    let url = sqlite_url();
+    drop(Store::open(&url).await.unwrap());
+    let path = url.strip_prefix("sqlite://").unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE blobs (election_id BLOB NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (election_id, name))")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for e in [[7u8; 32], [8u8; 32]] {
+        sqlx::query("INSERT INTO blobs (election_id, name, data) VALUES ($1, 'proving-key', $2)")
+            .bind(&e[..])
+            .bind(&b"the same key"[..])
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let store = Store::open(&url).await.unwrap();
+    for e in [[7u8; 32], [8u8; 32]] {
+        assert_eq!(
+            store.blob(&e, "proving-key").await.unwrap().unwrap(),
+            b"the same key"
+        );
+    }
+    assert_eq!(store.blob_contents().await.unwrap(), 1);
+    drop(store);
+    // Opening again finds nothing left to move.
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.blob_contents().await.unwrap(), 1);
+}

@@ -434,3 +434,37 @@ fn proof_points_outside_the_subgroup_are_refused() {
         assert!(serde_json::from_str::<EligibilityProof>(&json).is_err());
     }
 }
+
+#[test]
+fn proof_points_at_infinity_are_refused() {
+    use ark_ec::AffineRepr;
+    use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+    let f = fixture();
+    let good = vote(f, 3, vec![vec![2], vec![]])
+        .eligibility_proof
+        .to_bytes();
+    let mut g1_inf = Vec::new();
+    ark_bls12_381::G1Affine::zero()
+        .serialize_uncompressed(&mut g1_inf)
+        .unwrap();
+    let mut g2_inf = Vec::new();
+    ark_bls12_381::G2Affine::zero()
+        .serialize_uncompressed(&mut g2_inf)
+        .unwrap();
+    for (at, point) in [(0usize, &g1_inf), (96, &g2_inf), (288, &g1_inf)] {
+        let mut bytes = good;
+        bytes[at..at + point.len()].copy_from_slice(point);
+        // A valid encoding of a valid group element, with every check on...
+        assert!(ark_groth16::Proof::<Bls12_381>::deserialize_with_mode(
+            &bytes[..],
+            Compress::No,
+            Validate::Yes
+        )
+        .is_ok());
+        // ...but the identity has no place in a proof.
+        assert!(
+            EligibilityProof::from_bytes(&bytes).is_err(),
+            "infinity at {at}"
+        );
+    }
+}

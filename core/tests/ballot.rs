@@ -279,6 +279,18 @@ fn tampered_proofs_are_located() {
         vartime_verify_ballot(&ctx, &t, &mut OsRng),
         Err(BallotError::ProofShape { .. })
     ));
+    // A bit proof with three commitment pairs: the message says what was expected and
+    // what was found, field by field.
+    let mut t = b.clone();
+    let extra = t.contests[0].selections[0].proof.commitments[0].clone();
+    t.contests[0].selections[0].proof.commitments.push(extra);
+    let e = vartime_verify_ballot(&ctx, &t, &mut OsRng).unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "2 branches need 2 commitment pairs, 1 challenges and 2 responses; got 3, 1 and 2"
+        ),
+        "{e}"
+    );
     let mut t = b;
     t.version = 2;
     assert_eq!(

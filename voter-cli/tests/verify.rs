@@ -128,6 +128,68 @@ fn a_duplicated_ballot_is_named() {
     assert_fails(&report, 5, Some(copy.index));
 }
 
+/// Inserts a copy of entry `at` right after it, renumbering what follows, as a board
+/// that accepted a re-posted message would have logged it.
+fn with_copy_after(r: &Record, at: usize) -> (Record, u64) {
+    let mut r = r.clone();
+    r.entries.insert(at + 1, r.entries[at].clone());
+    for (i, e) in r.entries.iter_mut().enumerate() {
+        e.index = i as u64;
+    }
+    (r, at as u64 + 1)
+}
+
+#[test]
+fn a_copied_dealing_or_partial_decryption_is_named() {
+    let dealing = positions(good_record(), "dealing")[1];
+    let (r, copy) = with_copy_after(good_record(), dealing);
+    let report = verify(&r);
+    assert_fails(&report, 3, Some(copy));
+    assert!(report.check(3).failures[0]
+        .message
+        .contains("a second dealing/2"));
+    let partial = positions(good_record(), "partial-decryption")[0];
+    let (r, copy) = with_copy_after(good_record(), partial);
+    let report = verify(&r);
+    assert_fails(&report, 7, Some(copy));
+    assert_eq!(report.check(3).status, Status::Pass);
+}
+
+#[test]
+fn entries_in_another_encoding_are_refused() {
+    // The same entry with a space, with its fields reordered, or with a number as 1.0e0:
+    // each decodes to the same thing, and only the canonical bytes are accepted.
+    let r = good_record();
+    let freeze = positions(r, "roll-frozen")[0];
+    let text = String::from_utf8(r.entries[freeze].data.clone()).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let count = v["count"].as_u64().unwrap();
+    for other in [
+        text.replacen(':', ": ", 1),
+        format!(
+            "{{\"kind\":\"roll-frozen\",\"count\":{count},\"root\":{}}}",
+            v["root"]
+        ),
+        text.replace(
+            &format!("\"count\":{count}"),
+            &format!("\"count\":{count}.0"),
+        ),
+    ] {
+        assert_ne!(other, text);
+        let mut r = r.clone();
+        r.entries[freeze].data = other.into_bytes();
+        let report = verify(&r);
+        assert_fails(&report, 4, Some(freeze as u64));
+    }
+    // A ballot whose contest omits `range_proof` (rather than `null`) is refused too.
+    let mut r = r.clone();
+    let ballot = positions(&r, "ballot")[0];
+    let text = String::from_utf8(r.entries[ballot].data.clone()).unwrap();
+    assert!(text.contains(",\"range_proof\":null"));
+    r.entries[ballot].data = text.replacen(",\"range_proof\":null", "", 1).into_bytes();
+    assert_fails(&verify(&r), 5, Some(ballot as u64));
+}
+
 #[test]
 fn swapped_entries_are_named() {
     let mut r = good_record().clone();

@@ -29,6 +29,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A child process killed when dropped, so that a failing test leaves no server behind
+/// (holding the test's output pipes open).
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn start(db: &str, port: u16, key: &std::path::Path) -> Child {
     Command::new(BIN)
         .args([
@@ -112,6 +123,90 @@ pub fn keygen(dir: &std::path::Path) -> (std::path::PathBuf, VerifyingKey) {
     )
 }
 
+/// An election just created through `base`: its commission, trustees, eligibility keys
+/// and `n` unused registration codes.
+pub struct NewElection {
+    pub id: [u8; 32],
+    pub path: String,
+    pub manifest: Manifest,
+    pub commission: SigningKey,
+    pub trustees: Vec<TrusteeKeys>,
+    pub pk: ProvingKey,
+    pub codes: Vec<String>,
+}
+
+impl NewElection {
+    /// Creates an election with `trustees` trustees (threshold `threshold`), a roll of
+    /// depth `depth`, and issues `n` registration codes.
+    pub async fn create(
+        http: &reqwest::Client,
+        base: &str,
+        board: &VerifyingKey,
+        (n, depth): (usize, u8),
+        (trustees, threshold): (u32, u32),
+        policy: &str,
+    ) -> Self {
+        let commission = SigningKey::generate(&mut OsRng);
+        let keys: Vec<TrusteeKeys> = (1..=trustees)
+            .map(|i| TrusteeKeys::generate(i, &mut OsRng))
+            .collect();
+        let (pk, vk) = setup(depth, &mut OsRng);
+        let mut id = [0u8; 32];
+        OsRng.fill_bytes(&mut id);
+        let mut doc = ManifestDocument::from(Manifest::from_toml(&sample_manifest_toml()).unwrap());
+        doc.election_id = hex::encode(id);
+        doc.revote_policy = policy.into();
+        doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
+        doc.board_key = hex::encode(board.to_bytes());
+        doc.eligibility.roll_depth = depth;
+        doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
+        doc.trustees.threshold = threshold;
+        doc.trustees.members = keys
+            .iter()
+            .map(|k| TrusteeDocument {
+                index: k.index(),
+                name: format!("T{}", k.index()),
+                signing_key: hex::encode(k.signing_public()),
+                encryption_key: hex::encode(k.encryption_public().as_bytes()),
+            })
+            .collect();
+        let manifest = Manifest::try_from(doc).unwrap();
+        let path = format!("/v1/elections/{}", hex::encode(id));
+        let create = json!({
+            "manifest": manifest,
+            "groth16_vk": hex::encode(key_to_bytes(&vk)),
+            "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
+        });
+        signed(http, base, &commission, "/v1/elections", create).await;
+        let codes = signed(
+            http,
+            base,
+            &commission,
+            &format!("{path}/registration-codes"),
+            json!({ "count": n }),
+        )
+        .await;
+        NewElection {
+            id,
+            path,
+            manifest,
+            commission,
+            trustees: keys,
+            pk,
+            codes: serde_json::from_value(codes["codes"].clone()).unwrap(),
+        }
+    }
+
+    /// The registration request of `voter` with code `i`.
+    pub fn registration(&self, i: usize, voter: &Credential) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "code": self.codes[i],
+            "commitment": hex::encode(fr_to_bytes(&voter.commitment())),
+        }))
+        .unwrap()
+    }
+}
+
 /// An open election with one trustee (threshold 1) and `n` registered voters.
 pub struct OpenElection {
     pub id: [u8; 32],
@@ -132,53 +227,20 @@ impl OpenElection {
         n: usize,
         policy: &str,
     ) -> Self {
-        let commission = SigningKey::generate(&mut OsRng);
-        let trustee = TrusteeKeys::generate(1, &mut OsRng);
-        let (pk, vk) = setup(4, &mut OsRng);
-        let mut id = [0u8; 32];
-        OsRng.fill_bytes(&mut id);
-        let mut doc = ManifestDocument::from(Manifest::from_toml(&sample_manifest_toml()).unwrap());
-        doc.election_id = hex::encode(id);
-        doc.revote_policy = policy.into();
-        doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
-        doc.board_key = hex::encode(board.to_bytes());
-        doc.eligibility.roll_depth = 4;
-        doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
-        doc.trustees.threshold = 1;
-        doc.trustees.members = vec![TrusteeDocument {
-            index: 1,
-            name: "T1".into(),
-            signing_key: hex::encode(trustee.signing_public()),
-            encryption_key: hex::encode(trustee.encryption_public().as_bytes()),
-        }];
-        let manifest = Manifest::try_from(doc).unwrap();
-        let path = format!("/v1/elections/{}", hex::encode(id));
-        let create = json!({
-            "manifest": manifest,
-            "groth16_vk": hex::encode(key_to_bytes(&vk)),
-            "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
-        });
-        signed(http, base, &commission, "/v1/elections", create).await;
-        let codes = signed(
-            http,
-            base,
-            &commission,
-            &format!("{path}/registration-codes"),
-            json!({ "count": n }),
-        )
-        .await;
+        let e = NewElection::create(http, base, board, (n, 4), (1, 1), policy).await;
+        let path = e.path.clone();
         let voters: Vec<Credential> = (0..n).map(|_| Credential::generate(&mut OsRng)).collect();
         for (i, v) in voters.iter().enumerate() {
-            let reg = json!({ "code": codes["codes"][i], "commitment": hex::encode(fr_to_bytes(&v.commitment())) });
             post(
                 http,
                 base,
                 &format!("{path}/registrations"),
-                serde_json::to_vec(&reg).unwrap(),
+                e.registration(i, v),
             )
             .await;
         }
-        let cctx = CeremonyContext::from_manifest(&manifest).unwrap();
+        let cctx = CeremonyContext::from_manifest(&e.manifest).unwrap();
+        let trustee = e.trustees[0].clone();
         let (dealt, dealing) = Trustee::new(trustee, cctx).unwrap().deal(&mut OsRng);
         post(
             http,
@@ -192,22 +254,16 @@ impl OpenElection {
             .0
             .finish(&[dealing], &[], &mut OsRng)
             .unwrap();
-        signed(
-            http,
-            base,
-            &commission,
-            &format!("{path}/freeze"),
-            json!({}),
-        )
-        .await;
-        signed(http, base, &commission, &format!("{path}/open"), json!({})).await;
+        let commission = &e.commission;
+        signed(http, base, commission, &format!("{path}/freeze"), json!({})).await;
+        signed(http, base, commission, &format!("{path}/open"), json!({})).await;
         let roll = VoterRoll::new(4, voters.iter().map(|v| v.commitment()).collect()).unwrap();
-        let ctx = ElectionContext::new(manifest.clone(), share.outcome().election_key());
+        let ctx = ElectionContext::new(e.manifest.clone(), share.outcome().election_key());
         OpenElection {
-            id,
+            id: e.id,
             path,
-            manifest,
-            pk,
+            manifest: e.manifest,
+            pk: e.pk,
             voters,
             roll,
             ctx,
