@@ -439,6 +439,11 @@ impl Checkpoint {
         let found_origin = lines.next().ok_or_else(|| bad("no origin"))?;
         let size_line = lines.next().ok_or_else(|| bad("no size"))?;
         let root_line = lines.next().ok_or_else(|| bad("no root"))?;
+        if lines.next().is_some() {
+            return Err(bad(
+                "extension lines after the root: a zkvote checkpoint has exactly three",
+            ));
+        }
         if found_origin != origin {
             return Err(LogError::Origin {
                 expected: origin.to_string(),
@@ -810,6 +815,18 @@ mod tests {
             Checkpoint::verify(&tampered, &cp.origin, "board", &key.verifying_key()),
             Err(LogError::Signature)
         );
+        // An extension line, even one the board itself signed, is not zkvote's form.
+        let extended = {
+            use base64::Engine;
+            let body = format!("{}extra\n", cp.body());
+            let mut blob = note_key_id("board", &key.verifying_key()).to_vec();
+            blob.extend_from_slice(&key.sign(body.as_bytes()).to_bytes());
+            format!("{body}\n\u{2014} board {}\n", b64().encode(blob))
+        };
+        assert!(matches!(
+            Checkpoint::verify(&extended, &cp.origin, "board", &key.verifying_key()),
+            Err(LogError::Checkpoint(m)) if m.contains("extension")
+        ));
         // A receipt over a small tree, checked now and against a later checkpoint.
         let data: Vec<Vec<u8>> = (0u8..5).map(|i| vec![i]).collect();
         let mut t = MemoryTree::from_leaf_hashes(data.iter().map(|d| leaf_hash(d)));
