@@ -336,6 +336,11 @@ async fn check_signed(
     Ok(())
 }
 
+/// The body of the commission's freeze, open and close requests: `{}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmptyBody {}
+
 fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad("malformed-json", e.to_string()))
 }
@@ -765,7 +770,8 @@ async fn json_errors(res: Response) -> Response {
         s if s.is_server_error() => "board-error",
         _ => "bad-request",
     };
-    let text = axum::body::to_bytes(res.into_body(), 4096)
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
         .await
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
@@ -777,7 +783,14 @@ async fn json_errors(res: Response) -> Response {
     } else {
         text
     };
-    ApiError::new(status, code, message).into_response()
+    let mut out = ApiError::new(status, code, message).into_response();
+    // Headers such as `Allow` (405) are kept; the body's own are the JSON error's.
+    for (name, value) in &parts.headers {
+        if name != "content-type" && name != "content-length" {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 /// The OpenAPI 3.1 description of this API.
@@ -795,12 +808,16 @@ async fn health(State(b): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
+/// Body of `POST /v1/elections`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateElection {
-    manifest: Manifest,
-    groth16_vk: String,
-    proving_key: String,
+pub struct CreateElection {
+    /// The manifest (JSON form of `docs/protocol.md` section 2.1).
+    pub manifest: Manifest,
+    /// The compressed Groth16 verifying key, hex.
+    pub groth16_vk: String,
+    /// The compressed Groth16 proving key, standard base64.
+    pub proving_key: String,
 }
 
 async fn create_election(State(b): State<AppState>, req: Request) -> Result<Response, ApiError> {
@@ -926,10 +943,12 @@ async fn proving_key(
     Ok(([("content-type", "application/octet-stream")], bytes).into_response())
 }
 
+/// Body of `POST /v1/elections/{id}/registration-codes`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IssueCodes {
-    count: u32,
+pub struct IssueCodes {
+    /// How many one-time codes, 1 to 100,000.
+    pub count: u32,
 }
 
 async fn issue_codes(
@@ -972,11 +991,14 @@ async fn issue_codes(
     Ok(Json(json!({ "codes": codes })))
 }
 
+/// Body of `POST /v1/elections/{id}/registrations`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Register {
-    code: String,
-    commitment: String,
+pub struct Register {
+    /// The one-time code.
+    pub code: String,
+    /// The credential commitment (field element, hex).
+    pub commitment: String,
 }
 
 async fn register(
@@ -1108,6 +1130,7 @@ async fn freeze(
 ) -> Result<Response, ApiError> {
     let eid = election_id(&id)?;
     let (method, path, headers, body) = read_body(req, 4096).await?;
+    parse_json::<EmptyBody>(&body)?;
     let e = b.election(&eid).await?;
     let mut s = e.lock().await;
     check_signed(
@@ -1213,6 +1236,7 @@ async fn open(
 ) -> Result<Response, ApiError> {
     let eid = election_id(&id)?;
     let (method, path, headers, body) = read_body(req, 4096).await?;
+    parse_json::<EmptyBody>(&body)?;
     let e = b.election(&eid).await?;
     let mut s = e.lock().await;
     check_signed(
@@ -1282,6 +1306,7 @@ async fn close(
 ) -> Result<Response, ApiError> {
     let eid = election_id(&id)?;
     let (method, path, headers, body) = read_body(req, 4096).await?;
+    parse_json::<EmptyBody>(&body)?;
     let e = b.election(&eid).await?;
     let bb = {
         let s = e.lock().await;
@@ -1336,10 +1361,12 @@ async fn post_partial(
     .await
 }
 
+/// Body of `POST /v1/elections/{id}/result`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PostResult {
-    counts: Vec<Vec<u64>>,
+pub struct PostResult {
+    /// Counts per contest and option.
+    pub counts: Vec<Vec<u64>>,
 }
 
 async fn post_result(

@@ -531,6 +531,9 @@ async fn whole_election_over_http() {
             "application/json",
             "{method} {path}"
         );
+        if status == 405 {
+            assert!(r.headers().contains_key("allow"), "{method} {path}");
+        }
         let v: Value = r.json().await.unwrap();
         assert_eq!(code(&v), expected, "{method} {path}: {v}");
     }

@@ -59,7 +59,7 @@ pub enum CompleteBallotError {
 }
 
 impl CompleteBallot {
-    /// Binary encoding: the ballot's canonical encoding followed by the 192-byte proof.
+    /// Binary encoding: the ballot's canonical encoding followed by the 384-byte proof.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.ballot.encode();
         out.extend_from_slice(&self.eligibility_proof.to_bytes());

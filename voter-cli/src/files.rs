@@ -90,19 +90,28 @@ pub fn create_trustee_keys(
     })
 }
 
-fn secret32(text: &str, path: &Path, what: &str) -> Result<Zeroizing<[u8; 32]>, CliError> {
+fn secret32(text: &str, origin: &str, what: &str) -> Result<Zeroizing<[u8; 32]>, CliError> {
     let mut out = Zeroizing::new([0u8; 32]);
     zkvote_core::codec::hex_exact(text, &mut out[..])
-        .map_err(|_| CliError::msg(format!("unreadable {}: bad {what}", path.display())))?;
+        .map_err(|_| CliError::msg(format!("unreadable {origin}: bad {what}")))?;
     Ok(out)
 }
 
-fn scalar(text: &str, path: &Path, what: &str) -> Result<curve25519_dalek::Scalar, CliError> {
-    let bytes = secret32(text, path, what)?;
+fn check_version(version: u32, origin: &str) -> Result<(), CliError> {
+    if version == 1 {
+        Ok(())
+    } else {
+        Err(CliError::msg(format!(
+            "unreadable {origin}: version {version} (this zkvote reads version 1)"
+        )))
+    }
+}
+
+fn scalar(text: &str, origin: &str, what: &str) -> Result<curve25519_dalek::Scalar, CliError> {
+    let bytes = secret32(text, origin, what)?;
     Option::from(curve25519_dalek::Scalar::from_canonical_bytes(*bytes)).ok_or_else(|| {
         CliError::msg(format!(
-            "unreadable {}: {what} is not a canonical scalar",
-            path.display()
+            "unreadable {origin}: {what} is not a canonical scalar"
         ))
     })
 }
@@ -110,14 +119,16 @@ fn scalar(text: &str, path: &Path, what: &str) -> Result<curve25519_dalek::Scala
 /// Reads a trustee key file.
 pub fn load_trustee_keys(path: &Path) -> Result<TrusteeIdentity, CliError> {
     let text = Zeroizing::new(read_text(path, "trustee key file")?);
-    let file: TrusteeKeyFile = serde_json::from_str(&text).map_err(|e| {
-        CliError::msg(format!(
-            "unreadable trustee key file {}: {e}",
-            path.display()
-        ))
-    })?;
-    let seed = secret32(&file.signing_seed, path, "signing_seed")?;
-    let enc = scalar(&file.encryption_secret, path, "encryption_secret")?;
+    parse_trustee_keys(&text, &path.display().to_string())
+}
+
+/// Parses a trustee key file's text (`origin` names it in errors).
+pub fn parse_trustee_keys(text: &str, origin: &str) -> Result<TrusteeIdentity, CliError> {
+    let file: TrusteeKeyFile = serde_json::from_str(text)
+        .map_err(|e| CliError::msg(format!("unreadable trustee key file {origin}: {e}")))?;
+    check_version(file.version, origin)?;
+    let seed = secret32(&file.signing_seed, origin, "signing_seed")?;
+    let enc = scalar(&file.encryption_secret, origin, "encryption_secret")?;
     let keys = TrusteeKeys::from_secrets(file.index, &seed, SecretKey::from_scalar(enc));
     Ok(TrusteeIdentity {
         keys,
@@ -164,18 +175,28 @@ pub fn save_share(
 /// Loads a trustee's share, checking it is for `election_id` and matches its outcome.
 pub fn load_share(path: &Path, election_id: &[u8; 32]) -> Result<TrusteeShare, CliError> {
     let text = Zeroizing::new(read_text(path, "share file")?);
-    let file: ShareFile = serde_json::from_str(&text)
-        .map_err(|e| CliError::msg(format!("unreadable share file {}: {e}", path.display())))?;
+    parse_share(&text, &path.display().to_string(), election_id)
+}
+
+/// Parses a share file's text (`origin` names it in errors), checking it is for
+/// `election_id` and matches its outcome.
+pub fn parse_share(
+    text: &str,
+    origin: &str,
+    election_id: &[u8; 32],
+) -> Result<TrusteeShare, CliError> {
+    let file: ShareFile = serde_json::from_str(text)
+        .map_err(|e| CliError::msg(format!("unreadable share file {origin}: {e}")))?;
+    check_version(file.version, origin)?;
     if file.election_id != hex::encode(election_id) {
         return Err(CliError::msg(format!(
-            "share file {} is for election {}, not this one",
-            path.display(),
+            "share file {origin} is for election {}, not this one",
             file.election_id
         )));
     }
-    let secret = scalar(&file.secret, path, "secret")?;
+    let secret = scalar(&file.secret, origin, "secret")?;
     TrusteeShare::from_parts(file.index, secret, file.outcome.clone())
-        .map_err(|e| CliError::msg(format!("share file {}: {e}", path.display())))
+        .map_err(|e| CliError::msg(format!("share file {origin}: {e}")))
 }
 
 /// A voter's saved receipt: where, which election, the tracker and the board's receipt.
@@ -196,8 +217,13 @@ impl ReceiptFile {
     /// Reads a receipt file.
     pub fn load(path: &Path) -> Result<Self, CliError> {
         let text = read_text(path, "receipt file")?;
-        serde_json::from_str(&text)
-            .map_err(|e| CliError::msg(format!("unreadable receipt file {}: {e}", path.display())))
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses a receipt file's text (`origin` names it in errors).
+    pub fn parse(text: &str, origin: &str) -> Result<Self, CliError> {
+        serde_json::from_str(text)
+            .map_err(|e| CliError::msg(format!("unreadable receipt file {origin}: {e}")))
     }
 
     /// Writes the receipt file (a new file).
