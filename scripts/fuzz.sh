@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh campaign [RUNS]   run every target RUNS executions (default 1000000) and print
 #                                     a table of executions, seconds and corpus sizes
 #
+# FUZZ_TARGETS (space-separated) picks targets; FUZZ_ARGS adds libFuzzer flags.
+#
 # Corpora grow in fuzz/corpus/<target> (not committed); seeds come from a demo election's
 # record and the pinned vectors (scripts/fuzz_seeds.py). cargo-fuzz is installed if missing;
 # on a stable toolchain the build needs RUSTC_BOOTSTRAP=1 (set here). A crash stops the run
@@ -17,7 +19,7 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "== installing cargo-fuzz" >&2
   cargo install cargo-fuzz >/dev/null
 fi
-targets=$(sed -n 's/^name = "\([a-z_]*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^zkvote-fuzz$')
+targets=${FUZZ_TARGETS:-$(sed -n 's/^name = "\([a-z_]*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^zkvote-fuzz$')}
 
 echo "== building the fuzz targets"
 (cd fuzz && cargo fuzz build -O >/dev/null)
@@ -39,7 +41,7 @@ for t in $targets; do
   mkdir -p "fuzz/corpus/$t" "$seeds/corpus/$t"
   log="$seeds/$t.log"
   start=$(date +%s)
-  if ! (cd fuzz && cargo fuzz run -O "$t" "corpus/$t" "$seeds/corpus/$t" -- $limit -print_final_stats=1) >"$log" 2>&1; then
+  if ! (cd fuzz && cargo fuzz run -O "$t" "corpus/$t" "$seeds/corpus/$t" -- $limit -print_final_stats=1 ${FUZZ_ARGS:-}) >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "fuzz target $t failed" >&2
     exit 1

@@ -144,41 +144,100 @@ pub fn key_to_bytes<K: CanonicalSerialize>(key: &K) -> Vec<u8> {
     out
 }
 
-/// Decodes a compressed proving key, validating every point.
-pub fn proving_key_from_bytes(bytes: &[u8]) -> Result<ProvingKey, Groth16Error> {
-    let mut rest = bytes;
-    let pk = ProvingKey::deserialize_with_mode(&mut rest, Compress::Yes, Validate::Yes).map_err(
-        |e| Groth16Error::Encoding {
-            what: "proving key",
-            reason: e.to_string(),
-        },
-    )?;
-    if !rest.is_empty() {
-        return Err(Groth16Error::Encoding {
-            what: "proving key",
-            reason: format!("{} bytes after the key", rest.len()),
-        });
+/// Size of a compressed verifying key for the eligibility circuit's 4 public inputs:
+/// `alpha (48) || beta, gamma, delta (3 x 96) || LE64(5) || IC_0..IC_4 (5 x 48)`.
+pub const VK_SIZE: usize = 48 + 3 * 96 + 8 + 5 * 48;
+
+const G1_COMPRESSED: usize = 48;
+const G2_COMPRESSED: usize = 96;
+
+fn key_error(what: &'static str, reason: impl Into<String>) -> Groth16Error {
+    Groth16Error::Encoding {
+        what,
+        reason: reason.into(),
     }
+}
+
+/// Checks the layout of a compressed key before it is decoded: every length prefix
+/// (`LE64`) must be the one expected or fit in the bytes that remain, so that a forged
+/// prefix never makes the decoder reserve memory the input cannot fill.
+fn check_layout(
+    what: &'static str,
+    bytes: &[u8],
+    fixed: usize,
+    vectors: &[usize],
+) -> Result<(), Groth16Error> {
+    let mut at = fixed;
+    for &point_size in vectors {
+        let prefix = bytes
+            .get(at..at + 8)
+            .ok_or_else(|| key_error(what, "truncated"))?;
+        let n = u64::from_le_bytes(prefix.try_into().expect("8 bytes"));
+        at += 8;
+        let len = usize::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_mul(point_size))
+            .filter(|len| *len <= bytes.len() - at)
+            .ok_or_else(|| key_error(what, format!("a length prefix of {n} exceeds the input")))?;
+        at += len;
+    }
+    if at != bytes.len() {
+        return Err(key_error(
+            what,
+            format!("{} bytes after the key", bytes.len() - at),
+        ));
+    }
+    Ok(())
+}
+
+/// Decodes a compressed proving key, validating every point. Its layout is checked first
+/// (the verifying key, `beta_g1`, `delta_g1`, then the `a`, `b_g1`, `b_g2`, `h` and `l`
+/// queries, each `LE64(n)` and `n` points); nothing may follow it.
+pub fn proving_key_from_bytes(bytes: &[u8]) -> Result<ProvingKey, Groth16Error> {
+    const WHAT: &str = "proving key";
+    verifying_key_layout(bytes.get(..VK_SIZE).unwrap_or(bytes), WHAT)?;
+    check_layout(
+        WHAT,
+        bytes,
+        VK_SIZE + 2 * G1_COMPRESSED,
+        &[
+            G1_COMPRESSED,
+            G1_COMPRESSED,
+            G2_COMPRESSED,
+            G1_COMPRESSED,
+            G1_COMPRESSED,
+        ],
+    )?;
+    let pk = ProvingKey::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes)
+        .map_err(|e| key_error(WHAT, e.to_string()))?;
     check_inputs(&pk.vk)?;
     Ok(pk)
 }
 
-/// Decodes a compressed verifying key, validating every point; trailing bytes are refused
-/// (one accepted encoding).
-pub fn verifying_key_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, Groth16Error> {
-    let mut rest = bytes;
-    let vk = VerifyingKey::deserialize_with_mode(&mut rest, Compress::Yes, Validate::Yes).map_err(
-        |e| Groth16Error::Encoding {
-            what: "verifying key",
-            reason: e.to_string(),
-        },
-    )?;
-    if !rest.is_empty() {
-        return Err(Groth16Error::Encoding {
-            what: "verifying key",
-            reason: format!("{} bytes after the key", rest.len()),
-        });
+/// The verifying key's layout: exactly [`VK_SIZE`] bytes with 5 `IC` points.
+fn verifying_key_layout(bytes: &[u8], what: &'static str) -> Result<(), Groth16Error> {
+    if bytes.len() != VK_SIZE {
+        return Err(key_error(
+            what,
+            format!("a verifying key is {VK_SIZE} bytes, got {}", bytes.len()),
+        ));
     }
+    // With the length fixed, a valid layout has exactly 5 IC points.
+    check_layout(
+        what,
+        bytes,
+        G1_COMPRESSED + 3 * G2_COMPRESSED,
+        &[G1_COMPRESSED],
+    )
+}
+
+/// Decodes a compressed verifying key ([`VK_SIZE`] bytes), validating every point; any
+/// other length is refused (one accepted encoding).
+pub fn verifying_key_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, Groth16Error> {
+    const WHAT: &str = "verifying key";
+    verifying_key_layout(bytes, WHAT)?;
+    let vk = VerifyingKey::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes)
+        .map_err(|e| key_error(WHAT, e.to_string()))?;
     check_inputs(&vk)?;
     Ok(vk)
 }

@@ -266,6 +266,19 @@ fn keys_and_proofs_serialize_and_validate_on_load() {
     bad[10] ^= 0x55;
     assert!(verifying_key_from_bytes(&bad).is_err());
     assert!(verifying_key_from_bytes(&vk_bytes[..vk_bytes.len() - 1]).is_err());
+    // A forged length prefix is refused before anything is reserved for it (found by
+    // fuzzing: the decoder would have reserved 27 GB for this verifying key).
+    let mut huge = vk_bytes.clone();
+    huge[336..344].copy_from_slice(&0x2_2000_0000u64.to_le_bytes());
+    assert!(verifying_key_from_bytes(&huge).is_err());
+    for at in [
+        vk_bytes.len() + 96,
+        pk_bytes.len() - 8 - 48 * f.pk.l_query.len(),
+    ] {
+        let mut huge = pk_bytes.clone();
+        huge[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(proving_key_from_bytes(&huge).is_err(), "prefix at {at}");
+    }
     // One accepted encoding: a trailing byte is refused, for both keys.
     for extra in [0u8, 1, 0xff] {
         let mut longer = vk_bytes.clone();
