@@ -8,9 +8,10 @@
 # FUZZ_TARGETS (space-separated) picks targets; FUZZ_ARGS adds libFuzzer flags.
 #
 # Corpora grow in fuzz/corpus/<target> (not committed); seeds come from a demo election's
-# record and the pinned vectors (scripts/fuzz_seeds.py). cargo-fuzz is installed if missing;
-# on a stable toolchain the build needs RUSTC_BOOTSTRAP=1 (set here). A crash stops the run
-# with libFuzzer's report and the input under fuzz/artifacts/<target>/.
+# record and the pinned vectors (scripts/fuzz_seeds.py), and every input that once crashed
+# a target is kept in fuzz/regressions/<target> and run again each time. cargo-fuzz is
+# installed if missing; on a stable toolchain the build needs RUSTC_BOOTSTRAP=1 (set here).
+# A crash stops the run with libFuzzer's report and the input under fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-smoke}
@@ -39,6 +40,7 @@ esac
 printf '%-24s %12s %9s %8s\n' target executions seconds corpus
 for t in $targets; do
   mkdir -p "fuzz/corpus/$t" "$seeds/corpus/$t"
+  if [ -d "fuzz/regressions/$t" ]; then cp "fuzz/regressions/$t"/* "$seeds/corpus/$t"/; fi
   log="$seeds/$t.log"
   start=$(date +%s)
   if ! (cd fuzz && cargo fuzz run -O "$t" "corpus/$t" "$seeds/corpus/$t" -- $limit -print_final_stats=1 ${FUZZ_ARGS:-}) >"$log" 2>&1; then
