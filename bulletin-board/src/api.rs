@@ -336,6 +336,36 @@ async fn check_signed(
     Ok(())
 }
 
+/// A commission request to an existing election, authenticated: the election's state is
+/// locked and the request's signature checked (its nonce claimed) under the manifest's
+/// commission key.
+struct CommissionRequest {
+    eid: [u8; 32],
+    election: Arc<Mutex<ElectionState>>,
+    state: tokio::sync::OwnedMutexGuard<ElectionState>,
+    body: Bytes,
+}
+
+async fn commission_request(
+    b: &Board,
+    id: &str,
+    req: Request,
+    limit: usize,
+) -> Result<CommissionRequest, ApiError> {
+    let eid = election_id(id)?;
+    let (method, path, headers, body) = read_body(req, limit).await?;
+    let election = b.election(&eid).await?;
+    let state = election.clone().lock_owned().await;
+    let key = state.manifest.commission_key;
+    check_signed(b, &headers, &method, &path, &body, &key).await?;
+    Ok(CommissionRequest {
+        eid,
+        election,
+        state,
+        body,
+    })
+}
+
 /// The body of the commission's freeze, open and close requests: `{}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -956,19 +986,12 @@ async fn issue_codes(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let eid = election_id(&id)?;
-    let (method, path, headers, body) = read_body(req, MAX_BODY).await?;
-    let e = b.election(&eid).await?;
-    let s = e.lock().await;
-    check_signed(
-        &b,
-        &headers,
-        &method,
-        &path,
-        &body,
-        &s.manifest.commission_key,
-    )
-    .await?;
+    let CommissionRequest {
+        eid,
+        state: s,
+        body,
+        ..
+    } = commission_request(&b, &id, req, 4096).await?;
     let r: IssueCodes = parse_json(&body)?;
     if r.count == 0 || r.count > 100_000 {
         return Err(ApiError::bad("bad-count", "count must be 1 to 100000"));
@@ -1128,21 +1151,9 @@ async fn freeze(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let eid = election_id(&id)?;
-    let (method, path, headers, body) = read_body(req, 4096).await?;
-    parse_json::<EmptyBody>(&body)?;
-    let e = b.election(&eid).await?;
-    let mut s = e.lock().await;
-    check_signed(
-        &b,
-        &headers,
-        &method,
-        &path,
-        &body,
-        &s.manifest.commission_key,
-    )
-    .await?;
-    append_summary(&b, &eid, &mut s, EntryKind::RollFrozen, |s| {
+    let mut r = commission_request(&b, &id, req, 4096).await?;
+    parse_json::<EmptyBody>(&r.body)?;
+    append_summary(&b, &r.eid, &mut r.state, EntryKind::RollFrozen, |s| {
         let roll = VoterRoll::new(s.manifest.roll_depth, s.commitments.clone())
             .map_err(|e| ApiError::conflict("roll-full", e.to_string()))?;
         Ok(Entry::RollFrozen {
@@ -1234,21 +1245,9 @@ async fn open(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let eid = election_id(&id)?;
-    let (method, path, headers, body) = read_body(req, 4096).await?;
-    parse_json::<EmptyBody>(&body)?;
-    let e = b.election(&eid).await?;
-    let mut s = e.lock().await;
-    check_signed(
-        &b,
-        &headers,
-        &method,
-        &path,
-        &body,
-        &s.manifest.commission_key,
-    )
-    .await?;
-    append_summary(&b, &eid, &mut s, EntryKind::Open, |s| {
+    let mut r = commission_request(&b, &id, req, 4096).await?;
+    parse_json::<EmptyBody>(&r.body)?;
+    append_summary(&b, &r.eid, &mut r.state, EntryKind::Open, |s| {
         let outcome = verify_ceremony(
             &s.ceremony,
             &s.dealings,
@@ -1304,29 +1303,17 @@ async fn close(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let eid = election_id(&id)?;
-    let (method, path, headers, body) = read_body(req, 4096).await?;
-    parse_json::<EmptyBody>(&body)?;
-    let e = b.election(&eid).await?;
-    let bb = {
-        let s = e.lock().await;
-        check_signed(
-            &b,
-            &headers,
-            &method,
-            &path,
-            &body,
-            &s.manifest.commission_key,
-        )
-        .await?;
-        require_phase(&s, EntryKind::Close)?;
-        s.ballot_box.clone()
-    };
+    let r = commission_request(&b, &id, req, 4096).await?;
+    parse_json::<EmptyBody>(&r.body)?;
+    require_phase(&r.state, EntryKind::Close)?;
+    let bb = r.state.ballot_box.clone();
+    let (eid, election) = (r.eid, r.election);
+    drop(r.state);
     if let Some(bb) = &bb {
         bb.close();
         bb.drain().await;
     }
-    let mut s = e.lock().await;
+    let mut s = election.lock().await;
     append_summary(&b, &eid, &mut s, EntryKind::Close, |_| Ok(Entry::Close {})).await
 }
 
@@ -1374,19 +1361,12 @@ async fn post_result(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let eid = election_id(&id)?;
-    let (method, path, headers, body) = read_body(req, 65536).await?;
-    let e = b.election(&eid).await?;
-    let mut s = e.lock().await;
-    check_signed(
-        &b,
-        &headers,
-        &method,
-        &path,
-        &body,
-        &s.manifest.commission_key,
-    )
-    .await?;
+    let CommissionRequest {
+        eid,
+        state: mut s,
+        body,
+        ..
+    } = commission_request(&b, &id, req, 65536).await?;
     let r: PostResult = parse_json(&body)?;
     require_phase(&s, EntryKind::Result)?;
     let outcome = verify_ceremony(

@@ -11,21 +11,10 @@ use zkvote_core::log::{Checkpoint, Receipt, BOARD_KEY_NAME};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_board_processes_share_one_postgres_log() {
-    let db = std::env::var("ZKVOTE_TEST_POSTGRES_URL")
-        .expect("ZKVOTE_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh");
-    let dir = std::env::temp_dir().join(format!("zkvote-multi-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (key_path, board_vk) = keygen(&dir);
     let http = reqwest::Client::new();
-    let (pa, pb) = (free_port(), free_port());
-    let (base_a, base_b) = (
-        format!("http://127.0.0.1:{pa}"),
-        format!("http://127.0.0.1:{pb}"),
-    );
-    let mut a = start(&db, pa, &key_path);
-    let mut b = start(&db, pb, &key_path);
-    wait_healthy(&http, &base_a).await;
-    wait_healthy(&http, &base_b).await;
+    let boards = TwoBoards::start(&http, "multi").await;
+    let [base_a, base_b] = boards.bases.clone();
+    let board_vk = boards.key;
 
     // Created and opened through board A; board B learns of it from the shared log.
     let el = OpenElection::create(&http, &base_a, &board_vk, 12, "reject").await;
@@ -62,22 +51,8 @@ async fn two_board_processes_share_one_postgres_log() {
     assert_eq!(receipts.len(), 12);
 
     // Both boards serve the same log; every nullifier appears once; every receipt holds.
-    let record_a = http
-        .get(format!("{base_a}{}/record", el.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let record_b = http
-        .get(format!("{base_b}{}/record", el.path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let record_a = get_text(&http, format!("{base_a}{}/record", el.path)).await;
+    let record_b = get_text(&http, format!("{base_b}{}/record", el.path)).await;
     assert_eq!(record_a, record_b);
     let lines: Vec<Value> = record_a
         .lines()
@@ -125,7 +100,5 @@ async fn two_board_processes_share_one_postgres_log() {
             .collect();
         r.verify_against(&el.id, &board_vk, note, &proof).unwrap();
     }
-    a.kill().unwrap();
-    b.kill().unwrap();
-    let _ = (a.wait(), b.wait());
+    drop(boards);
 }

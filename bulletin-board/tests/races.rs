@@ -3,7 +3,8 @@
 //! roll, and a trustee's dealing sent to one board while the other opens voting. The
 //! frozen roll and the joint key must always cover exactly the entries logged before
 //! them (the record verifies), and a loser of a race gets a 409 with a stable code, never
-//! a 5xx. A signed commission request is carried out once, by one of the boards. Needs `ZKVOTE_TEST_POSTGRES_URL` (`scripts/test.sh` starts a throwaway cluster).
+//! a 5xx. A signed commission request is carried out once, by one of the boards. Needs
+//! `ZKVOTE_TEST_POSTGRES_URL` (`scripts/test.sh` starts a throwaway cluster).
 
 mod common;
 
@@ -52,24 +53,9 @@ fn now() -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summary_entries_never_miss_a_racing_append() {
-    let db = std::env::var("ZKVOTE_TEST_POSTGRES_URL")
-        .expect("ZKVOTE_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh");
-    let dir = std::env::temp_dir().join(format!("zkvote-races-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (key_path, board_vk) = keygen(&dir);
     let http = reqwest::Client::new();
-    let (pa, pb) = (free_port(), free_port());
-    let bases = [
-        format!("http://127.0.0.1:{pa}"),
-        format!("http://127.0.0.1:{pb}"),
-    ];
-    let boards = [
-        KillOnDrop(start(&db, pa, &key_path)),
-        KillOnDrop(start(&db, pb, &key_path)),
-    ];
-    wait_healthy(&http, &bases[0]).await;
-    wait_healthy(&http, &bases[1]).await;
-
+    let boards = TwoBoards::start(&http, "races").await;
+    let (bases, board_vk) = (&boards.bases, boards.key);
     let (mut frozen_out, mut late_dealings) = (0, 0);
     for iteration in 0..ITERATIONS {
         let e =
@@ -179,26 +165,14 @@ async fn summary_entries_never_miss_a_racing_append() {
 
         // The record verifies: the frozen roll is exactly the registrations before it, and
         // the open entry's key is exactly the dealings before it.
-        let text = http
-            .get(format!("{}{}/record", bases[0], e.path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(&http, format!("{}{}/record", bases[0], e.path)).await;
         let report = verify(&Record::parse(&text).unwrap());
         for n in 1..=4u8 {
             assert_ne!(report.check(n).status, Status::Fail, "{report}");
         }
-        let status: Value = http
-            .get(format!("{}{}", bases[1], e.path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status: Value =
+            serde_json::from_str(&get_text(&http, format!("{}{}", bases[1], e.path)).await)
+                .unwrap();
         assert_eq!(status["phase"], "open");
     }
     println!(

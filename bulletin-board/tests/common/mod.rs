@@ -40,6 +40,42 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Two board processes on one database (PostgreSQL from `ZKVOTE_TEST_POSTGRES_URL`),
+/// sharing one key, both healthy.
+pub struct TwoBoards {
+    pub processes: [KillOnDrop; 2],
+    pub bases: [String; 2],
+    pub key: VerifyingKey,
+}
+
+impl TwoBoards {
+    pub async fn start(http: &reqwest::Client, name: &str) -> Self {
+        let db = std::env::var("ZKVOTE_TEST_POSTGRES_URL")
+            .expect("ZKVOTE_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh");
+        let dir = std::env::temp_dir().join(format!("zkvote-{name}-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (key_path, key) = keygen(&dir);
+        let ports = [free_port(), free_port()];
+        let bases = ports.map(|p| format!("http://127.0.0.1:{p}"));
+        let processes = ports.map(|p| KillOnDrop(start(&db, p, &key_path)));
+        for base in &bases {
+            wait_healthy(http, base).await;
+        }
+        TwoBoards {
+            processes,
+            bases,
+            key,
+        }
+    }
+}
+
+/// The body of a successful GET, as text.
+pub async fn get_text(http: &reqwest::Client, url: String) -> String {
+    let r = http.get(url).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    r.text().await.unwrap()
+}
+
 pub fn start(db: &str, port: u16, key: &std::path::Path) -> Child {
     Command::new(BIN)
         .args([
