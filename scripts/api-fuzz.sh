@@ -90,8 +90,9 @@ PY
 echo "board at $board; elections: ${ids[*]}"
 # Commission requests are signed by scripts/api_fuzz_hooks.py with the elections' key.
 # schemathesis's health checks judge its own data generation (complete ballots are large
-# and slow to generate on a busy machine), not the API: they are off.
+# and slow to generate on a busy machine), not the API: they are off. One worker: with two,
+# CPython 3.11's parser, used by the generator from two threads, fails now and then.
 ZKVOTE_COMMISSION_KEY="$work/commission.key" PYTHONPATH=scripts SCHEMATHESIS_HOOKS=api_fuzz_hooks \
   python3 -m schemathesis.cli run "$work/openapi.json" --url "$board" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,unsupported_method,allow_header_conformance \
-  --max-examples "$examples" --seed 1 --workers 2 --suppress-health-check=all
+  --max-examples "$examples" --seed 1 --workers 1 --suppress-health-check=all
