@@ -1188,17 +1188,14 @@ async fn post_ceremony_message(
         .ceremony
         .trustee(m.author)
         .ok_or_else(|| ApiError::bad("unknown-trustee", "no such trustee"))?;
-    if !zkvote_tally::ceremony::verify_signature(
+    zkvote_tally::ceremony::verify_signature(
         &t.signing_key,
         m.domain,
         &s.ceremony.manifest_hash,
         &m.body,
         &m.signature,
-    ) {
-        return Err(ApiError::unauthorized(
-            "the message is not signed by its trustee",
-        ));
-    }
+    )
+    .map_err(|e| ApiError::unauthorized(format!("{e} (trustee {})", m.author)))?;
     append_entry(b, eid, &mut s, m.kind, m.entry).await
 }
 

@@ -111,11 +111,29 @@ pub struct Ballot {
 
 /// The ballot digest (tracker): 32 bytes whose little-endian integer is below `2^254`,
 /// hence a canonical BLS12-381 scalar-field element (the field modulus exceeds `2^254`).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// The invariant is kept by the type: a digest comes from hashing a ballot or from
+/// [`BallotDigest::from_bytes`], which refuses bytes at or above `2^254`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct BallotDigest(#[serde(with = "serde_hex32")] pub [u8; 32]);
+pub struct BallotDigest(#[serde(with = "serde_hex32")] [u8; 32]);
+
+impl<'de> Deserialize<'de> for BallotDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = serde_hex32::deserialize(d)?;
+        BallotDigest::from_bytes(bytes).map_err(serde::de::Error::custom)
+    }
+}
 
 impl BallotDigest {
+    /// A digest from its 32 bytes, refused unless their little-endian integer is below
+    /// `2^254` (the top two bits of the last byte clear).
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, DecodeError> {
+        if bytes[31] & 0xc0 != 0 {
+            return Err(DecodeError::DigestRange);
+        }
+        Ok(BallotDigest(bytes))
+    }
+
     /// The digest bytes (also the little-endian encoding of the field element).
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

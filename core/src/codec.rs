@@ -60,6 +60,9 @@ pub enum DecodeError {
     /// Hex text that is not lowercase hex of the right length.
     #[error("invalid hex: {0}")]
     Hex(String),
+    /// A ballot digest whose little-endian integer is not below `2^254`.
+    #[error("a ballot digest must be below 2^254 (its top two bits clear)")]
+    DigestRange,
 }
 
 /// A checked Ristretto255 group element: a canonical encoding together with its decoded

@@ -515,3 +515,21 @@ fn ballot_proofs_for_one_election_fail_in_another() {
         Err(BallotError::WrongElection { .. })
     ));
 }
+
+#[test]
+fn digests_below_2_to_254_only() {
+    let mut bytes = [0xffu8; 32];
+    bytes[31] = 0x3f;
+    let d = BallotDigest::from_bytes(bytes).unwrap();
+    let json = serde_json::to_string(&d).unwrap();
+    assert_eq!(serde_json::from_str::<BallotDigest>(&json).unwrap(), d);
+    for top in [0x40u8, 0x80, 0xc0, 0xff] {
+        bytes[31] = top;
+        assert_eq!(
+            BallotDigest::from_bytes(bytes),
+            Err(DecodeError::DigestRange)
+        );
+        let json = format!("\"{}\"", hex::encode(bytes));
+        assert!(serde_json::from_str::<BallotDigest>(&json).is_err());
+    }
+}

@@ -235,6 +235,11 @@ fn signed_bytes(domain: &[u8], manifest_hash: &[u8; 32], body: &[u8]) -> Vec<u8>
     m
 }
 
+/// A trustee message whose signature does not verify under its author's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the message is not signed by its author's key")]
+pub struct BadSignature;
+
 /// Checks an ed25519 signature on `domain || manifest_hash || body` (strict verification:
 /// non-canonical and small-order encodings are refused).
 pub fn verify_signature(
@@ -243,10 +248,10 @@ pub fn verify_signature(
     manifest_hash: &[u8; 32],
     body: &[u8],
     sig: &[u8; 64],
-) -> bool {
+) -> Result<(), BadSignature> {
     let sig = ed25519_dalek::Signature::from_bytes(sig);
     key.verify_strict(&signed_bytes(domain, manifest_hash, body), &sig)
-        .is_ok()
+        .map_err(|_| BadSignature)
 }
 
 /// Serde for 64-byte signatures as hex.
@@ -532,13 +537,14 @@ impl Trustee<Dealt> {
             };
             if d.dealer == me
                 || received.contains_key(&d.dealer)
-                || !verify_signature(
+                || verify_signature(
                     &dealer.signing_key,
                     labels::SIG_DEALING,
                     &h,
                     &d.body(),
                     &d.signature,
                 )
+                .is_err()
             {
                 continue;
             }
@@ -777,6 +783,7 @@ pub fn verify_ceremony(
                         &d.body(),
                         &d.signature,
                     )
+                    .is_ok()
             })
             .collect();
         let Some(first) = signed.first() else {
@@ -817,13 +824,14 @@ pub fn verify_ceremony(
         };
         if c.accuser == c.dealer
             || disqualified.contains_key(&c.dealer)
-            || !verify_signature(
+            || verify_signature(
                 &accuser.signing_key,
                 labels::SIG_COMPLAINT,
                 h,
                 &c.body(),
                 &c.signature,
             )
+            .is_err()
         {
             continue;
         }

@@ -229,13 +229,15 @@ pub fn verify_partial_decryption(
     let listed = ctx
         .trustee(trustee)
         .ok_or(DecryptError::UnknownTrustee { trustee })?;
-    if !verify_signature(
+    if verify_signature(
         &listed.signing_key,
         labels::SIG_DECRYPTION,
         &ctx.manifest_hash,
         &pd.body(),
         &pd.signature,
-    ) {
+    )
+    .is_err()
+    {
         return Err(DecryptError::BadSignature { trustee });
     }
     let shape_ok = pd.shares.len() == aggregate.contests.len()

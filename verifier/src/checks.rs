@@ -662,6 +662,7 @@ impl Verifier {
                     };
                     let signed = cctx.trustee(author).is_some_and(|t| {
                         verify_signature(&t.signing_key, domain, &cctx.manifest_hash, &body, &sig)
+                            .is_ok()
                     });
                     if !signed {
                         c3.fail(
