@@ -18,7 +18,7 @@ mode=${1:-smoke}
 export RUSTC_BOOTSTRAP=1
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "== installing cargo-fuzz" >&2
-  cargo install cargo-fuzz >/dev/null
+  cargo install cargo-fuzz --version 0.13.2 >/dev/null
 fi
 targets=${FUZZ_TARGETS:-$(sed -n 's/^name = "\([a-z_]*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^zkvote-fuzz$')}
 
