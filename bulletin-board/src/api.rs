@@ -159,9 +159,6 @@ fn wrong_phase(kind: EntryKind) -> ApiError {
 fn append_refusal(kind: EntryKind, e: LogServiceError) -> ApiError {
     match e {
         LogServiceError::Store(StoreError::WrongPhase(_)) => wrong_phase(kind),
-        LogServiceError::Store(StoreError::RollFull) => {
-            ApiError::conflict("roll-full", "the voter roll is full")
-        }
         LogServiceError::Store(StoreError::Duplicate { key, index }) => {
             let code = match kind {
                 EntryKind::Dealing => "duplicate-dealing",
@@ -431,6 +428,18 @@ impl Phase {
             Phase::Tallied => "tallied",
         }
     }
+}
+
+/// The ceremony's public outcome from the dealings and complaints in the state (a 409
+/// `ceremony-failed` if fewer than the threshold qualify).
+fn ceremony_outcome(s: &ElectionState) -> Result<zkvote_tally::CeremonyOutcome, ApiError> {
+    verify_ceremony(
+        &s.ceremony,
+        &s.dealings,
+        &s.complaints,
+        &mut rand_core::OsRng,
+    )
+    .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))
 }
 
 /// Refuses an entry of `kind` that the phase rule does not allow in the state's phase
@@ -745,12 +754,13 @@ pub fn router(board: Arc<Board>) -> Router {
         .route("/v1/elections/{id}/proofs/consistency", get(consistency))
         .route("/v1/elections/{id}/record", get(record))
         .fallback(unknown_route)
-        .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::from_fn(limit_uri))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
+        // Outermost, so that the timeout's refusal is rewritten too.
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(board)
 }
 
@@ -1245,13 +1255,7 @@ async fn open(
     let mut r = commission_request(&b, &id, req, 4096).await?;
     parse_json::<EmptyBody>(&r.body)?;
     append_summary(&b, &r.eid, &mut r.state, EntryKind::Open, |s| {
-        let outcome = verify_ceremony(
-            &s.ceremony,
-            &s.dealings,
-            &s.complaints,
-            &mut rand_core::OsRng,
-        )
-        .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
+        let outcome = ceremony_outcome(s)?;
         Ok(Entry::Open {
             joint_key: outcome.joint_key,
             qualified: outcome.qualified,
@@ -1325,13 +1329,7 @@ async fn post_partial(
     let e = b.election(&eid).await?;
     let mut s = e.lock().await;
     require_phase(&s, EntryKind::PartialDecryption)?;
-    let outcome = verify_ceremony(
-        &s.ceremony,
-        &s.dealings,
-        &s.complaints,
-        &mut rand_core::OsRng,
-    )
-    .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
+    let outcome = ceremony_outcome(&s)?;
     let agg = counted_aggregate(&b, &eid, &mut s).await?;
     zkvote_tally::verify_partial_decryption(&s.ceremony, &outcome, &agg, &p, &mut rand_core::OsRng)
         .map_err(|e| ApiError::bad("invalid-partial-decryption", e.to_string()))?;
@@ -1366,13 +1364,7 @@ async fn post_result(
     } = commission_request(&b, &id, req, 65536).await?;
     let r: PostResult = parse_json(&body)?;
     require_phase(&s, EntryKind::Result)?;
-    let outcome = verify_ceremony(
-        &s.ceremony,
-        &s.dealings,
-        &s.complaints,
-        &mut rand_core::OsRng,
-    )
-    .map_err(|e| ApiError::conflict("ceremony-failed", e.to_string()))?;
+    let outcome = ceremony_outcome(&s)?;
     // No ballot is appended after the close: the aggregate is final.
     let agg = counted_aggregate(&b, &eid, &mut s).await?;
     append_summary(&b, &eid, &mut s, EntryKind::Result, |s| {

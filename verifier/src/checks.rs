@@ -320,15 +320,17 @@ impl Verifier {
     /// partial decryption from one trustee, a second complaint of one accuser against one
     /// dealer): it is named by check 3 or 7 and otherwise ignored.
     fn is_copy(&mut self, index: u64, decoded: &Result<Entry, String>) -> bool {
-        let Some(key) = decoded.as_ref().ok().and_then(Entry::unique_key) else {
+        let Ok(entry) = decoded else {
+            return false;
+        };
+        let Some(key) = entry.unique_key() else {
             return false;
         };
         match self.unique_keys.entry(key) {
             std::collections::hash_map::Entry::Occupied(first) => {
-                let check = if first.key().starts_with("partial-decryption/") {
-                    7
-                } else {
-                    3
+                let check = match entry {
+                    Entry::PartialDecryption { .. } => 7,
+                    _ => 3,
                 };
                 self.copies.push((
                     check,

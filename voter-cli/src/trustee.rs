@@ -17,14 +17,22 @@ pub async fn dealings(
     board: &BoardClient,
     election_id: &[u8; 32],
 ) -> Result<Vec<Dealing>, CliError> {
+    Ok(first_per_dealer(
+        board
+            .entries_of_kind(election_id, "dealing")
+            .await?
+            .into_iter()
+            .filter_map(|(_, e)| serde_json::from_value::<Dealing>(e["dealing"].clone()).ok()),
+    ))
+}
+
+/// The first dealing of each dealer, in order: trustees are counted, not messages.
+pub fn first_per_dealer(dealings: impl IntoIterator<Item = Dealing>) -> Vec<Dealing> {
     let mut seen = std::collections::BTreeSet::new();
-    Ok(board
-        .entries_of_kind(election_id, "dealing")
-        .await?
+    dealings
         .into_iter()
-        .filter_map(|(_, e)| serde_json::from_value::<Dealing>(e["dealing"].clone()).ok())
         .filter(|d| seen.insert(d.dealer))
-        .collect())
+        .collect()
 }
 
 async fn complaints(
@@ -167,4 +175,31 @@ pub async fn decrypt(
         )
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dealing(dealer: u32, mark: u8) -> Dealing {
+        Dealing {
+            dealer,
+            commitments: Vec::new(),
+            proofs: Vec::new(),
+            shares: Vec::new(),
+            signature: [mark; 64],
+        }
+    }
+
+    #[test]
+    fn copies_of_a_dealing_count_as_one_trustee() {
+        // Trustee 1's dealing re-posted twice (and once altered) before trustee 2 dealt.
+        let logged = vec![dealing(1, 0), dealing(1, 0), dealing(1, 7), dealing(2, 0)];
+        let kept = first_per_dealer(logged);
+        assert_eq!(
+            kept.iter().map(|d| d.dealer).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(kept[0].signature, [0; 64]);
+    }
 }
