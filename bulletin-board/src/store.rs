@@ -640,6 +640,44 @@ async fn sqlite_move_legacy_blobs(writer: &SqlitePool) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Runs `$body` in one write transaction of the store's backend and commits it. `$tx` is
+/// the transaction (`&mut`; SQLite: `BEGIN IMMEDIATE` on the single writer; PostgreSQL: a
+/// pool transaction) and `$lock` the statement that reads and locks the election's counter
+/// row (`FOR UPDATE` on PostgreSQL). A `return` or `?` inside leaves the transaction
+/// uncommitted, so it rolls back.
+macro_rules! in_write_tx {
+    ($self:expr, |$tx:ident, $lock:ident| $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let mut t = writer
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(StoreError::from)?;
+                let out = {
+                    let $tx = &mut t;
+                    let $lock = "SELECT next_index, phase FROM elections WHERE election_id = $1";
+                    let _ = &$lock;
+                    $body
+                };
+                t.commit().await.map_err(StoreError::from)?;
+                out
+            }
+            Backend::Postgres(pool) => {
+                let mut t = pool.begin().await.map_err(StoreError::from)?;
+                let out = {
+                    let $tx = &mut t;
+                    let $lock =
+                        "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE";
+                    let _ = &$lock;
+                    $body
+                };
+                t.commit().await.map_err(StoreError::from)?;
+                out
+            }
+        }
+    };
+}
+
 macro_rules! with_reader {
     ($self:expr, $pool:ident => $body:expr) => {
         match &$self.backend {
@@ -784,30 +822,8 @@ impl Store {
         election_id: &[u8; 32],
         entry: &NewEntry,
     ) -> Result<u64, StoreError> {
-        match &self.backend {
-            Backend::Sqlite { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                let idx = append_tx!(
-                    &mut tx,
-                    election_id,
-                    entry,
-                    "SELECT next_index, phase FROM elections WHERE election_id = $1"
-                )?;
-                tx.commit().await?;
-                Ok(idx)
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let idx = append_tx!(
-                    &mut tx,
-                    election_id,
-                    entry,
-                    "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE"
-                )?;
-                tx.commit().await?;
-                Ok(idx)
-            }
-        }
+        let idx = in_write_tx!(self, |tx, lock| append_tx!(tx, election_id, entry, lock)?);
+        Ok(idx)
     }
 
     /// Appends an entry computed from the election's whole log: under the election's write
@@ -848,29 +864,8 @@ impl Store {
                 async { append_tx!(&mut *tx, election_id, entry, $lock) }.await?
             }};
         }
-        match &self.backend {
-            Backend::Sqlite { writer, .. } => {
-                let mut tx = writer
-                    .begin_with("BEGIN IMMEDIATE")
-                    .await
-                    .map_err(StoreError::from)?;
-                let idx = computed!(
-                    &mut tx,
-                    "SELECT next_index, phase FROM elections WHERE election_id = $1"
-                );
-                tx.commit().await.map_err(StoreError::from)?;
-                Ok(idx)
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(StoreError::from)?;
-                let idx = computed!(
-                    &mut tx,
-                    "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE"
-                );
-                tx.commit().await.map_err(StoreError::from)?;
-                Ok(idx)
-            }
-        }
+        let idx = in_write_tx!(self, |tx, lock| computed!(tx, lock));
+        Ok(idx)
     }
 
     /// Appends several entries in one durable transaction (one commit for the group).
@@ -1175,18 +1170,7 @@ impl Store {
                     .await?;
             }};
         }
-        match &self.backend {
-            Backend::Sqlite { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                body!(&mut tx);
-                tx.commit().await?;
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                body!(&mut tx);
-                tx.commit().await?;
-            }
-        }
+        in_write_tx!(self, |tx, _lock| body!(tx));
         Ok(())
     }
 
@@ -1269,21 +1253,7 @@ impl Store {
                     == 1
             }};
         }
-        let fresh = match &self.backend {
-            Backend::Sqlite { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                let fresh = body!(&mut tx);
-                tx.commit().await?;
-                fresh
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let fresh = body!(&mut tx);
-                tx.commit().await?;
-                fresh
-            }
-        };
-        Ok(fresh)
+        Ok(in_write_tx!(self, |tx, _lock| body!(tx)))
     }
 
     /// Appends a registration entry if `code_hash` is an unused code and the roll holds
@@ -1334,26 +1304,7 @@ impl Store {
                 idx
             }};
         }
-        match &self.backend {
-            Backend::Sqlite { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                let idx = body!(
-                    &mut tx,
-                    "SELECT next_index, phase FROM elections WHERE election_id = $1"
-                );
-                tx.commit().await?;
-                Ok(Some(idx))
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let idx = body!(
-                    &mut tx,
-                    "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE"
-                );
-                tx.commit().await?;
-                Ok(Some(idx))
-            }
-        }
+        Ok(Some(in_write_tx!(self, |tx, lock| body!(tx, lock))))
     }
 }
 
