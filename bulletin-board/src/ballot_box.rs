@@ -7,7 +7,6 @@
 //! the batch verifiers, then appended in arrival order. A ballot is acknowledged (its
 //! receipt returned) only after its durable commit.
 
-use crate::entries::Entry;
 use crate::log::{BoardLog, LogServiceError};
 use crate::store::{EntryKind, NewEntry, StoreError};
 use ark_bls12_381::Fr;
@@ -21,6 +20,7 @@ use zkvote_circuits::complete::{
 use zkvote_circuits::groth16::EligibilityVerifier;
 use zkvote_core::log::Receipt;
 use zkvote_core::{ElectionContext, RevotePolicy};
+use zkvote_protocol::Entry;
 
 /// Why a ballot was refused. Nothing is appended for a refused ballot.
 #[derive(Debug, thiserror::Error)]
@@ -311,8 +311,7 @@ fn ballot_entry(ballot: CompleteBallot, spend: bool, manifest_hash: &[u8; 32]) -
         ciphertexts: ballot.ballot.ciphertext_keys().copied().collect(),
         data: Entry::Ballot { ballot }.to_bytes(),
         unique_key: None,
-        require_phase: EntryKind::Ballot.phase_rule().0,
-        set_phase: None,
+        phased: true,
     }
 }
 

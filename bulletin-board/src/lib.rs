@@ -13,9 +13,6 @@ pub mod rate_limit;
 pub mod server;
 pub mod store;
 
-/// The typed log entries (defined with the record format, in `zkvote-verifier`).
-pub use zkvote_verifier::entries;
-
 pub use ballot_box::{BallotBox, BallotBoxConfig, Rejection};
 pub use log::{BoardLog, LogServiceError};
 pub use store::{EntryKind, NewEntry, Store, StoreError, StoredCheckpoint, StoredEntry};

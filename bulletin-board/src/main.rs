@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let command = Cli::parse().command;
     let result = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt.block_on(run(command, "zkvote-board")),
-        Err(e) => Err(format!("cannot start the runtime: {e}")),
+        Err(e) => Err(zkvote_board::server::ServerError::Runtime(e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

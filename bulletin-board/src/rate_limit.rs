@@ -2,15 +2,13 @@
 //! gets `429` with the JSON error code `rate-limited`; nothing else happens.
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use zkvote_protocol::ErrorCode;
 
 /// Token buckets per client address.
 #[derive(Debug)]
@@ -60,11 +58,11 @@ pub async fn limit(State(limiter): State<Arc<RateLimiter>>, req: Request, next: 
         .map(|c| c.0.ip());
     if let Some(ip) = ip {
         if !limiter.allow(ip) {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                Json(json!({ "error": { "code": "rate-limited", "message": "too many requests from this address; slow down" } })),
+            return crate::api::ApiError::new(
+                ErrorCode::RateLimited,
+                "too many requests from this address; slow down",
             )
-                .into_response();
+            .into_response();
         }
     }
     next.run(req).await

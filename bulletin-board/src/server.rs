@@ -4,51 +4,40 @@
 use crate::api::{router_with_limit, Board, BoardConfig, Creators};
 use crate::{BoardLog, Store};
 use ed25519_dalek::SigningKey;
-use std::path::Path;
 use std::sync::Arc;
 
-/// Reads a board (or commission) key file: the ed25519 seed as 64 hex digits.
-pub fn read_signing_key(path: &Path) -> Result<SigningKey, String> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read key file {}: {e}", path.display()))?,
-    );
-    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-    zkvote_core::codec::hex_exact(text.trim(), &mut seed[..]).map_err(|e| {
-        format!(
-            "key file {} is not a 64-hex-digit seed: {e}",
-            path.display()
-        )
-    })?;
-    Ok(SigningKey::from_bytes(&seed))
+/// Why the board could not start or keep serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A key file could not be read, is not a key, or could not be created.
+    #[error(transparent)]
+    KeyFile(#[from] zkvote_core::keyfile::KeyFileError),
+    /// A `--commission-key` value is not 64 lowercase hex digits.
+    #[error("--commission-key {0:?} is not 64 lowercase hex digits")]
+    CommissionKey(String),
+    /// The store could not be opened.
+    #[error("cannot open database: {0}")]
+    Database(#[from] crate::store::StoreError),
+    /// The log could not be replayed.
+    #[error("cannot load the log: {0}")]
+    Load(String),
+    /// The listening address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+    /// The async runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
-/// Writes a new file readable and writable by its owner only (mode 0600 on Unix), synced
-/// to disk; an existing file is never overwritten.
-pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-/// Creates a new key file (mode 0600 on Unix); an existing file is never overwritten.
-pub fn create_signing_key(path: &Path) -> Result<SigningKey, String> {
-    let key = SigningKey::generate(&mut rand_core::OsRng);
-    let text = zeroize::Zeroizing::new(format!("{}\n", hex::encode(key.to_bytes())));
-    write_private_file(path, text.as_bytes())?;
-    Ok(key)
-}
+pub use zkvote_core::keyfile::{create_signing_key, read_signing_key};
 
 /// The board's commands: `zkvote board ...` and the `zkvote-board` binary.
 #[derive(clap::Subcommand)]
@@ -90,7 +79,7 @@ pub enum BoardCommand {
 
 /// Runs a board command; `serve` prints `<name> listening on http://ADDR` once bound and
 /// serves until the process ends.
-pub async fn run(command: BoardCommand, name: &str) -> Result<(), String> {
+pub async fn run(command: BoardCommand, name: &str) -> Result<(), ServerError> {
     match command {
         BoardCommand::Keygen { key } => {
             let k = create_signing_key(&key)?;
@@ -112,11 +101,8 @@ pub async fn run(command: BoardCommand, name: &str) -> Result<(), String> {
                     commission_keys
                         .iter()
                         .map(|k| {
-                            zkvote_core::codec::hex32(k).map_err(|e| {
-                                format!(
-                                    "--commission-key {k:?} is not 64 lowercase hex digits: {e}"
-                                )
-                            })
+                            zkvote_core::codec::hex32(k)
+                                .map_err(|_| ServerError::CommissionKey(k.clone()))
                         })
                         .collect::<Result<_, _>>()?,
                 )
@@ -141,21 +127,23 @@ pub async fn bind(
 ) -> Result<
     (
         std::net::SocketAddr,
-        impl std::future::Future<Output = Result<(), String>>,
+        impl std::future::Future<Output = Result<(), ServerError>>,
     ),
-    String,
+    ServerError,
 > {
-    let store = Store::open(db)
-        .await
-        .map_err(|e| format!("cannot open database: {e}"))?;
+    let store = Store::open(db).await?;
     let log = Arc::new(BoardLog::new(store, key));
     let board = Board::load(log, config)
         .await
-        .map_err(|e| format!("cannot load the log: {}", e.message()))?;
+        .map_err(|e| ServerError::Load(e.message().to_string()))?;
+    let listen_error = |source| ServerError::Listen {
+        address: listen.to_string(),
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     let app = router_with_limit(board, rate_limit, rate_limit.saturating_mul(2));
     let server = async move {
         axum::serve(
@@ -163,7 +151,7 @@ pub async fn bind(
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .await
-        .map_err(|e| format!("server error: {e}"))
+        .map_err(ServerError::Serve)
     };
     Ok((addr, server))
 }

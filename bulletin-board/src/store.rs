@@ -17,6 +17,7 @@ use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
 use zkvote_core::log::{leaf_hash, Hash};
+use zkvote_protocol::{transition, Phase};
 
 /// Storage errors. Every refusal leaves the store unchanged.
 #[derive(Debug, thiserror::Error)]
@@ -61,74 +62,7 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// What an entry is; stored as text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntryKind {
-    /// The manifest (genesis, index 0).
-    Manifest,
-    /// A trustee's ceremony dealing.
-    Dealing,
-    /// A trustee's ceremony complaint.
-    Complaint,
-    /// A voter registration (credential commitment).
-    Registration,
-    /// The frozen voter roll.
-    RollFrozen,
-    /// Voting opened.
-    Open,
-    /// A ballot.
-    Ballot,
-    /// Voting closed.
-    Close,
-    /// A trustee's partial decryption.
-    PartialDecryption,
-    /// The published result.
-    Result,
-}
-
-impl EntryKind {
-    /// Every kind, in the order of an election's phases.
-    pub const ALL: [EntryKind; 10] = [
-        EntryKind::Manifest,
-        EntryKind::Dealing,
-        EntryKind::Complaint,
-        EntryKind::Registration,
-        EntryKind::RollFrozen,
-        EntryKind::Open,
-        EntryKind::Ballot,
-        EntryKind::Close,
-        EntryKind::PartialDecryption,
-        EntryKind::Result,
-    ];
-
-    /// The kind with this stored name.
-    pub fn from_name(name: &str) -> Option<EntryKind> {
-        EntryKind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
-    /// The phases in which an entry of this kind may be appended and the phase it moves
-    /// the election to: the protocol's rule (`zkvote_verifier::entries::phase_rule`).
-    pub fn phase_rule(self) -> (&'static [&'static str], Option<&'static str>) {
-        zkvote_verifier::entries::phase_rule(self.as_str())
-            .expect("every entry kind has a phase rule")
-    }
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Manifest => "manifest",
-            EntryKind::Dealing => "dealing",
-            EntryKind::Complaint => "complaint",
-            EntryKind::Registration => "registration",
-            EntryKind::RollFrozen => "roll-frozen",
-            EntryKind::Open => "open",
-            EntryKind::Ballot => "ballot",
-            EntryKind::Close => "close",
-            EntryKind::PartialDecryption => "partial-decryption",
-            EntryKind::Result => "result",
-        }
-    }
-}
+pub use zkvote_protocol::EntryKind;
 
 /// An entry to append.
 #[derive(Clone, Debug)]
@@ -148,11 +82,11 @@ pub struct NewEntry {
     /// The entry's unique key (`Entry::unique_key`): an election holds at most one entry
     /// per key, checked in the append transaction.
     pub unique_key: Option<String>,
-    /// Phases in which the entry may be appended (empty: any), checked in the append
-    /// transaction so that several board processes agree.
-    pub require_phase: &'static [&'static str],
-    /// The phase the election moves to with this entry.
-    pub set_phase: Option<&'static str>,
+    /// Whether the protocol's phase rule ([`zkvote_protocol::transition`]) applies: the
+    /// entry is refused unless the rule allows it in the election's stored phase, and
+    /// moves the election to the phase the rule names, in the append transaction so that
+    /// several board processes agree.
+    pub phased: bool,
 }
 
 impl NewEntry {
@@ -166,16 +100,28 @@ impl NewEntry {
             ciphertexts: Vec::new(),
             digest: None,
             unique_key: None,
-            require_phase: &[],
-            set_phase: None,
+            phased: false,
         }
     }
 
-    /// The same entry, allowed only in `phases` and moving the election to `next`.
-    pub fn in_phase(mut self, phases: &'static [&'static str], next: Option<&'static str>) -> Self {
-        self.require_phase = phases;
-        self.set_phase = next;
+    /// The same entry, under the protocol's phase rule.
+    pub fn phased(mut self) -> Self {
+        self.phased = true;
         self
+    }
+
+    /// The phase the election moves to with this entry from the `stored` phase: `None`
+    /// (no change) for an entry outside the phase rule; a refusal if the rule does not
+    /// allow it there.
+    fn next_phase(&self, stored: &str) -> Result<Option<&'static str>, StoreError> {
+        if !self.phased {
+            return Ok(None);
+        }
+        let refused = || StoreError::WrongPhase(stored.to_string());
+        let phase = Phase::from_name(stored).ok_or_else(refused)?;
+        transition(Some(phase), self.kind)
+            .map(|p| Some(p.as_str()))
+            .map_err(|_| refused())
     }
 
     /// The same entry, refused if the election already holds one with `key`.
@@ -238,9 +184,7 @@ macro_rules! append_tx {
             Some(r) => (r.try_get(0)?, r.try_get(1)?),
             None => return Err(StoreError::UnknownElection),
         };
-        if !$entry.require_phase.is_empty() && !$entry.require_phase.contains(&phase.as_str()) {
-            return Err(StoreError::WrongPhase(phase));
-        }
+        let next_phase = $entry.next_phase(&phase)?;
         if let (Some(n), true) = ($entry.nullifier, $entry.spend_nullifier) {
             let r = sqlx::query(
                 "INSERT INTO spent_nullifiers (election_id, nullifier, idx) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -302,7 +246,7 @@ macro_rules! append_tx {
         sqlx::query("UPDATE elections SET next_index = $2, phase = COALESCE($3, phase) WHERE election_id = $1")
             .bind(&$eid[..])
             .bind(idx + 1)
-            .bind($entry.set_phase)
+            .bind(next_phase)
             .execute(&mut **tx)
             .await?;
         Ok::<u64, StoreError>(idx as u64)
@@ -335,9 +279,8 @@ fn plan_group<'a>(
         next,
     };
     for e in entries {
-        if !e.require_phase.is_empty() && !e.require_phase.contains(&phase) {
-            plan.out
-                .push(Err(StoreError::WrongPhase(phase.to_string())));
+        if let Err(refused) = e.next_phase(phase) {
+            plan.out.push(Err(refused));
             continue;
         }
         let spends = e.nullifier.filter(|_| e.spend_nullifier);
@@ -373,7 +316,7 @@ fn group_eligible(entries: &[NewEntry]) -> bool {
     !entries.is_empty()
         && entries
             .iter()
-            .all(|e| e.set_phase.is_none() && e.unique_key.is_none())
+            .all(|e| !(e.phased && e.kind.moves_phase()) && e.unique_key.is_none())
 }
 
 fn group_keys(entries: &[NewEntry]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
@@ -1335,19 +1278,4 @@ where
         root: hash32(r.try_get(1)?)?,
         note: r.try_get(2)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::EntryKind;
-
-    #[test]
-    fn entry_kinds_are_the_protocols() {
-        let names: Vec<&str> = EntryKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(names, zkvote_verifier::entries::KINDS);
-        for k in EntryKind::ALL {
-            assert_eq!(EntryKind::from_name(k.as_str()), Some(k));
-            k.phase_rule();
-        }
-    }
 }

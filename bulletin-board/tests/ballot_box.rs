@@ -58,13 +58,13 @@ async fn fixture(policy: &str) -> Fixture {
     )
     .await
     .unwrap();
-    log.store()
-        .append(
-            &id,
-            &NewEntry::plain(EntryKind::Open, b"open".to_vec()).in_phase(&["setup"], Some("open")),
-        )
-        .await
-        .unwrap();
+    // The store applies the phase rule to phased entries: freeze, then open.
+    for (kind, data) in [(EntryKind::RollFrozen, "frozen"), (EntryKind::Open, "open")] {
+        log.store()
+            .append(&id, &NewEntry::plain(kind, data.into()).phased())
+            .await
+            .unwrap();
+    }
     Fixture {
         log,
         ctx,
@@ -111,16 +111,16 @@ async fn accepts_valid_ballots_and_refuses_the_rest() {
     let b0 = vote(&f, 0, 1);
     let r0 = bb.submit(b0.clone()).await.unwrap();
     r0.verify(&eid, &vk).unwrap();
-    assert_eq!(r0.index, 2);
+    assert_eq!(r0.index, 3);
 
     // The same voter again (a new ballot, same nullifier), and the same ballot replayed.
     assert!(matches!(
         bb.submit(vote(&f, 0, 2)).await,
-        Err(Rejection::AlreadyVoted(2))
+        Err(Rejection::AlreadyVoted(3))
     ));
     assert!(matches!(
         bb.submit(b0.clone()).await,
-        Err(Rejection::AlreadyVoted(2))
+        Err(Rejection::AlreadyVoted(3))
     ));
 
     // A tampered ballot is invalid and changes nothing.
@@ -151,14 +151,14 @@ async fn accepts_valid_ballots_and_refuses_the_rest() {
     for t in tasks {
         t.await.unwrap().unwrap().verify(&eid, &vk).unwrap();
     }
-    assert_eq!(f.log.store().size(&eid).await.unwrap(), 6);
+    assert_eq!(f.log.store().size(&eid).await.unwrap(), 7);
 
     bb.close();
     assert!(matches!(
         bb.submit(vote(&f, 1, 1)).await,
         Err(Rejection::NotOpen)
     ));
-    assert_eq!(f.log.store().size(&eid).await.unwrap(), 6);
+    assert_eq!(f.log.store().size(&eid).await.unwrap(), 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,7 +32,13 @@ async fn signed_status(
     path: &str,
 ) -> (u16, Value) {
     let body = b"{}".to_vec();
-    let headers = zkvote_board::api::sign_request(key, "POST", path, &body, now()).header_map();
+    let headers = zkvote_board::api::header_map(&zkvote_board::api::sign_request(
+        key,
+        "POST",
+        path,
+        &body,
+        now(),
+    ));
     let r = http
         .post(format!("{base}{path}"))
         .headers(headers)
@@ -63,9 +69,13 @@ async fn summary_entries_never_miss_a_racing_append() {
         // A signed request carried out by one board is refused by the other.
         let codes_path = format!("{}/registration-codes", e.path);
         let body = br#"{"count":1}"#.to_vec();
-        let once =
-            zkvote_board::api::sign_request(&e.commission, "POST", &codes_path, &body, now())
-                .header_map();
+        let once = zkvote_board::api::header_map(&zkvote_board::api::sign_request(
+            &e.commission,
+            "POST",
+            &codes_path,
+            &body,
+            now(),
+        ));
         for (base, expected) in [(&bases[0], 200), (&bases[1], 409), (&bases[0], 409)] {
             let r = http
                 .post(format!("{base}{codes_path}"))

@@ -38,8 +38,7 @@ fn ballot(nullifier: u8, ct: u8, spend: bool) -> NewEntry {
         ciphertexts: vec![[ct; 32], [ct ^ 0x80; 32]],
         digest: None,
         unique_key: None,
-        require_phase: &[],
-        set_phase: None,
+        phased: false,
     }
 }
 
@@ -179,7 +178,7 @@ async fn suite(url: String) {
         self_replay,           // one ciphertext twice in one ballot
         ballot(3, 128, false), // last-ballot-counts style: nullifier not spent
         ballot(3, 100, false),
-        ballot(48, 133, true).in_phase(&["open"], None), // the election is in setup
+        ballot(48, 133, true).phased(), // the election is in setup
     ];
     let results = again.append_batch(&eid, &group).await.unwrap();
     assert_eq!(results[0].as_ref().unwrap().index, before_group);
@@ -212,13 +211,18 @@ async fn suite(url: String) {
         [0, 3, 7, 8].map(|i| group[i].data.clone())
     );
 
-    // A group that moves the phase takes the savepoint path, with the same rules.
+    // A group that moves the phase takes the savepoint path, with the same rules. The
+    // protocol's phase rule opens the election after a frozen roll.
+    for kind in [EntryKind::RollFrozen, EntryKind::Open] {
+        let entry = NewEntry::plain(kind, kind.as_str().into()).phased();
+        again.append(&eid, &entry).await.unwrap();
+    }
     let before_close = again.store().size(&eid).await.unwrap();
     let group = vec![
         ballot(46, 130, true),
-        NewEntry::plain(EntryKind::Close, b"close group".to_vec()).in_phase(&[], Some("closed")),
+        NewEntry::plain(EntryKind::Close, b"close group".to_vec()).phased(),
         ballot(46, 131, true),
-        ballot(47, 132, true).in_phase(&["open"], None),
+        ballot(47, 132, true).phased(),
     ];
     let results = again.append_batch(&eid, &group).await.unwrap();
     assert_eq!(results[0].as_ref().unwrap().index, before_close);
@@ -280,8 +284,7 @@ async fn two_boards(url: String) {
                 ciphertexts: vec![rand::random()],
                 digest: None,
                 unique_key: None,
-                require_phase: &[],
-                set_phase: None,
+                phased: false,
             };
             tasks.push(tokio::spawn(
                 async move { board.append(&eid, &entry).await },
@@ -373,10 +376,7 @@ async fn single_use(url: String) {
     // The roll's capacity holds across processes.
     let codes: Vec<[u8; 32]> = (0..3u8).map(|i| [i; 32]).collect();
     a.add_code_hashes(&eid, &codes).await.unwrap();
-    let reg = |i: u8| {
-        NewEntry::plain(EntryKind::Registration, vec![i])
-            .in_phase(EntryKind::Registration.phase_rule().0, None)
-    };
+    let reg = |i: u8| NewEntry::plain(EntryKind::Registration, vec![i]).phased();
     assert!(a
         .register(&eid, &codes[0], 2, &reg(0))
         .await

@@ -2,8 +2,9 @@
 //! commitment `Poseidon(DOMAIN_COMMIT, s)` (what the voter registers) and the
 //! per-election nullifier `Poseidon(DOMAIN_NULLIFIER, s, election)`.
 //!
-//! The credential file is versioned JSON, written with mode 0600; the secret is zeroized
-//! when the credential is dropped and never appears in Debug output.
+//! The credential file is versioned JSON (its text here; the CLI writes it with mode
+//! 0600); the secret is zeroized when the credential is dropped and never appears in Debug
+//! output.
 
 use crate::field::{election_scalar, fr_from_bytes, fr_to_bytes, FieldError};
 use crate::poseidon;
@@ -12,7 +13,6 @@ use ark_std::UniformRand;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::path::Path;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// The `format` field of a credential file.
@@ -23,14 +23,6 @@ pub const CREDENTIAL_VERSION: u32 = 1;
 /// Why a credential could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
-    /// The file could not be read or written.
-    #[error("credential file {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The cause.
-        source: std::io::Error,
-    },
     /// The file is not a credential of a supported version.
     #[error("not a zkvote credential file (version {CREDENTIAL_VERSION}): {0}")]
     Format(String),
@@ -134,37 +126,6 @@ impl Credential {
         }
         Ok(cred)
     }
-
-    /// Writes the credential file, readable and writable by its owner only (mode 0600 on
-    /// Unix). Refuses to overwrite an existing file.
-    pub fn save(&self, path: &Path) -> Result<(), CredentialError> {
-        use std::io::Write;
-        let io = |source| CredentialError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut f = options.open(path).map_err(io)?;
-        f.write_all(self.to_file_text().as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)
-    }
-
-    /// Reads a credential file.
-    pub fn load(path: &Path) -> Result<Self, CredentialError> {
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-            CredentialError::Io {
-                path: path.display().to_string(),
-                source,
-            }
-        })?);
-        Self::from_file_text(&text)
-    }
 }
 
 #[cfg(test)]
@@ -207,22 +168,5 @@ mod tests {
         assert_ne!(a.nullifier(&[1; 32]), b.nullifier(&[1; 32]));
         assert_eq!(a.nullifier(&[1; 32]), a.clone().nullifier(&[1; 32]));
         assert_ne!(a.nullifier(&[1; 32]), a.commitment());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn saved_with_mode_0600_and_never_overwritten() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("zkvote-cred-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("voter.json");
-        let _ = std::fs::remove_file(&path);
-        let c = Credential::generate(&mut OsRng);
-        c.save(&path).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        assert!(matches!(c.save(&path), Err(CredentialError::Io { .. })));
-        assert_eq!(Credential::load(&path).unwrap().secret(), c.secret());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

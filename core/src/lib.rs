@@ -10,6 +10,8 @@
 pub mod ballot;
 pub mod codec;
 pub mod elgamal;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod keyfile;
 pub mod log;
 pub mod manifest;
 pub mod sample;

@@ -1,7 +1,7 @@
 //! Record lines (section 12.3): only the one form parses.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use zkvote_verifier::record::{checkpoint_line, entry_line, parse_line, Line};
+use zkvote_protocol::record::{checkpoint_line, entry_line, parse_line, Line};
 
 fuzz_target!(|data: &[u8]| {
     let Some(text) = zkvote_fuzz::text(data) else {

@@ -1,7 +1,7 @@
 //! The request body of every endpoint that takes one; the first byte picks the endpoint.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use zkvote_board::api::{CreateElection, IssueCodes, PostResult, Register};
+use zkvote_protocol::api::{CreateElection, IssueCodes, PostResult, Register};
 use zkvote_circuits::complete::CompleteBallot;
 use zkvote_tally::{Complaint, Dealing, PartialDecryption};
 

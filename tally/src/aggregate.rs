@@ -40,7 +40,8 @@ impl Aggregate {
         self
     }
 
-    fn merge(mut self, other: Aggregate) -> Self {
+    /// The sum of two aggregates of the same manifest (ciphertexts and ballot counts).
+    pub fn merge(mut self, other: Aggregate) -> Self {
         for (x, y) in self.contests.iter_mut().zip(other.contests) {
             for (a, b) in x.iter_mut().zip(y) {
                 *a += b;

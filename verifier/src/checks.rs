@@ -4,8 +4,6 @@
 //! Each check is marked below by its number; `docs/protocol.md` ("Verification") describes
 //! the same checks in the same order.
 
-use crate::entries::{encode_aggregate, phase_rule, Entry, KINDS};
-use crate::record::{LineReader, Record, RecordEntry, RecordError};
 use crate::report::{CheckReport, Report, Status};
 use ark_bls12_381::Fr;
 use curve25519_dalek::ristretto::CompressedRistretto;
@@ -14,12 +12,16 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::BufRead;
 use zkvote_circuits::complete::{vartime_verify_complete_ballots_parallel, CompleteBallot};
-use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
-use zkvote_circuits::groth16::{verifying_key_from_bytes, EligibilityVerifier};
+use zkvote_circuits::field::fr_to_bytes;
+use zkvote_circuits::groth16::EligibilityVerifier;
 use zkvote_circuits::merkle::VoterRoll;
-use zkvote_core::codec::hex32;
 use zkvote_core::log::{leaf_hash, node_hash, origin_for, Checkpoint, Hash, BOARD_KEY_NAME};
 use zkvote_core::{Ballot, Ciphertext, ElectionContext, ElectionPublicKey, Manifest, RevotePolicy};
+use zkvote_protocol::record::LineReader;
+use zkvote_protocol::{
+    encode_aggregate, transition, Entry, EntryKind, Phase, Record, RecordEntry, RecordError,
+    TransitionError,
+};
 use zkvote_tally::ceremony::verify_signature;
 use zkvote_tally::labels::{SIG_COMPLAINT, SIG_DEALING};
 use zkvote_tally::{
@@ -124,6 +126,14 @@ impl RootAccumulator {
 
 type Decoded = (u64, Result<Entry, String>);
 
+/// Why an entry on a ballot line is not a ballot.
+enum NotABallot {
+    /// It is an entry of another kind.
+    Kind(EntryKind),
+    /// It does not decode.
+    Invalid(String),
+}
+
 /// Per voter under `last-ballot-counts`: the counted ballot's index and its ciphertexts
 /// (compressed), to take it out of the aggregate when a later ballot supersedes it.
 type CountedBallot = (u64, Vec<[u8; 64]>);
@@ -135,7 +145,8 @@ pub struct Verifier {
     c1: CheckReport,
     c2: CheckReport,
     c5: CheckReport,
-    phase: &'static str,
+    /// The phase after the entries so far (`None` before a manifest at index 0).
+    phase: Option<Phase>,
     manifest: Option<Manifest>,
     verifier: Option<EligibilityVerifier>,
     ceremony_messages: Vec<Decoded>,
@@ -181,7 +192,7 @@ impl Verifier {
             ),
             c2: CheckReport::new(2, "manifest and eligibility verifying key"),
             c5: CheckReport::new(5, "ballots"),
-            phase: "none",
+            phase: None,
             manifest: None,
             verifier: None,
             ceremony_messages: Vec::new(),
@@ -234,22 +245,19 @@ impl Verifier {
             );
         }
         self.leaves.push(leaf_hash(&e.data));
-        let next = match phase_rule(&e.kind) {
+        let kind = EntryKind::from_name(&e.kind);
+        let next = match kind {
             None => Err(format!("unknown kind {:?}", e.kind)),
-            Some((_, next)) if e.kind == "manifest" && pos == 0 => Ok(next.unwrap_or(self.phase)),
-            Some((allowed, next)) if e.kind != "manifest" && allowed.contains(&self.phase) => {
-                Ok(next.unwrap_or(self.phase))
+            Some(EntryKind::Manifest) if pos > 0 => {
+                Err(TransitionError::SecondManifest.to_string())
             }
-            Some(_) => Err(format!(
-                "a {} entry is not allowed in phase {}",
-                e.kind, self.phase
-            )),
+            Some(k) => transition(self.phase, k).map_err(|err| err.to_string()),
         };
         match next {
-            Ok(p) => self.phase = p,
+            Ok(p) => self.phase = Some(p),
             Err(m) => self.c1.fail(Some(e.index), m),
         }
-        if e.kind == "ballot" {
+        if kind == Some(EntryKind::Ballot) {
             self.pending.push(e);
             if self.pending.len() >= self.chunk {
                 self.flush_ballots();
@@ -257,9 +265,9 @@ impl Verifier {
             return;
         }
         let index = e.index;
-        let decoded = Entry::decode(&e.data);
+        let decoded = Entry::decode(&e.data).map_err(|err| err.to_string());
         if let Ok(d) = &decoded {
-            if d.kind() != e.kind {
+            if d.kind().as_str() != e.kind {
                 self.c1.fail(
                     Some(index),
                     format!("the line says {:?} but the entry is a {}", e.kind, d.kind()),
@@ -273,32 +281,28 @@ impl Verifier {
         if self.is_copy(index, &decoded) {
             return;
         }
-        match e.kind.as_str() {
-            "dealing" | "complaint" => self.ceremony_messages.push((index, decoded)),
-            "registration" => {
+        match kind {
+            Some(EntryKind::Dealing | EntryKind::Complaint) => {
+                self.ceremony_messages.push((index, decoded))
+            }
+            Some(EntryKind::Registration) => {
                 if self.frozen.is_some() {
                     self.late_registrations.push(index);
                 } else {
                     let c = decoded.and_then(|d| match d {
-                        Entry::Registration { commitment } => {
-                            hex32(&commitment).map_err(|e| e.to_string()).and_then(|b| {
-                                fr_from_bytes(&b, "commitment").map_err(|e| e.to_string())
-                            })
-                        }
+                        Entry::Registration { commitment } => Ok(commitment.get()),
                         _ => Err("not a registration".into()),
                     });
                     self.registrations.push((index, c));
                 }
             }
-            "roll-frozen" if self.frozen.is_none() => {
+            Some(EntryKind::RollFrozen) if self.frozen.is_none() => {
                 if let Ok(Entry::RollFrozen { root, .. }) = &decoded {
-                    self.root = hex32(root)
-                        .ok()
-                        .and_then(|b| fr_from_bytes(&b, "root").ok());
+                    self.root = Some(root.get());
                 }
                 self.frozen = Some((index, decoded));
             }
-            "open" if self.open.is_none() => {
+            Some(EntryKind::Open) if self.open.is_none() => {
                 if let (Ok(Entry::Open { joint_key, .. }), Some(m)) = (&decoded, &self.manifest) {
                     if let Ok(pk) = ElectionPublicKey::new(*joint_key) {
                         self.context = Some(ElectionContext::new(m.clone(), pk));
@@ -306,12 +310,14 @@ impl Verifier {
                 }
                 self.open = Some((index, decoded));
             }
-            "close" if self.close.is_none() => {
+            Some(EntryKind::Close) if self.close.is_none() => {
                 self.flush_ballots();
                 self.close = Some(index);
             }
-            "partial-decryption" => self.partials.push((index, decoded)),
-            "result" if self.result.is_none() => self.result = Some((index, decoded)),
+            Some(EntryKind::PartialDecryption) => self.partials.push((index, decoded)),
+            Some(EntryKind::Result) if self.result.is_none() => {
+                self.result = Some((index, decoded))
+            }
             _ => {}
         }
     }
@@ -370,10 +376,7 @@ impl Verifier {
                 manifest,
                 groth16_vk,
             }) => {
-                let key = hex::decode(groth16_vk)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| verifying_key_from_bytes(&b).map_err(|e| e.to_string()))
-                    .and_then(|vk| EligibilityVerifier::new(&vk).map_err(|e| e.to_string()));
+                let key = groth16_vk.verifier().map_err(|e| e.to_string());
                 match key {
                     Err(e) => self.c2.fail(
                         Some(index),
@@ -407,26 +410,24 @@ impl Verifier {
         }
         let chunk = std::mem::take(&mut self.pending);
         self.ballots += chunk.len() as u64;
-        let decoded: Vec<(u64, Result<CompleteBallot, String>)> = chunk
+        let decoded: Vec<(u64, Result<CompleteBallot, NotABallot>)> = chunk
             .par_iter()
             .map(|e| {
                 let b = match Entry::decode(&e.data) {
                     Ok(Entry::Ballot { ballot }) => Ok(ballot),
-                    Ok(other) => Err(other.kind().to_string()),
-                    Err(x) => Err(x),
+                    Ok(other) => Err(NotABallot::Kind(other.kind())),
+                    Err(x) => Err(NotABallot::Invalid(x.to_string())),
                 };
                 (e.index, b)
             })
             .collect();
         drop(chunk);
         for (idx, b) in &decoded {
-            if let Err(kind) = b {
-                if KINDS.contains(&kind.as_str()) {
-                    self.c1.fail(
-                        Some(*idx),
-                        format!("the line says \"ballot\" but the entry is a {kind}"),
-                    );
-                }
+            if let Err(NotABallot::Kind(kind)) = b {
+                self.c1.fail(
+                    Some(*idx),
+                    format!("the line says \"ballot\" but the entry is a {kind}"),
+                );
             }
         }
         let (Some(ctx), Some(root), Some(verifier)) = (&self.context, &self.root, &self.verifier)
@@ -447,7 +448,10 @@ impl Verifier {
                     index.push(idx);
                     ballots.push(b);
                 }
-                Err(e) => self
+                Err(NotABallot::Kind(kind)) => self
+                    .c5
+                    .fail(Some(idx), format!("the ballot does not decode: {kind}")),
+                Err(NotABallot::Invalid(e)) => self
                     .c5
                     .fail(Some(idx), format!("the ballot does not decode: {e}")),
             }
@@ -746,7 +750,8 @@ impl Verifier {
                                     c4.fail(
                                         Some(*fi),
                                         format!(
-                                            "the frozen root is {root}, the registered commitments give {}",
+                                            "the frozen root is {}, the registered commitments give {}",
+                                            root.to_hex(),
                                             hex::encode(fr_to_bytes(&roll.root()))
                                         ),
                                     );

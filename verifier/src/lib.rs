@@ -14,10 +14,8 @@
 #![deny(missing_docs)]
 
 mod checks;
-pub mod entries;
-pub mod record;
 pub mod report;
 
 pub use checks::{verify, verify_reader, verify_record, TallyInputs, Verifier};
-pub use record::{Record, RecordEntry, RecordError};
 pub use report::{CheckReport, Failure, Report, Status};
+pub use zkvote_protocol::{Record, RecordEntry, RecordError};

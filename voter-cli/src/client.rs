@@ -6,8 +6,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
-use zkvote_board::api::sign_request;
 use zkvote_core::Manifest;
+use zkvote_protocol::api::ElectionStatus;
+use zkvote_protocol::request::sign_request;
+use zkvote_protocol::ErrorBody;
 
 /// A board at a base URL such as `http://127.0.0.1:8080`.
 #[derive(Clone, Debug)]
@@ -71,15 +73,15 @@ impl BoardClient {
             return Ok(r);
         }
         let status = r.status();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        let code = body["error"]["code"].as_str().unwrap_or("http-error");
-        let message = body["error"]["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        Err(CliError::Board {
-            code: code.to_string(),
-            message,
+        Err(match r.json::<ErrorBody>().await {
+            Ok(body) => CliError::Board {
+                code: Some(body.error.code),
+                message: body.error.message,
+            },
+            Err(_) => CliError::Board {
+                code: None,
+                message: format!("HTTP {status}"),
+            },
         })
     }
 
@@ -133,15 +135,14 @@ impl BoardClient {
     ) -> Result<T, CliError> {
         let bytes = serde_json::to_vec(body).map_err(|e| CliError::msg(e.to_string()))?;
         let signed = sign_request(key, "POST", path, &bytes, now());
-        let r = self
-            .send(
-                self.http
-                    .post(format!("{}{path}", self.base))
-                    .header("content-type", "application/json")
-                    .headers(signed.header_map())
-                    .body(bytes),
-            )
-            .await?;
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json");
+        for (name, value) in signed.headers() {
+            request = request.header(name, value);
+        }
+        let r = self.send(request.body(bytes)).await?;
         r.json()
             .await
             .map_err(|e| CliError::msg(format!("unexpected answer from the board ({path}): {e}")))
@@ -176,7 +177,7 @@ impl BoardClient {
     }
 
     /// An election's status (phase, counts, roll root, joint key).
-    pub async fn status(&self, election_id: &[u8; 32]) -> Result<Value, CliError> {
+    pub async fn status(&self, election_id: &[u8; 32]) -> Result<ElectionStatus, CliError> {
         self.get_json(&election_path(election_id))
             .await
             .map_err(|e| e.with_unknown_election(election_id))

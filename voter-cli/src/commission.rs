@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
 use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::Manifest;
+use zkvote_protocol::Phase;
 use zkvote_tally::{combine, verify_partial_decryption, DlogTable, PartialDecryption};
 use zkvote_verifier::{verify_reader, Status, TallyInputs};
 
@@ -214,10 +215,10 @@ pub async fn tally(
     wait: Duration,
 ) -> Result<(Manifest, Vec<Vec<u64>>), CliError> {
     let status = board.status(election_id).await?;
-    if status["phase"] != "closed" {
+    if status.phase != Phase::Closed {
         return Err(CliError::msg(format!(
             "the election is not closed (phase {}): close it first",
-            status["phase"]
+            status.phase
         )));
     }
     let t = verified_tally_inputs(board, election_id).await?;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use zkvote_circuits::credential::Credential;
 use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
 use zkvote_core::{sample::sample_manifest_toml, Choices, Manifest, RevotePolicy};
+use zkvote_protocol::ErrorCode;
 use zkvote_tally::TrusteeKeys;
 use zkvote_verifier::{verify, Record};
 
@@ -110,7 +111,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
             .to_bytes()]));
     let (addr, server) = zkvote_board::server::bind(&db, "127.0.0.1:0", board_key, 100_000, config)
         .await
-        .map_err(CliError::msg)?;
+        .map_err(|e| CliError::msg(e.to_string()))?;
     tokio::spawn(server);
     let board = BoardClient::new(&format!("http://{addr}"))?;
     phase(
@@ -203,9 +204,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         "key ceremony",
         format!(
             "{n} trustees dealt, {} complaints, threshold {}; joint key {}",
-            status["complaints"],
+            status.complaints,
             opts.threshold,
-            status["joint_key"].as_str().unwrap_or("?")
+            status.joint_key.as_deref().unwrap_or("?")
         ),
     );
 
@@ -252,7 +253,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
                 voter::cast(&board, &session, &ballot2).await,
                 manifest.revote_policy,
             ) {
-                (Err(e), RevotePolicy::Reject) if e.code() == Some("already-voted") => {
+                (Err(e), RevotePolicy::Reject) if e.code() == Some(ErrorCode::AlreadyVoted) => {
                     second = format!("refused: {e}");
                 }
                 (Ok(r), RevotePolicy::LastBallotCounts) => {

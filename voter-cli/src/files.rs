@@ -5,13 +5,32 @@ use crate::CliError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zkvote_circuits::credential::Credential;
 use zkvote_core::log::Receipt;
 use zkvote_core::SecretKey;
 use zkvote_tally::{CeremonyOutcome, TrusteeKeys, TrusteeShare};
 
 /// Writes a new private file (mode 0600 on Unix); refuses to overwrite.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    zkvote_board::server::write_private_file(path, bytes).map_err(CliError::msg)
+    zkvote_core::keyfile::write_private_file(path, bytes)
+        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", path.display())))
+}
+
+/// Writes a new credential file (mode 0600 on Unix); refuses to overwrite.
+pub fn save_credential(path: &Path, credential: &Credential) -> Result<(), CliError> {
+    write_private(path, credential.to_file_text().as_bytes())
+}
+
+/// Reads a credential file.
+pub fn load_credential(path: &Path) -> Result<Credential, CliError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        CliError::msg(format!(
+            "unreadable credential file {}: {e}",
+            path.display()
+        ))
+    };
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| unreadable(&e))?);
+    Credential::from_file_text(&text).map_err(|e| unreadable(&e))
 }
 
 /// Writes a public file (replacing it).
@@ -230,5 +249,26 @@ impl ReceiptFile {
     pub fn save(&self, path: &Path) -> Result<(), CliError> {
         let text = serde_json::to_string_pretty(self).map_err(|e| CliError::msg(e.to_string()))?;
         write_public(path, text.as_bytes())
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn credentials_are_saved_with_mode_0600_and_never_overwritten() {
+        let dir = std::env::temp_dir().join(format!("zkvote-cred-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("voter.json");
+        let _ = std::fs::remove_file(&path);
+        let c = Credential::generate(&mut rand_core::OsRng);
+        save_credential(&path, &c).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(save_credential(&path, &c).is_err());
+        assert_eq!(load_credential(&path).unwrap().commitment(), c.commitment());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

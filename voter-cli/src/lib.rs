@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod commission;
+#[cfg(feature = "server")]
 pub mod demo;
 pub mod files;
 pub mod trustee;
@@ -12,6 +13,8 @@ pub mod ui;
 pub mod voter;
 
 use std::fmt;
+use zkvote_protocol::voter::VoterError;
+use zkvote_protocol::ErrorCode;
 
 /// A user-facing error: printed as one line on stderr, exit status 1.
 #[derive(Debug)]
@@ -20,8 +23,8 @@ pub enum CliError {
     Msg(String),
     /// The board refused a request.
     Board {
-        /// The board's stable error code.
-        code: String,
+        /// The board's stable error code (`None`: the answer carried none).
+        code: Option<ErrorCode>,
         /// The board's message.
         message: String,
     },
@@ -33,10 +36,10 @@ impl CliError {
         CliError::Msg(m.into())
     }
 
-    /// The board's error code, if the board refused.
-    pub fn code(&self) -> Option<&str> {
+    /// The board's error code, if the board refused with one.
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            CliError::Board { code, .. } => Some(code),
+            CliError::Board { code, .. } => *code,
             CliError::Msg(_) => None,
         }
     }
@@ -44,7 +47,7 @@ impl CliError {
     /// Rewords "unknown election" for a command given an election id.
     pub fn with_unknown_election(self, election_id: &[u8; 32]) -> Self {
         match self.code() {
-            Some("unknown-election") => CliError::msg(format!(
+            Some(ErrorCode::UnknownElection) => CliError::msg(format!(
                 "wrong election id: the board has no election {}",
                 hex::encode(election_id)
             )),
@@ -57,14 +60,25 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Msg(m) => write!(f, "{m}"),
-            CliError::Board { code, message } => match code.as_str() {
-                "already-voted" => write!(f, "already voted: {message}"),
-                "election-not-open" => write!(f, "the election is not open: {message}"),
-                "election-not-closed" => write!(f, "the election is not closed: {message}"),
-                _ => write!(f, "the board refused the request: {message} ({code})"),
+            CliError::Board { code, message } => match code {
+                Some(ErrorCode::AlreadyVoted) => write!(f, "already voted: {message}"),
+                Some(ErrorCode::ElectionNotOpen) => {
+                    write!(f, "the election is not open: {message}")
+                }
+                Some(ErrorCode::ElectionNotClosed) => {
+                    write!(f, "the election is not closed: {message}")
+                }
+                Some(code) => write!(f, "the board refused the request: {message} ({code})"),
+                None => write!(f, "the board refused the request: {message}"),
             },
         }
     }
 }
 
 impl std::error::Error for CliError {}
+
+impl From<VoterError> for CliError {
+    fn from(e: VoterError) -> Self {
+        CliError::msg(e.to_string())
+    }
+}

@@ -1,5 +1,7 @@
 //! `zkvote`: the demo, the board server, and the commission, trustee, voter and verifier
 //! commands. Every user mistake ends with one line on stderr and a non-zero exit status.
+//! Built without the default `server` feature, it is a client only: no `demo`, no
+//! `board`, and no server or database code in the binary.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -7,9 +9,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 use zkvote_circuits::credential::Credential;
 use zkvote_cli::client::{parse_election_id, BoardClient};
+#[cfg(feature = "server")]
+use zkvote_cli::demo;
 use zkvote_cli::files::{self, ReceiptFile};
 use zkvote_cli::ui::{byte_bar, progress_enabled, result_table};
-use zkvote_cli::{commission, demo, trustee, voter, CliError};
+use zkvote_cli::{commission, trustee, voter, CliError};
 use zkvote_verifier::verify_reader;
 
 #[derive(Parser)]
@@ -26,6 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a whole election on a local board (SQLite in a temporary folder) and verify it.
+    #[cfg(feature = "server")]
     Demo {
         /// Number of voters.
         #[arg(long, default_value_t = 50)]
@@ -51,6 +56,7 @@ enum Command {
         revote: String,
     },
     /// The bulletin board server.
+    #[cfg(feature = "server")]
     #[command(subcommand)]
     Board(zkvote_board::server::BoardCommand),
     /// Election commission commands.
@@ -297,20 +303,16 @@ enum RecordCommand {
 }
 
 fn load_credential(path: &std::path::Path) -> Result<Credential, CliError> {
-    Credential::load(path).map_err(|e| {
-        CliError::msg(format!(
-            "unreadable credential file {}: {e}",
-            path.display()
-        ))
-    })
+    files::load_credential(path)
 }
 
 fn signing_key(path: &std::path::Path) -> Result<ed25519_dalek::SigningKey, CliError> {
-    zkvote_board::server::read_signing_key(path).map_err(CliError::msg)
+    zkvote_core::keyfile::read_signing_key(path).map_err(|e| CliError::msg(e.to_string()))
 }
 
 async fn run(command: Command) -> Result<ExitCode, CliError> {
     match command {
+        #[cfg(feature = "server")]
         Command::Demo {
             voters,
             trustees,
@@ -331,17 +333,14 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             })
             .await?
         }
+        #[cfg(feature = "server")]
         Command::Board(c) => zkvote_board::server::run(c, "zkvote board")
             .await
-            .map_err(CliError::msg)?,
+            .map_err(|e| CliError::msg(e.to_string()))?,
         Command::Commission(c) => commission_command(c).await?,
         Command::Trustee(t) => trustee_command(t).await?,
         Command::Voter(VoterCommand::Keygen { credential }) => {
-            Credential::generate(&mut rand_core::OsRng)
-                .save(&credential)
-                .map_err(|e| {
-                    CliError::msg(format!("cannot create {}: {e}", credential.display()))
-                })?;
+            files::save_credential(&credential, &Credential::generate(&mut rand_core::OsRng))?;
             println!("credential written to {}", credential.display());
         }
         Command::Voter(VoterCommand::Register {
@@ -494,7 +493,8 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
 async fn commission_command(c: CommissionCommand) -> Result<(), CliError> {
     match c {
         CommissionCommand::Keygen { key } => {
-            let k = zkvote_board::server::create_signing_key(&key).map_err(CliError::msg)?;
+            let k = zkvote_core::keyfile::create_signing_key(&key)
+                .map_err(|e| CliError::msg(e.to_string()))?;
             println!("{}", hex::encode(k.verifying_key().to_bytes()));
         }
         CommissionCommand::Create {

@@ -7,6 +7,7 @@ use crate::CliError;
 use rand_core::OsRng;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use zkvote_protocol::Phase;
 use zkvote_tally::{
     partial_decrypt, CeremonyContext, Complaint, Dealing, Trustee, TrusteeKeys, TrusteeShare,
 };
@@ -101,7 +102,7 @@ pub async fn complete(
     let start = Instant::now();
     let all = loop {
         let d = dealings(board, election_id).await?;
-        if d.len() >= trustees || board.status(election_id).await?["joint_key"].is_string() {
+        if d.len() >= trustees || board.status(election_id).await?.joint_key.is_some() {
             break d;
         }
         if start.elapsed() > timeout {
@@ -120,8 +121,8 @@ pub async fn complete(
     }
     let joint_key = loop {
         let s = board.status(election_id).await?;
-        if let Some(k) = s["joint_key"].as_str() {
-            break k.to_string();
+        if let Some(k) = s.joint_key {
+            break k;
         }
         if start.elapsed() > timeout {
             return Err(CliError::msg(
@@ -155,10 +156,10 @@ pub async fn decrypt(
     share: &TrusteeShare,
 ) -> Result<(), CliError> {
     let status = board.status(election_id).await?;
-    if status["phase"] != "closed" {
+    if status.phase != Phase::Closed {
         return Err(CliError::msg(format!(
             "the election is not closed (phase {}): trustees decrypt after the close",
-            status["phase"]
+            status.phase
         )));
     }
     let t = verified_tally_inputs(board, election_id).await?;

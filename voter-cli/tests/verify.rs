@@ -54,7 +54,7 @@ fn edit(entry: &mut RecordEntry, f: impl FnOnce(&mut Value)) {
     f(&mut v);
     // Re-encoded in the entry's canonical form when it still decodes, so that only the
     // edit is at fault.
-    entry.data = match serde_json::from_value::<zkvote_verifier::entries::Entry>(v.clone()) {
+    entry.data = match serde_json::from_value::<zkvote_protocol::Entry>(v.clone()) {
         Ok(e) => e.to_bytes(),
         Err(_) => serde_json::to_vec(&v).unwrap(),
     };

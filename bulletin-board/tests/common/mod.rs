@@ -123,7 +123,7 @@ pub async fn signed(
     let signed = sign_request(key, "POST", path, &bytes, now());
     let r = http
         .post(format!("{base}{path}"))
-        .headers(signed.header_map())
+        .headers(zkvote_board::api::header_map(&signed))
         .body(bytes)
         .send()
         .await

@@ -1,0 +1,265 @@
+//! Setting an election up: creation (genesis), status, the manifest and keys, one-time
+//! registration codes, registrations, and the frozen roll.
+
+use super::auth::{check_signed, commission_request, CommissionRequest};
+use super::board::{require_phase, Election};
+use super::error::append_refusal;
+use super::{created, election_id, parse_json, read_body, ApiError, AppState};
+use crate::store::NewEntry;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use zkvote_circuits::field::fr_to_bytes;
+use zkvote_circuits::merkle::VoterRoll;
+use zkvote_core::codec::hex_exact;
+use zkvote_core::Manifest;
+use zkvote_protocol::api::{
+    CreateElection, ElectionStatus, EmptyBody, IssueCodes, IssuedCodes, Register, VerifyingKeyView,
+    MAX_BODY, MAX_CODES, MAX_SMALL_BODY,
+};
+use zkvote_protocol::{Entry, EntryKind, ErrorCode, FieldElement, Phase, VerifyingKeyBytes};
+
+pub(super) async fn create_election(
+    State(b): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (method, path, headers, body) = read_body(req, MAX_BODY).await?;
+    let c: CreateElection = parse_json(&body)?;
+    if !b.config.creators.allows(&c.manifest.commission_key) {
+        return Err(ApiError::new(
+            ErrorCode::CommissionNotAllowed,
+            "this board's operator does not allow this commission key to create elections",
+        ));
+    }
+    check_signed(
+        &b,
+        &headers,
+        &method,
+        &path,
+        &body,
+        &c.manifest.commission_key,
+    )
+    .await?;
+    if c.manifest.board_key != b.log.public_key().to_bytes() {
+        return Err(ApiError::new(
+            ErrorCode::WrongBoardKey,
+            "the manifest's board_key is not this board's key",
+        ));
+    }
+    let genesis = Entry::Manifest {
+        groth16_vk: verifying_key(&c.groth16_vk)?,
+        manifest: c.manifest,
+    };
+    let election = Election::new(&genesis)?;
+    let pk_bytes = base64_decode(&c.proving_key)?;
+    let pk = zkvote_circuits::groth16::proving_key_from_bytes(&pk_bytes)
+        .map_err(|e| ApiError::new(ErrorCode::BadProvingKey, e.to_string()))?;
+    if zkvote_circuits::groth16::vk_hash(&pk.vk) != election.manifest().groth16_vk_hash {
+        return Err(ApiError::new(
+            ErrorCode::ProvingKeyMismatch,
+            "the proving key does not belong to the manifest's verifying key",
+        ));
+    }
+    let eid = election.manifest().election_id;
+    let mut elections = b.elections.write().await;
+    if elections.contains_key(&eid) {
+        return Err(ApiError::new(
+            ErrorCode::ElectionExists,
+            "election already exists",
+        ));
+    }
+    b.log
+        .store()
+        .put_blob(&eid, "proving-key", &pk_bytes)
+        .await?;
+    let receipt = b
+        .log
+        .create_election(
+            &eid,
+            NewEntry::plain(EntryKind::Manifest, genesis.to_bytes()),
+        )
+        .await?;
+    elections.insert(eid, Arc::new(Mutex::new(election)));
+    Ok(created(receipt))
+}
+
+/// The verifying key of a creation request (a 400 `bad-verifying-key` unless hex of a
+/// valid compressed key).
+fn verifying_key(text: &str) -> Result<VerifyingKeyBytes, ApiError> {
+    let bad = |m: String| ApiError::new(ErrorCode::BadVerifyingKey, m);
+    let mut bytes = vec![0u8; text.len() / 2];
+    hex_exact(text, &mut bytes).map_err(|_| bad("groth16_vk must be lowercase hex".into()))?;
+    VerifyingKeyBytes::new(bytes).map_err(|e| bad(e.to_string()))
+}
+
+fn base64_decode(text: &str) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::BadProvingKey,
+                "proving_key must be standard base64",
+            )
+        })
+}
+
+pub(super) async fn status(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ElectionStatus>, ApiError> {
+    let eid = election_id(&id)?;
+    let e = b.election(&eid).await?;
+    let s = e.lock().await;
+    Ok(Json(ElectionStatus {
+        phase: s.phase(),
+        registrations: s.commitments().len() as u64,
+        roll_root: s.root().map(|r| hex::encode(fr_to_bytes(&r))),
+        joint_key: s
+            .context()
+            .map(|c| hex::encode(c.public_key().element().as_bytes())),
+        ballots: s.ballots(),
+        dealings: s.dealings().len() as u64,
+        complaints: s.complaints().len() as u64,
+        partial_decryptions: s.partials().len() as u64,
+        size: b.log.store().size(&eid).await?,
+    }))
+}
+
+pub(super) async fn manifest(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Manifest>, ApiError> {
+    let e = b.election(&election_id(&id)?).await?;
+    let s = e.lock().await;
+    Ok(Json(s.manifest().clone()))
+}
+
+pub(super) async fn groth16_vk(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<VerifyingKeyView>, ApiError> {
+    let e = b.election(&election_id(&id)?).await?;
+    let s = e.lock().await;
+    Ok(Json(VerifyingKeyView {
+        groth16_vk: hex::encode(s.verifying_key().as_bytes()),
+    }))
+}
+
+pub(super) async fn proving_key(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let bytes = b
+        .log
+        .store()
+        .blob(&eid, "proving-key")
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(([("content-type", "application/octet-stream")], bytes).into_response())
+}
+
+pub(super) async fn issue_codes(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<IssuedCodes>, ApiError> {
+    let CommissionRequest {
+        eid,
+        state: s,
+        body,
+        ..
+    } = commission_request(&b, &id, req, MAX_SMALL_BODY).await?;
+    let r: IssueCodes = parse_json(&body)?;
+    if r.count == 0 || r.count > MAX_CODES {
+        return Err(ApiError::new(
+            ErrorCode::BadCount,
+            format!("count must be 1 to {MAX_CODES}"),
+        ));
+    }
+    if s.phase() != Phase::Setup {
+        return Err(ApiError::new(ErrorCode::RollFrozen, "the roll is frozen"));
+    }
+    let codes: Vec<String> = (0..r.count)
+        .map(|_| {
+            let mut c = [0u8; 16];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut c);
+            hex::encode(c)
+        })
+        .collect();
+    let hashes: Vec<[u8; 32]> = codes
+        .iter()
+        .map(|c| Sha256::digest(c.as_bytes()).into())
+        .collect();
+    b.log.store().add_code_hashes(&eid, &hashes).await?;
+    Ok(Json(IssuedCodes { codes }))
+}
+
+pub(super) async fn register(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let eid = election_id(&id)?;
+    let (_, _, _, body) = read_body(req, MAX_SMALL_BODY).await?;
+    let r: Register = parse_json(&body)?;
+    let commitment = FieldElement::from_hex(&r.commitment)
+        .map_err(|e| ApiError::new(ErrorCode::BadCommitment, format!("commitment: {e}")))?;
+    let e = b.election(&eid).await?;
+    let mut s = e.lock().await;
+    require_phase(&s, EntryKind::Registration)?;
+    let entry = Entry::Registration { commitment };
+    let code_hash: [u8; 32] = Sha256::digest(r.code.as_bytes()).into();
+    let new = NewEntry::plain(EntryKind::Registration, entry.to_bytes()).phased();
+    let idx = b
+        .log
+        .store()
+        .register(&eid, &code_hash, s.roll_capacity(), &new)
+        .await
+        .map_err(|e| append_refusal(EntryKind::Registration, e.into()))?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadRegistrationCode,
+                "unknown or already used registration code",
+            )
+        })?;
+    b.sync(&eid, &mut s).await?;
+    let receipt = b.log.receipt(&eid, idx).await?;
+    Ok(created(receipt))
+}
+
+pub(super) async fn freeze(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let mut r = commission_request(&b, &id, req, MAX_SMALL_BODY).await?;
+    parse_json::<EmptyBody>(&r.body)?;
+    let receipt = b
+        .append_summary(&r.eid, &mut r.state, EntryKind::RollFrozen, |s| {
+            let roll = VoterRoll::new(s.manifest().roll_depth, s.commitments().to_vec())
+                .map_err(|e| ApiError::new(ErrorCode::RollFull, e.to_string()))?;
+            Ok(Entry::RollFrozen {
+                root: FieldElement::new(roll.root()),
+                count: roll.len() as u64,
+            })
+        })
+        .await?;
+    Ok(created(receipt))
+}
+
+pub(super) async fn roll(
+    State(b): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let e = b.election(&election_id(&id)?).await?;
+    let s = e.lock().await;
+    let bytes = s.roll_bytes.clone().ok_or_else(|| {
+        ApiError::new(ErrorCode::RollNotFrozen, "the voter roll is not frozen yet")
+    })?;
+    Ok(([("content-type", "application/octet-stream")], bytes).into_response())
+}

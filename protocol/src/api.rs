@@ -1,0 +1,153 @@
+//! The board API's request and response bodies (`docs/protocol.md` section 12.4), shared
+//! by the board and its clients. Requests refuse unknown fields.
+
+use crate::kind::Phase;
+use serde::{Deserialize, Serialize};
+use zkvote_core::Manifest;
+
+/// Largest accepted request body (a complete ballot of the largest manifest fits easily;
+/// the election-creation request carries the proving key).
+pub const MAX_BODY: usize = 8 << 20;
+/// Largest ballot request body.
+pub const MAX_BALLOT_BODY: usize = 256 << 10;
+/// Largest body of the small commission and voter requests.
+pub const MAX_SMALL_BODY: usize = 4096;
+/// Largest complaint or result body.
+pub const MAX_MESSAGE_BODY: usize = 65536;
+/// Longest accepted request target (path and query).
+pub const MAX_URI: usize = 4096;
+/// Most registration codes issued by one request.
+pub const MAX_CODES: u32 = 100_000;
+
+/// Body of `POST /v1/elections`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateElection {
+    /// The manifest (JSON form of `docs/protocol.md` section 2.1).
+    pub manifest: Manifest,
+    /// The compressed Groth16 verifying key, hex.
+    pub groth16_vk: String,
+    /// The compressed Groth16 proving key, standard base64.
+    pub proving_key: String,
+}
+
+/// Body of `POST /v1/elections/{id}/registration-codes`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCodes {
+    /// How many one-time codes, 1 to [`MAX_CODES`].
+    pub count: u32,
+}
+
+/// Answer to `POST /v1/elections/{id}/registration-codes`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuedCodes {
+    /// The one-time codes (16 random bytes each, hex).
+    pub codes: Vec<String>,
+}
+
+/// Body of `POST /v1/elections/{id}/registrations`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    /// The one-time code.
+    pub code: String,
+    /// The credential commitment (field element, hex).
+    pub commitment: String,
+}
+
+/// Body of `POST /v1/elections/{id}/result`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostResult {
+    /// Counts per contest and option.
+    pub counts: Vec<Vec<u64>>,
+}
+
+/// The body of the commission's freeze, open and close requests: `{}`.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
+/// Answer to `GET /v1/elections/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElectionStatus {
+    /// The phase.
+    pub phase: Phase,
+    /// Registrations in the log.
+    pub registrations: u64,
+    /// The frozen roll's root (hex), once frozen.
+    pub roll_root: Option<String>,
+    /// The joint key (hex), once open.
+    pub joint_key: Option<String>,
+    /// Ballot entries in the log.
+    pub ballots: u64,
+    /// Dealings in the log.
+    pub dealings: u64,
+    /// Complaints in the log.
+    pub complaints: u64,
+    /// Partial decryptions in the log.
+    pub partial_decryptions: u64,
+    /// Entries in the log.
+    pub size: u64,
+}
+
+/// Answer to `GET /v1/health`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    /// `"ok"`.
+    pub status: String,
+    /// The storage backend (`sqlite` or `postgres`).
+    pub storage: String,
+    /// The board's checkpoint key (ed25519, hex).
+    pub board_key: String,
+}
+
+/// Answer to `GET /v1/elections/{id}/groth16-vk`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyingKeyView {
+    /// The compressed verifying key, hex.
+    pub groth16_vk: String,
+}
+
+/// Answer to `GET /v1/elections/{id}/checkpoint`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointView {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash, hex.
+    pub root: String,
+    /// The signed note.
+    pub checkpoint: String,
+}
+
+/// Answer to `GET /v1/elections/{id}/proofs/inclusion`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionView {
+    /// The entry's index.
+    pub index: u64,
+    /// The tree size the proof is for.
+    pub size: u64,
+    /// The entry's leaf hash, hex.
+    pub leaf_hash: Option<String>,
+    /// The audit path, hex hashes.
+    pub proof: Vec<String>,
+}
+
+/// Answer to `GET /v1/elections/{id}/proofs/consistency`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyView {
+    /// The old size.
+    pub old: u64,
+    /// The new size.
+    pub new: u64,
+    /// The proof, hex hashes.
+    pub proof: Vec<String>,
+}

@@ -1,0 +1,256 @@
+//! An election's public state as its log builds it, entry by entry: the phase, the
+//! registrations and roll root, the ceremony messages, the joint key and the ceremony's
+//! outcome (verified once, when voting opens), the partial decryptions and the counts.
+//! The board keeps one per election (live and on replay) and decides with it what it may
+//! append next.
+
+use crate::entry::Entry;
+use crate::fields::VerifyingKeyBytes;
+use crate::kind::{transition, EntryKind, Phase, TransitionError};
+use ark_bls12_381::Fr;
+use std::collections::HashSet;
+use std::sync::Arc;
+use zkvote_core::{ElectionContext, ElectionPublicKey, Manifest};
+use zkvote_tally::{
+    verify_ceremony, CeremonyContext, CeremonyOutcome, Complaint, Dealing, PartialDecryption,
+};
+
+/// Why an election cannot start from a manifest, or an entry cannot follow.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// The phase rule does not allow the entry here.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The verifying key does not decode.
+    #[error("the Groth16 verifying key is invalid: {0}")]
+    VerifyingKey(String),
+    /// The verifying key's hash is not the manifest's.
+    #[error("the verifying key's hash is not the manifest's groth16_vk_hash")]
+    VerifyingKeyMismatch,
+    /// The manifest's trustees do not make a ceremony.
+    #[error("the manifest's trustees: {0}")]
+    Manifest(String),
+    /// The log already holds an entry with this key (`Entry::unique_key`).
+    #[error("the log already holds {0}; a copy is refused")]
+    Duplicate(String),
+    /// The roll holds as many registrations as its depth allows.
+    #[error("the voter roll is full ({0} registrations)")]
+    RollFull(u64),
+    /// The frozen roll's count is not the number of registrations.
+    #[error("the frozen roll claims {claimed} registrations, the log has {registered}")]
+    RollCount {
+        /// The count in the roll-frozen entry.
+        claimed: u64,
+        /// The registrations in the log.
+        registered: u64,
+    },
+    /// The key ceremony does not give the open entry's joint key and qualified dealers.
+    #[error("the ceremony does not give this open entry: {0}")]
+    Ceremony(String),
+}
+
+/// An election's public state.
+#[derive(Clone, Debug)]
+pub struct ElectionState {
+    manifest: Manifest,
+    vk: VerifyingKeyBytes,
+    ceremony: CeremonyContext,
+    phase: Phase,
+    commitments: Vec<Fr>,
+    root: Option<Fr>,
+    dealings: Vec<Dealing>,
+    complaints: Vec<Complaint>,
+    outcome: Option<CeremonyOutcome>,
+    context: Option<Arc<ElectionContext>>,
+    partials: Vec<PartialDecryption>,
+    unique_keys: HashSet<String>,
+    ballots: u64,
+    entries: u64,
+}
+
+impl ElectionState {
+    /// The state after the genesis entry: the manifest, with the verifying key it names.
+    pub fn new(manifest: Manifest, vk: VerifyingKeyBytes) -> Result<Self, ApplyError> {
+        let verifier = vk
+            .verifier()
+            .map_err(|e| ApplyError::VerifyingKey(e.to_string()))?;
+        if verifier.vk_hash() != &manifest.groth16_vk_hash {
+            return Err(ApplyError::VerifyingKeyMismatch);
+        }
+        let ceremony = CeremonyContext::from_manifest(&manifest)
+            .map_err(|e| ApplyError::Manifest(e.to_string()))?;
+        Ok(ElectionState {
+            manifest,
+            vk,
+            ceremony,
+            phase: transition(None, EntryKind::Manifest)?,
+            commitments: Vec::new(),
+            root: None,
+            dealings: Vec::new(),
+            complaints: Vec::new(),
+            outcome: None,
+            context: None,
+            partials: Vec::new(),
+            unique_keys: HashSet::new(),
+            ballots: 0,
+            entries: 1,
+        })
+    }
+
+    /// The state after the genesis entry `entry`.
+    pub fn from_genesis(entry: &Entry) -> Result<Self, ApplyError> {
+        match entry {
+            Entry::Manifest {
+                manifest,
+                groth16_vk,
+            } => ElectionState::new(manifest.clone(), groth16_vk.clone()),
+            other => Err(TransitionError::NoGenesis(other.kind()).into()),
+        }
+    }
+
+    /// Applies the next entry of the log. A refusal changes nothing.
+    pub fn apply(&mut self, entry: &Entry) -> Result<(), ApplyError> {
+        let next = transition(Some(self.phase), entry.kind())?;
+        let key = entry.unique_key();
+        if let Some(k) = &key {
+            if self.unique_keys.contains(k) {
+                return Err(ApplyError::Duplicate(k.clone()));
+            }
+        }
+        match entry {
+            Entry::Manifest { .. } => unreachable!("the transition refuses a second manifest"),
+            Entry::Dealing { dealing } => self.dealings.push(dealing.clone()),
+            Entry::Complaint { complaint } => self.complaints.push(complaint.clone()),
+            Entry::Registration { commitment } => {
+                if self.commitments.len() as u64 >= self.roll_capacity() {
+                    return Err(ApplyError::RollFull(self.commitments.len() as u64));
+                }
+                self.commitments.push(commitment.get());
+            }
+            Entry::RollFrozen { root, count } => {
+                let registered = self.commitments.len() as u64;
+                if *count != registered {
+                    return Err(ApplyError::RollCount {
+                        claimed: *count,
+                        registered,
+                    });
+                }
+                self.root = Some(root.get());
+            }
+            Entry::Open {
+                joint_key,
+                qualified,
+            } => self.open(joint_key, qualified)?,
+            Entry::Ballot { .. } => self.ballots += 1,
+            Entry::Close {} | Entry::Result { .. } => {}
+            Entry::PartialDecryption { partial } => self.partials.push(partial.clone()),
+        }
+        if let Some(k) = key {
+            self.unique_keys.insert(k);
+        }
+        self.phase = next;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Applies a ballot entry without reading its body (the ballot box verified it before
+    /// the board appended it): replaying millions of ballots only counts them.
+    pub fn apply_unread_ballot(&mut self) -> Result<(), ApplyError> {
+        self.phase = transition(Some(self.phase), EntryKind::Ballot)?;
+        self.ballots += 1;
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Verifies the ceremony once, at the open: its outcome must be the open entry's.
+    fn open(
+        &mut self,
+        joint_key: &zkvote_core::Element,
+        qualified: &[u32],
+    ) -> Result<(), ApplyError> {
+        let outcome = self
+            .ceremony_outcome()
+            .map_err(|e| ApplyError::Ceremony(e.to_string()))?;
+        if outcome.joint_key != *joint_key || outcome.qualified != qualified {
+            return Err(ApplyError::Ceremony(
+                "the joint key or the qualified dealers differ".into(),
+            ));
+        }
+        let pk =
+            ElectionPublicKey::new(*joint_key).map_err(|e| ApplyError::Ceremony(e.to_string()))?;
+        self.context = Some(Arc::new(ElectionContext::new(self.manifest.clone(), pk)));
+        self.outcome = Some(outcome);
+        Ok(())
+    }
+
+    /// The ceremony's public outcome from the dealings and complaints so far (the one
+    /// cached at the open, once voting has opened).
+    pub fn ceremony_outcome(&self) -> Result<CeremonyOutcome, zkvote_tally::CeremonyError> {
+        match &self.outcome {
+            Some(o) => Ok(o.clone()),
+            None => verify_ceremony(
+                &self.ceremony,
+                &self.dealings,
+                &self.complaints,
+                &mut rand_core::OsRng,
+            ),
+        }
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+    /// The eligibility verifying key.
+    pub fn verifying_key(&self) -> &VerifyingKeyBytes {
+        &self.vk
+    }
+    /// The ceremony's parameters.
+    pub fn ceremony(&self) -> &CeremonyContext {
+        &self.ceremony
+    }
+    /// The phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+    /// The registered commitments, in log order.
+    pub fn commitments(&self) -> &[Fr] {
+        &self.commitments
+    }
+    /// How many registrations the roll's depth allows.
+    pub fn roll_capacity(&self) -> u64 {
+        1u64 << self.manifest.roll_depth
+    }
+    /// The frozen roll's root.
+    pub fn root(&self) -> Option<Fr> {
+        self.root
+    }
+    /// The dealings.
+    pub fn dealings(&self) -> &[Dealing] {
+        &self.dealings
+    }
+    /// The complaints.
+    pub fn complaints(&self) -> &[Complaint] {
+        &self.complaints
+    }
+    /// The ceremony outcome verified at the open.
+    pub fn outcome(&self) -> Option<&CeremonyOutcome> {
+        self.outcome.as_ref()
+    }
+    /// The election context (manifest and joint key), once voting has opened.
+    pub fn context(&self) -> Option<&Arc<ElectionContext>> {
+        self.context.as_ref()
+    }
+    /// The partial decryptions.
+    pub fn partials(&self) -> &[PartialDecryption] {
+        &self.partials
+    }
+    /// The number of ballot entries.
+    pub fn ballots(&self) -> u64 {
+        self.ballots
+    }
+    /// The number of entries applied (the genesis included): the index of the next one.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+}

@@ -1,0 +1,302 @@
+//! The voter's client steps, without I/O: the caller fetches from the board and hands the
+//! answers in; every check on what the board said is made here, once, for the CLI and the
+//! browser booth alike (`docs/protocol.md` sections 7-9 and 11).
+//!
+//! 1. [`registration`]: the body that registers a credential's commitment.
+//! 2. [`VotingSession::new`]: from the manifest, the election's status, the frozen roll and
+//!    the proving key, checked against each other (the roll's root is the board's root,
+//!    the proving key is the manifest's).
+//! 3. [`VotingSession::build_ballot`]: the voter's path in the roll and a complete ballot.
+//! 4. [`audit`]: Benaloh's challenge on a ballot that will not be cast.
+//! 5. [`check_cast_receipt`]: the board's receipt is signed and is for this very ballot.
+//! 6. [`check_receipt_extension`]: later, the board's newest checkpoint extends the
+//!    receipt's.
+
+use crate::api::{CheckpointView, ConsistencyView, ElectionStatus, Register};
+use crate::entry::Entry;
+use crate::kind::Phase;
+use ark_bls12_381::Fr;
+use rand_core::CryptoRngCore;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
+use zkvote_circuits::credential::Credential;
+use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
+use zkvote_circuits::groth16::{proving_key_from_bytes, vk_hash, ProvingKey};
+use zkvote_circuits::merkle::{MerklePath, VoterRoll};
+use zkvote_core::codec::hex32;
+use zkvote_core::log::{leaf_hash, Checkpoint, Receipt};
+use zkvote_core::{
+    vartime_verify_opening, BallotDigest, BallotSecrets, Choices, ElectionContext,
+    ElectionPublicKey, Element, Manifest,
+};
+
+/// What went wrong on the voter's side, phrased for the voter.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VoterError {
+    /// The election is not open.
+    #[error("the election is not open for voting (phase: {0})")]
+    NotOpen(Phase),
+    /// The board's answer is not what the protocol says.
+    #[error("the board's {what} is invalid: {why}")]
+    Board {
+        /// Which answer.
+        what: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The voter's credential is not in the frozen roll.
+    #[error("your credential is not in the voter roll of this election")]
+    NotRegistered,
+    /// The choices do not fit the manifest.
+    #[error("wrong choices: {0}")]
+    Choices(String),
+    /// The ballot could not be built.
+    #[error("cannot build the ballot: {0}")]
+    Build(String),
+    /// Benaloh's audit found the ballot does not encrypt the choices.
+    #[error("AUDIT FAILED: {0}")]
+    Audit(String),
+    /// The receipt does not verify.
+    #[error("the receipt does not verify: {0}")]
+    Receipt(String),
+}
+
+fn board(what: &'static str, why: impl ToString) -> VoterError {
+    VoterError::Board {
+        what,
+        why: why.to_string(),
+    }
+}
+
+/// The body that registers `credential` with a one-time `code`.
+pub fn registration(code: &str, credential: &Credential) -> Register {
+    Register {
+        code: code.trim().to_string(),
+        commitment: hex::encode(fr_to_bytes(&credential.commitment())),
+    }
+}
+
+/// Decodes the frozen roll as the board serves it: 32 bytes per commitment, in log order,
+/// each a canonical field element.
+pub fn decode_roll(bytes: &[u8]) -> Result<Vec<Fr>, VoterError> {
+    if bytes.len() % 32 != 0 {
+        return Err(board("voter roll", "its length is not a multiple of 32"));
+    }
+    bytes
+        .chunks_exact(32)
+        .enumerate()
+        .map(|(i, c)| {
+            let b: &[u8; 32] = c.try_into().expect("32-byte chunks");
+            fr_from_bytes(b, "commitment")
+                .map_err(|_| board("voter roll", format!("commitment {i} is not canonical")))
+        })
+        .collect()
+}
+
+/// Refuses an election that is not open (checked first, before fetching the roll and the
+/// proving key).
+pub fn require_open(status: &ElectionStatus) -> Result<(), VoterError> {
+    match status.phase {
+        Phase::Open => Ok(()),
+        other => Err(VoterError::NotOpen(other)),
+    }
+}
+
+/// What a voter needs to build ballots for an open election: its context, the proving key
+/// and the frozen roll, checked against each other.
+#[derive(Clone)]
+pub struct VotingSession {
+    /// The election context (manifest and joint key).
+    pub ctx: Arc<ElectionContext>,
+    /// The eligibility proving key.
+    pub proving_key: Arc<ProvingKey>,
+    /// The frozen roll.
+    pub roll: Arc<VoterRoll>,
+}
+
+impl VotingSession {
+    /// A session from the board's answers: the election must be open, its joint key valid,
+    /// the roll's root the one in its status, and the proving key the manifest's.
+    pub fn new(
+        manifest: Manifest,
+        status: &ElectionStatus,
+        roll: &[u8],
+        proving_key: &[u8],
+    ) -> Result<Self, VoterError> {
+        require_open(status)?;
+        let joint_key = status
+            .joint_key
+            .as_deref()
+            .ok_or_else(|| board("status", "an open election without a joint key"))
+            .and_then(|k| hex32(k).map_err(|e| board("joint key", e)))
+            .and_then(|k| Element::decode(&k).map_err(|e| board("joint key", e)))
+            .and_then(|e| ElectionPublicKey::new(e).map_err(|e| board("joint key", e)))?;
+        let roll = VoterRoll::new(manifest.roll_depth, decode_roll(roll)?)
+            .map_err(|e| board("voter roll", e))?;
+        if status.roll_root.as_deref() != Some(hex::encode(fr_to_bytes(&roll.root())).as_str()) {
+            return Err(board(
+                "frozen roll",
+                "its root is not the root of its registrations",
+            ));
+        }
+        let pk = proving_key_from_bytes(proving_key).map_err(|e| board("proving key", e))?;
+        if vk_hash(&pk.vk) != manifest.groth16_vk_hash {
+            return Err(board(
+                "proving key",
+                "it is not the manifest's eligibility key",
+            ));
+        }
+        Ok(VotingSession {
+            ctx: Arc::new(ElectionContext::new(manifest, joint_key)),
+            proving_key: Arc::new(pk),
+            roll: Arc::new(roll),
+        })
+    }
+
+    /// The voter's path in the frozen roll.
+    pub fn path_for(&self, credential: &Credential) -> Result<MerklePath, VoterError> {
+        self.roll
+            .position(&credential.commitment())
+            .and_then(|p| self.roll.path(p))
+            .ok_or(VoterError::NotRegistered)
+    }
+
+    /// Builds a complete ballot: encryption, validity proofs and the eligibility proof.
+    pub fn build_ballot(
+        &self,
+        credential: &Credential,
+        choices: &Choices,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(CompleteBallot, BallotSecrets), VoterError> {
+        let path = self.path_for(credential)?;
+        build_complete_ballot(
+            &self.ctx,
+            &self.proving_key,
+            credential,
+            &path,
+            &self.roll.root(),
+            choices,
+            rng,
+        )
+        .map_err(|e| VoterError::Build(e.to_string()))
+    }
+
+    /// The ballot's tracker (its digest), which the voter can look up on the board.
+    pub fn tracker(&self, ballot: &CompleteBallot) -> BallotDigest {
+        ballot.ballot.digest(self.ctx.manifest_hash())
+    }
+}
+
+/// Parses choices written `contest=option[,option...]` (an empty list selects nothing).
+pub fn parse_choices(manifest: &Manifest, specs: &[String]) -> Result<Choices, VoterError> {
+    let mut selected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for spec in specs {
+        let (contest, options) = spec.split_once('=').ok_or_else(|| {
+            VoterError::Choices(format!(
+                "{spec:?}: write contest=option or contest=option1,option2"
+            ))
+        })?;
+        let list = options
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_string);
+        selected
+            .entry(contest.trim().to_string())
+            .or_default()
+            .extend(list);
+    }
+    Choices::from_ids(manifest, &selected).map_err(|e| VoterError::Choices(e.to_string()))
+}
+
+/// Benaloh's challenge: reveals the ballot's nonces and checks that it encrypts the
+/// choices made. The audited ballot must never be cast. Returns the option indices found.
+pub fn audit(
+    session: &VotingSession,
+    ballot: &CompleteBallot,
+    secrets: BallotSecrets,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<Vec<usize>>, VoterError> {
+    let chosen = secrets.choices().selected_indices();
+    let opening = secrets.into_opening();
+    let found = vartime_verify_opening(&session.ctx, &ballot.ballot, &opening, rng)
+        .map_err(|e| VoterError::Audit(e.to_string()))?;
+    if found != chosen {
+        return Err(VoterError::Audit(
+            "the ballot does not encrypt the choices made".into(),
+        ));
+    }
+    Ok(found)
+}
+
+fn board_key(manifest: &Manifest) -> Result<ed25519_dalek::VerifyingKey, VoterError> {
+    ed25519_dalek::VerifyingKey::from_bytes(&manifest.board_key)
+        .map_err(|_| board("manifest", "its board key is invalid"))
+}
+
+/// Checks the board's receipt for a cast ballot: the checkpoint is signed by the
+/// manifest's board key, the inclusion proof holds, and the logged entry is exactly this
+/// ballot. Returns the receipt's checkpoint.
+pub fn check_cast_receipt(
+    manifest: &Manifest,
+    ballot: &CompleteBallot,
+    receipt: &Receipt,
+) -> Result<Checkpoint, VoterError> {
+    let cp = receipt_checkpoint(manifest, receipt)?;
+    let entry = Entry::Ballot {
+        ballot: ballot.clone(),
+    };
+    if receipt.leaf_hash != leaf_hash(&entry.to_bytes()) {
+        return Err(VoterError::Receipt(
+            "it is for an entry that is not this ballot".into(),
+        ));
+    }
+    Ok(cp)
+}
+
+/// The checkpoint of a kept receipt, signed by the manifest's board key, with the
+/// receipt's inclusion proof checked against it.
+pub fn receipt_checkpoint(
+    manifest: &Manifest,
+    receipt: &Receipt,
+) -> Result<Checkpoint, VoterError> {
+    receipt
+        .verify(&manifest.election_id, &board_key(manifest)?)
+        .map_err(|e| VoterError::Receipt(e.to_string()))
+}
+
+/// Checks a kept receipt against the board's newest checkpoint: the receipt verifies, and
+/// the consistency proof shows the newest checkpoint extends the receipt's. Returns both.
+pub fn check_receipt_extension(
+    manifest: &Manifest,
+    receipt: &Receipt,
+    latest: &CheckpointView,
+    proof: &ConsistencyView,
+) -> Result<(Checkpoint, Checkpoint), VoterError> {
+    let key = board_key(manifest)?;
+    let eid = &manifest.election_id;
+    let old = receipt_checkpoint(manifest, receipt)?;
+    if proof.old != old.size || proof.new != latest.size {
+        return Err(board(
+            "consistency proof",
+            format!(
+                "it is from {} to {}, not from {} to {}",
+                proof.old, proof.new, old.size, latest.size
+            ),
+        ));
+    }
+    let hashes: Vec<[u8; 32]> = proof
+        .proof
+        .iter()
+        .map(|h| hex32(h).map_err(|e| board("consistency proof", e)))
+        .collect::<Result<_, _>>()?;
+    let new = receipt
+        .verify_against(eid, &key, &latest.checkpoint, &hashes)
+        .map_err(|e| {
+            VoterError::Receipt(format!(
+                "the board's latest checkpoint does not extend the receipt's: {e}"
+            ))
+        })?;
+    Ok((old, new))
+}
