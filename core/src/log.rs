@@ -177,6 +177,37 @@ impl SubtreeSource for MemoryTree {
     }
 }
 
+/// The RFC 9162 root of a sequence of leaves, accumulated one leaf at a time as the stack
+/// of its perfect subtrees: a streaming verifier's tree, in `O(log n)` memory.
+#[derive(Clone, Debug, Default)]
+pub struct RootAccumulator {
+    stack: Vec<(u64, Hash)>,
+}
+
+impl RootAccumulator {
+    /// Appends a leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (1u64, leaf);
+        while let Some(&(size, left)) = self.stack.last() {
+            if size != node.0 {
+                break;
+            }
+            self.stack.pop();
+            node = (size * 2, node_hash(&left, &node.1));
+        }
+        self.stack.push(node);
+    }
+
+    /// The root of the leaves so far (the empty root for none).
+    pub fn root(&self) -> Hash {
+        let mut it = self.stack.iter().rev();
+        match it.next() {
+            None => empty_root(),
+            Some(&(_, last)) => it.fold(last, |acc, (_, left)| node_hash(left, &acc)),
+        }
+    }
+}
+
 /// The inclusion proof of leaf `index` in the tree of `size` leaves (RFC 9162 2.1.3.1).
 pub fn inclusion_proof(
     src: &impl SubtreeSource,
@@ -580,6 +611,22 @@ impl Receipt {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_root_accumulator_agrees_with_the_tree() {
+        for n in 0..40u64 {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+            let mut acc = RootAccumulator::default();
+            for l in &leaves {
+                acc.push(*l);
+            }
+            assert_eq!(
+                acc.root(),
+                MemoryTree::from_leaf_hashes(leaves).root(),
+                "{n}"
+            );
+        }
+    }
+
     use super::*;
 
     fn hx(s: &str) -> Hash {

@@ -40,6 +40,20 @@ impl Aggregate {
         self
     }
 
+    /// Takes one counted ballot out of the aggregate, given its ciphertexts in the
+    /// manifest's order (contest by contest, option by option): a ballot superseded under
+    /// `last-ballot-counts`.
+    pub fn remove_ballot(&mut self, ciphertexts: impl IntoIterator<Item = Ciphertext>) {
+        let flat = self.contests.iter_mut().flat_map(|row| row.iter_mut());
+        for (acc, c) in flat.zip(ciphertexts) {
+            *acc = Ciphertext {
+                a: acc.a - c.a,
+                b: acc.b - c.b,
+            };
+        }
+        self.ballots -= 1;
+    }
+
     /// The sum of two aggregates of the same manifest (ciphertexts and ballot counts).
     pub fn merge(mut self, other: Aggregate) -> Self {
         for (x, y) in self.contests.iter_mut().zip(other.contests) {

@@ -1,0 +1,112 @@
+//! Check 3: the key ceremony (every dealing and complaint signed by its author, one per
+//! author) and the joint key and qualified dealers of the open entry.
+
+use super::Verifier;
+use crate::report::CheckReport;
+use rand_core::OsRng;
+use zkvote_core::Manifest;
+use zkvote_protocol::Entry;
+use zkvote_tally::ceremony::verify_signature;
+use zkvote_tally::labels::{SIG_COMPLAINT, SIG_DEALING};
+use zkvote_tally::{
+    verify_ceremony, CeremonyContext, CeremonyError, CeremonyOutcome, Complaint, Dealing,
+};
+
+impl Verifier {
+    /// Check 3. Returns the report, the ceremony's parameters and, once voting opened,
+    /// its outcome.
+    pub(super) fn check_3(
+        &self,
+        m: &Manifest,
+    ) -> (
+        CheckReport,
+        Result<CeremonyContext, CeremonyError>,
+        Option<CeremonyOutcome>,
+    ) {
+        let mut c3 = CheckReport::new(3, "key ceremony and joint key");
+        let mut outcome = None;
+        let ceremony = CeremonyContext::from_manifest(m);
+        match &ceremony {
+            Err(e) => c3.fail(Some(0), format!("the manifest's trustees: {e}")),
+            Ok(cctx) => {
+                let mut dealings: Vec<Dealing> = Vec::new();
+                let mut complaints: Vec<Complaint> = Vec::new();
+                for (index, decoded) in &self.ceremony_messages {
+                    let (author, domain, body, sig) = match decoded {
+                        Ok(Entry::Dealing { dealing }) => {
+                            dealings.push(dealing.clone());
+                            (
+                                dealing.dealer,
+                                SIG_DEALING,
+                                dealing.body(),
+                                dealing.signature,
+                            )
+                        }
+                        Ok(Entry::Complaint { complaint }) => {
+                            complaints.push(complaint.clone());
+                            (
+                                complaint.accuser,
+                                SIG_COMPLAINT,
+                                complaint.body(),
+                                complaint.signature,
+                            )
+                        }
+                        Ok(_) => continue,
+                        Err(e) => {
+                            c3.fail(Some(*index), format!("does not decode: {e}"));
+                            continue;
+                        }
+                    };
+                    let signed = cctx.trustee(author).is_some_and(|t| {
+                        verify_signature(&t.signing_key, domain, &cctx.manifest_hash, &body, &sig)
+                            .is_ok()
+                    });
+                    if !signed {
+                        c3.fail(
+                            Some(*index),
+                            format!("not signed by trustee {author} of the manifest"),
+                        );
+                    }
+                }
+                self.name_copies(3, &mut c3);
+                c3.count("dealings", dealings.len() as u64);
+                c3.count("complaints", complaints.len() as u64);
+                match &self.open {
+                    None => c3.not_applicable("voting was never opened: the ceremony is not final"),
+                    Some((oi, open)) => {
+                        match verify_ceremony(cctx, &dealings, &complaints, &mut OsRng) {
+                            Err(e) => c3.fail(Some(*oi), format!("the ceremony failed: {e}")),
+                            Ok(o) => {
+                                c3.count("qualified", o.qualified.len() as u64);
+                                c3.count("disqualified", o.disqualified.len() as u64);
+                                match open {
+                                    Ok(Entry::Open {
+                                        joint_key,
+                                        qualified,
+                                    }) => {
+                                        if *joint_key != o.joint_key {
+                                            c3.fail(Some(*oi), "the joint key is not the sum of the qualified trustees' constant commitments");
+                                        }
+                                        if *qualified != o.qualified {
+                                            c3.fail(
+                                                Some(*oi),
+                                                format!(
+                                                "qualified trustees {:?}, the ceremony gives {:?}",
+                                                qualified, o.qualified
+                                            ),
+                                            );
+                                        }
+                                    }
+                                    _ => c3.fail(Some(*oi), "the open entry does not decode"),
+                                }
+                                outcome = Some(o);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        c3.failures.sort_by_key(|f| f.index);
+        (c3, ceremony, outcome)
+    }
+}

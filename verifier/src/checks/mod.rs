@@ -1,0 +1,371 @@
+//! The eight numbered checks, run over a record streamed entry by entry: what stays in
+//! memory is what the rules need (ciphertext keys, nullifiers, registrations), never the
+//! ballots' bodies, which are decoded and verified in parallel chunks and then dropped.
+//! Each numbered check of `docs/protocol.md` section 13 is one module here (`log` is
+//! check 1, `manifest` 2, `ceremony` 3, `roll` 4, `ballots` 5, `aggregate` 6, `decryption`
+//! 7, `result` 8); this module feeds them the entries in order and gathers the report.
+
+mod aggregate;
+mod ballots;
+mod ceremony;
+mod decryption;
+mod log;
+mod manifest;
+mod result;
+mod roll;
+
+use crate::report::{CheckReport, Report, Status};
+use ark_bls12_381::Fr;
+use std::collections::HashMap;
+use std::io::BufRead;
+use zkvote_circuits::groth16::EligibilityVerifier;
+use zkvote_core::log::RootAccumulator;
+use zkvote_core::{ElectionContext, ElectionPublicKey, Manifest};
+use zkvote_protocol::record::LineReader;
+use zkvote_protocol::{Entry, EntryKind, Phase, Record, RecordEntry, RecordError};
+use zkvote_tally::{Aggregate, CeremonyContext, CeremonyOutcome, PartialDecryption};
+
+/// Ballots verified per step (each step is split across the cores, one batch each).
+const BALLOT_CHUNK: usize = 1024;
+
+/// What the tally needs, as established by a verification: the manifest, the ceremony's
+/// public outcome, the aggregate of the counted ballots and the valid partial decryptions.
+#[derive(Clone, Debug)]
+pub struct TallyInputs {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The ceremony parameters.
+    pub ceremony: CeremonyContext,
+    /// The ceremony's public outcome.
+    pub outcome: CeremonyOutcome,
+    /// The aggregate of the counted ballots.
+    pub aggregate: Aggregate,
+    /// The partial decryptions that verify, one per trustee.
+    pub partials: Vec<PartialDecryption>,
+}
+
+/// Runs every check on an in-memory record.
+pub fn verify(record: &Record) -> Report {
+    verify_record(record).0
+}
+
+/// Like [`verify`], also returning what the tally needs when checks 1 to 5 pass.
+pub fn verify_record(record: &Record) -> (Report, Option<TallyInputs>) {
+    let mut v = Verifier::new();
+    for e in &record.entries {
+        v.push(e.clone());
+    }
+    v.finish(&record.checkpoint)
+}
+
+/// Streams a record from `reader` (JSON Lines, section 12.3) through every check.
+/// `progress` is told the number of bytes read so far. A line that is not in the record's
+/// form, or a missing checkpoint line, fails check 1 (naming the line); only an I/O error
+/// ends verification without a report.
+pub fn verify_reader(
+    reader: impl BufRead,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<(Report, Option<TallyInputs>), RecordError> {
+    let mut v = Verifier::new();
+    let mut lines = LineReader::new(reader.lines());
+    let mut k = 0u64;
+    while let Some(entry) = lines.next() {
+        match entry {
+            Ok(e) => v.push(e),
+            Err(RecordError::Line { line, message }) => v.bad_line(line, &message),
+            Err(e) => return Err(e),
+        }
+        k += 1;
+        if let Some(p) = progress {
+            if k % 256 == 0 {
+                p(lines.bytes());
+            }
+        }
+    }
+    let checkpoint = match lines.checkpoint() {
+        Ok(c) => c,
+        Err(e) => {
+            v.c1.fail(None, e.to_string());
+            String::new()
+        }
+    };
+    Ok(v.finish(&checkpoint))
+}
+
+type Decoded = (u64, Result<Entry, String>);
+
+/// Why an entry on a ballot line is not a ballot.
+enum NotABallot {
+    /// It is an entry of another kind.
+    Kind(EntryKind),
+    /// It does not decode.
+    Invalid(String),
+}
+
+/// Per voter under `last-ballot-counts`: the counted ballot's index and its ciphertexts
+/// (compressed), to take it out of the aggregate when a later ballot supersedes it.
+type CountedBallot = (u64, Vec<[u8; 64]>);
+
+/// The streaming verifier: feed it every entry in order, then the checkpoint.
+pub struct Verifier {
+    n: u64,
+    leaves: RootAccumulator,
+    c1: CheckReport,
+    c2: CheckReport,
+    c5: CheckReport,
+    /// The phase after the entries so far (`None` before a manifest at index 0).
+    phase: Option<Phase>,
+    manifest: Option<Manifest>,
+    verifier: Option<EligibilityVerifier>,
+    ceremony_messages: Vec<Decoded>,
+    registrations: Vec<(u64, Result<Fr, String>)>,
+    late_registrations: Vec<u64>,
+    frozen: Option<Decoded>,
+    open: Option<Decoded>,
+    close: Option<u64>,
+    partials: Vec<Decoded>,
+    result: Option<Decoded>,
+    /// Entries with a unique key (`Entry::unique_key`): the index of the first of each.
+    unique_keys: HashMap<String, u64>,
+    /// Second entries with a key already seen: (check number, index, message).
+    copies: Vec<(u8, u64, String)>,
+    // Ballots.
+    context: Option<ElectionContext>,
+    root: Option<Fr>,
+    pending: Vec<RecordEntry>,
+    chunk: usize,
+    ballots: u64,
+    valid: u64,
+    superseded: u64,
+    seen_ciphertexts: HashMap<[u8; 32], u64>,
+    by_nullifier: HashMap<[u8; 32], CountedBallot>,
+    aggregate: Option<Aggregate>,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier::new()
+    }
+}
+
+impl Verifier {
+    /// A verifier that has seen nothing yet.
+    pub fn new() -> Self {
+        Verifier {
+            n: 0,
+            leaves: RootAccumulator::default(),
+            c1: CheckReport::new(
+                1,
+                "log: indices, leaf hashes, Merkle root, signed checkpoint, order of entries",
+            ),
+            c2: CheckReport::new(2, "manifest and eligibility verifying key"),
+            c5: CheckReport::new(5, "ballots"),
+            phase: None,
+            manifest: None,
+            verifier: None,
+            ceremony_messages: Vec::new(),
+            registrations: Vec::new(),
+            late_registrations: Vec::new(),
+            frozen: None,
+            open: None,
+            close: None,
+            partials: Vec::new(),
+            result: None,
+            unique_keys: HashMap::new(),
+            copies: Vec::new(),
+            context: None,
+            root: None,
+            pending: Vec::new(),
+            chunk: BALLOT_CHUNK,
+            ballots: 0,
+            valid: 0,
+            superseded: 0,
+            seen_ciphertexts: HashMap::new(),
+            by_nullifier: HashMap::new(),
+            aggregate: None,
+        }
+    }
+
+    /// A verifier that verifies ballots in chunks of `chunk` (default 1,024; the result
+    /// does not depend on it).
+    pub fn with_ballot_chunk(chunk: usize) -> Self {
+        Verifier {
+            chunk: chunk.max(1),
+            ..Verifier::new()
+        }
+    }
+
+    /// Records a line of the record that is not an entry or checkpoint line in the
+    /// record's form (check 1 fails, naming the line; the line is skipped).
+    pub fn bad_line(&mut self, line: usize, message: &str) {
+        self.c1.fail(None, format!("record line {line}: {message}"));
+    }
+
+    /// Takes the next entry of the record.
+    pub fn push(&mut self, e: RecordEntry) {
+        let pos = self.n;
+        self.n += 1;
+        let kind = self.check_order(pos, &e);
+        if kind == Some(EntryKind::Ballot) {
+            self.pending.push(e);
+            if self.pending.len() >= self.chunk {
+                self.flush_ballots();
+            }
+            return;
+        }
+        let index = e.index;
+        let decoded = Entry::decode(&e.data).map_err(|err| err.to_string());
+        self.check_line_kind(&e, &decoded);
+        if pos == 0 {
+            self.take_manifest(index, &decoded);
+            return;
+        }
+        if self.is_copy(index, &decoded) {
+            return;
+        }
+        match kind {
+            Some(EntryKind::Dealing | EntryKind::Complaint) => {
+                self.ceremony_messages.push((index, decoded))
+            }
+            Some(EntryKind::Registration) => {
+                if self.frozen.is_some() {
+                    self.late_registrations.push(index);
+                } else {
+                    let c = decoded.and_then(|d| match d {
+                        Entry::Registration { commitment } => Ok(commitment.get()),
+                        _ => Err("not a registration".into()),
+                    });
+                    self.registrations.push((index, c));
+                }
+            }
+            Some(EntryKind::RollFrozen) if self.frozen.is_none() => {
+                if let Ok(Entry::RollFrozen { root, .. }) = &decoded {
+                    self.root = Some(root.get());
+                }
+                self.frozen = Some((index, decoded));
+            }
+            Some(EntryKind::Open) if self.open.is_none() => {
+                if let (Ok(Entry::Open { joint_key, .. }), Some(m)) = (&decoded, &self.manifest) {
+                    if let Ok(pk) = ElectionPublicKey::new(*joint_key) {
+                        self.context = Some(ElectionContext::new(m.clone(), pk));
+                    }
+                }
+                self.open = Some((index, decoded));
+            }
+            Some(EntryKind::Close) if self.close.is_none() => {
+                self.flush_ballots();
+                self.close = Some(index);
+            }
+            Some(EntryKind::PartialDecryption) => self.partials.push((index, decoded)),
+            Some(EntryKind::Result) if self.result.is_none() => {
+                self.result = Some((index, decoded))
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the entry repeats the unique key of an earlier one (a second dealing or
+    /// partial decryption from one trustee, a second complaint of one accuser against one
+    /// dealer): it is named by check 3 or 7 and otherwise ignored.
+    fn is_copy(&mut self, index: u64, decoded: &Result<Entry, String>) -> bool {
+        let Ok(entry) = decoded else {
+            return false;
+        };
+        let Some(key) = entry.unique_key() else {
+            return false;
+        };
+        match self.unique_keys.entry(key) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let check = match entry {
+                    Entry::PartialDecryption { .. } => 7,
+                    _ => 3,
+                };
+                self.copies.push((
+                    check,
+                    index,
+                    format!(
+                        "a second {} (the first is entry {}): the log holds one per author",
+                        first.key(),
+                        first.get()
+                    ),
+                ));
+                true
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(index);
+                false
+            }
+        }
+    }
+
+    /// Names, in `report`, the copies that check `number` is responsible for.
+    fn name_copies(&self, number: u8, report: &mut CheckReport) {
+        for (check, index, message) in &self.copies {
+            if *check == number {
+                report.fail(Some(*index), message.clone());
+            }
+        }
+    }
+
+    /// Runs what remains of every check once the whole record and its checkpoint are in.
+    pub fn finish(mut self, checkpoint: &str) -> (Report, Option<TallyInputs>) {
+        self.flush_ballots();
+        let n = self.n;
+        let mut checks = Vec::with_capacity(8);
+        checks.push(self.check_1(checkpoint));
+        checks.push(std::mem::replace(&mut self.c2, CheckReport::new(2, "")));
+        let Some(m) = self.manifest.clone() else {
+            for (number, name) in REST {
+                let mut c = CheckReport::new(number, name);
+                c.fail(None, "cannot be checked without a valid manifest (check 2)");
+                checks.push(c);
+            }
+            let report = Report {
+                election_id: None,
+                entries: n,
+                checks,
+            };
+            return (report, None);
+        };
+
+        let (c3, ceremony, outcome) = self.check_3(&m);
+        checks.push(c3);
+        checks.push(self.check_4(&m));
+        checks.push(self.check_5());
+        let (c6, agg) = self.check_6(&m);
+        checks.push(c6);
+        let (c7, valid_partials) = self.check_7(&ceremony, &outcome, &agg);
+        checks.push(c7);
+        checks.push(self.check_8(&ceremony, &outcome, &agg, &valid_partials));
+
+        let report = Report {
+            election_id: Some(hex::encode(m.election_id)),
+            entries: n,
+            checks,
+        };
+        let tally = match (ceremony, outcome, &self.context) {
+            (Ok(ceremony), Some(outcome), Some(_))
+                if report.checks[..5].iter().all(|c| c.status != Status::Fail) =>
+            {
+                Some(TallyInputs {
+                    manifest: m,
+                    ceremony,
+                    outcome,
+                    aggregate: agg,
+                    partials: valid_partials,
+                })
+            }
+            _ => None,
+        };
+        (report, tally)
+    }
+}
+
+const REST: [(u8, &str); 6] = [
+    (3, "key ceremony and joint key"),
+    (4, "voter roll"),
+    (5, "ballots"),
+    (6, "aggregate of the counted ballots"),
+    (7, "partial decryptions"),
+    (8, "published result"),
+];
