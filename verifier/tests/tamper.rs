@@ -1,0 +1,193 @@
+//! The tamper cases that matter for the verifier, on the pinned version-1 record
+//! (`vectors/record-v1.jsonl`: 3 trustees, 12 registrations, 12 ballots, revote policy
+//! `reject`). Each edit must make the check responsible for it fail and name the entry at
+//! fault. The checkpoint cannot be re-signed here, so an edited entry also fails check 1
+//! (the root no longer matches): that is asserted too.
+
+use zkvote_protocol::{Entry, Record, RecordEntry};
+use zkvote_verifier::{verify, verify_reader, Report, Status};
+
+fn pinned() -> Record {
+    Record::parse(include_str!("vectors/record-v1.jsonl")).unwrap()
+}
+
+fn position(r: &Record, kind: &str, nth: usize) -> usize {
+    (0..r.entries.len())
+        .filter(|&i| r.entries[i].kind == kind)
+        .nth(nth)
+        .unwrap()
+}
+
+/// Edits an entry's JSON; re-encodes it canonically when it still decodes, so that only
+/// the edit is at fault.
+fn edit(entry: &mut RecordEntry, f: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value = serde_json::from_slice(&entry.data).unwrap();
+    f(&mut v);
+    entry.data = match serde_json::from_value::<Entry>(v.clone()) {
+        Ok(e) => e.to_bytes(),
+        Err(_) => serde_json::to_vec(&v).unwrap(),
+    };
+}
+
+fn assert_fails(report: &Report, check: u8, index: Option<u64>) {
+    let c = report.check(check);
+    assert_eq!(
+        c.status,
+        Status::Fail,
+        "check {check} should fail:\n{report}"
+    );
+    if let Some(i) = index {
+        assert!(
+            c.names(i),
+            "check {check} should name entry {i}: {:?}",
+            c.failures
+        );
+    }
+}
+
+#[test]
+fn the_pinned_record_passes_every_check() {
+    assert!(verify(&pinned()).ok());
+}
+
+#[test]
+fn a_changed_leaf_breaks_the_root() {
+    let mut r = pinned();
+    let p = position(&r, "registration", 3);
+    edit(&mut r.entries[p], |v| {
+        v["commitment"] = serde_json::Value::from("01".repeat(32));
+    });
+    let report = verify(&r);
+    assert_fails(&report, 1, None);
+    assert_fails(&report, 4, None);
+}
+
+#[test]
+fn reordered_entries_are_named() {
+    let mut r = pinned();
+    let (a, b) = (position(&r, "ballot", 2), position(&r, "ballot", 3));
+    r.entries.swap(a, b);
+    let report = verify(&r);
+    assert_fails(&report, 1, Some(r.entries[a].index));
+}
+
+#[test]
+fn an_entry_out_of_its_phase_is_named() {
+    let mut r = pinned();
+    // A registration moved after the freeze: the phase rule refuses it (check 1) and the
+    // roll no longer has the frozen root (check 4).
+    let reg = position(&r, "registration", 0);
+    let frozen = position(&r, "roll-frozen", 0);
+    let moved = r.entries.remove(reg);
+    r.entries.insert(frozen, moved);
+    for (i, e) in r.entries.iter_mut().enumerate() {
+        e.index = i as u64;
+    }
+    let report = verify(&r);
+    assert_fails(&report, 1, Some(frozen as u64));
+    assert_fails(&report, 4, Some(frozen as u64));
+}
+
+#[test]
+fn a_tampered_ballot_is_named() {
+    let mut r = pinned();
+    let p = position(&r, "ballot", 5);
+    edit(&mut r.entries[p], |v| {
+        let counts = &mut v["ballot"]["ballot"]["contests"][0]["selections"];
+        let (x, y) = (counts[0]["a"].clone(), counts[1]["a"].clone());
+        counts[0]["a"] = y;
+        counts[1]["a"] = x;
+    });
+    let report = verify(&r);
+    assert_fails(&report, 5, Some(p as u64));
+}
+
+#[test]
+fn a_second_ballot_of_one_voter_is_named() {
+    let mut r = pinned();
+    // The same ballot logged twice (before the close): its ciphertexts were already cast.
+    let p = position(&r, "ballot", 0);
+    let close = position(&r, "close", 0);
+    let copy = r.entries[p].clone();
+    r.entries.insert(close, copy);
+    for (i, e) in r.entries.iter_mut().enumerate() {
+        e.index = i as u64;
+    }
+    let report = verify(&r);
+    assert_fails(&report, 5, Some(close as u64));
+}
+
+#[test]
+fn a_copied_dealing_is_named() {
+    let mut r = pinned();
+    let p = position(&r, "dealing", 0);
+    let copy = r.entries[p].clone();
+    r.entries.insert(p + 1, copy);
+    for (i, e) in r.entries.iter_mut().enumerate() {
+        e.index = i as u64;
+    }
+    let report = verify(&r);
+    assert_fails(&report, 3, Some(p as u64 + 1));
+}
+
+#[test]
+fn a_changed_count_is_named() {
+    let mut r = pinned();
+    let p = position(&r, "result", 0);
+    edit(&mut r.entries[p], |v| {
+        let c = v["counts"][0][0].as_u64().unwrap();
+        v["counts"][0][0] = serde_json::Value::from(c + 1);
+    });
+    let report = verify(&r);
+    assert_fails(&report, 8, Some(p as u64));
+    assert_eq!(report.check(6).status, Status::Pass);
+}
+
+#[test]
+fn a_wrong_partial_decryption_is_named() {
+    let mut r = pinned();
+    let p = position(&r, "partial-decryption", 1);
+    edit(&mut r.entries[p], |v| {
+        let shares = &mut v["partial"]["shares"][0];
+        let first = shares[0]["share"].clone();
+        shares[0]["share"] = shares[1]["share"].clone();
+        shares[1]["share"] = first;
+    });
+    let report = verify(&r);
+    assert_fails(&report, 7, Some(p as u64));
+}
+
+#[test]
+fn a_non_canonical_entry_does_not_decode() {
+    let mut r = pinned();
+    let p = position(&r, "open", 0);
+    let mut data = r.entries[p].data.clone();
+    data.insert(1, b' ');
+    r.entries[p].data = data;
+    let report = verify(&r);
+    assert_fails(&report, 1, None);
+    assert!(!report.ok());
+}
+
+#[test]
+fn a_truncated_record_is_refused() {
+    let mut r = pinned();
+    r.entries.pop();
+    assert_fails(&verify(&r), 1, None);
+}
+
+#[test]
+fn a_malformed_line_is_named_by_its_number() {
+    let text =
+        include_str!("vectors/record-v1.jsonl").replacen("{\"index\":5,", "{\"index\": 5,", 1);
+    let (report, _) = verify_reader(text.as_bytes(), None).unwrap();
+    let c = report.check(1);
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.failures
+            .iter()
+            .any(|f| f.message.starts_with("record line 6:")),
+        "{:?}",
+        c.failures
+    );
+}
