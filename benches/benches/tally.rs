@@ -8,7 +8,7 @@ use rand::rngs::OsRng;
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
 use zkvote_core::elgamal::mul_base;
-use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
+use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::sample::single_contest_manifest_toml;
 use zkvote_core::*;
 use zkvote_tally::*;
@@ -36,12 +36,7 @@ fn election() -> (
     doc.trustees.threshold = 2;
     doc.trustees.members = keys
         .iter()
-        .map(|k| TrusteeDocument {
-            index: k.index(),
-            name: format!("T{}", k.index()),
-            signing_key: hex::encode(k.signing_public()),
-            encryption_key: hex::encode(k.encryption_public().as_bytes()),
-        })
+        .map(|k| k.document(format!("T{}", k.index())))
         .collect();
     let m = Manifest::try_from(doc).unwrap();
     let ctx = CeremonyContext::from_manifest(&m).unwrap();

@@ -14,10 +14,11 @@ use zkvote_circuits::field::fr_to_bytes;
 use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
 use zkvote_circuits::merkle::VoterRoll;
 use zkvote_core::log::{leaf_hash, Checkpoint, MemoryTree, Receipt, BOARD_KEY_NAME};
-use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
+use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::sample::sample_manifest_toml;
 use zkvote_core::*;
 use zkvote_tally::*;
+use zkvote_testkit::now;
 
 const DEPTH: u8 = 4;
 
@@ -30,13 +31,6 @@ async fn serve(url: &str, key: &SigningKey) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
     format!("http://{addr}")
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 struct Client {
@@ -118,34 +112,24 @@ async fn whole_election_over_http() {
     };
 
     // The election: 3 trustees (threshold 2), a small roll.
-    let (pk, vk) = setup(DEPTH, &mut OsRng);
+    let (pk, _) = setup(DEPTH, &mut OsRng);
     let trustees: Vec<TrusteeKeys> = (1..=3)
         .map(|i| TrusteeKeys::generate(i, &mut OsRng))
         .collect();
     let mut id = [0u8; 32];
     OsRng.fill_bytes(&mut id);
-    let mut doc = ManifestDocument::from(Manifest::from_toml(&sample_manifest_toml()).unwrap());
-    doc.election_id = hex::encode(id);
-    doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
-    doc.board_key = hex::encode(board_key.verifying_key().to_bytes());
-    doc.eligibility.roll_depth = DEPTH;
-    doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
-    doc.trustees.members = trustees
-        .iter()
-        .map(|k| TrusteeDocument {
-            index: k.index(),
-            name: format!("T{}", k.index()),
-            signing_key: hex::encode(k.signing_public()),
-            encryption_key: hex::encode(k.encryption_public().as_bytes()),
-        })
-        .collect();
-    let manifest = Manifest::try_from(doc).unwrap();
+    let manifest = zkvote_testkit::TestManifest {
+        election_id: id,
+        commission: &commission.verifying_key(),
+        board: &board_key.verifying_key(),
+        eligibility: &pk,
+        roll_depth: DEPTH,
+        revote_policy: "reject",
+        trustees: (&trustees, 2),
+    }
+    .build(&sample_manifest_toml());
     let e = format!("/v1/elections/{}", hex::encode(id));
-    let create = json!({
-        "manifest": manifest,
-        "groth16_vk": hex::encode(key_to_bytes(&vk)),
-        "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
-    });
+    let create = serde_json::to_value(zkvote_testkit::create_election(&manifest, &pk)).unwrap();
 
     // Unsigned and wrongly signed commission requests are refused.
     let (s, v) = c

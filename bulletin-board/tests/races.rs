@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::time::Duration;
 use zkvote_circuits::credential::Credential;
 use zkvote_tally::{CeremonyContext, Trustee};
+use zkvote_testkit::now;
 use zkvote_verifier::{verify, Record, Status};
 
 const ITERATIONS: usize = 6;
@@ -48,13 +49,6 @@ async fn signed_status(
         .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ pub mod elgamal;
 pub mod keyfile;
 pub mod log;
 pub mod manifest;
+#[cfg(feature = "sample")]
 pub mod sample;
 pub mod sigma;
 pub mod transcript;

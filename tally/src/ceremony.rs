@@ -184,6 +184,16 @@ impl TrusteeKeys {
         }
     }
 
+    /// The manifest's description of this trustee (its public keys), named `name`.
+    pub fn document(&self, name: String) -> zkvote_core::manifest::TrusteeDocument {
+        zkvote_core::manifest::TrusteeDocument {
+            index: self.index(),
+            name,
+            signing_key: hex::encode(self.signing_public()),
+            encryption_key: hex::encode(self.encryption_public().as_bytes()),
+        }
+    }
+
     /// The trustee index.
     pub fn index(&self) -> u32 {
         self.index

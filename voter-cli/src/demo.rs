@@ -11,7 +11,7 @@ use rand::Rng;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use zkvote_circuits::credential::Credential;
-use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
+use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::{sample::sample_manifest_toml, Choices, Manifest, RevotePolicy};
 use zkvote_protocol::ErrorCode;
 use zkvote_tally::TrusteeKeys;
@@ -58,12 +58,7 @@ fn demo_manifest(
     doc.revote_policy = revote_policy.to_string();
     doc.trustees.members = trustees
         .iter()
-        .map(|k| TrusteeDocument {
-            index: k.index(),
-            name: format!("Trustee {}", k.index()),
-            signing_key: hex::encode(k.signing_public()),
-            encryption_key: hex::encode(k.encryption_public().as_bytes()),
-        })
+        .map(|k| k.document(format!("Trustee {}", k.index())))
         .collect();
     toml::to_string(&doc).map_err(|e| CliError::msg(e.to_string()))
 }

@@ -4,7 +4,6 @@
 //! runs, by both backends and by the verifier benchmark).
 #![allow(dead_code)]
 
-use base64::Engine;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand::rngs::OsRng;
 use rand::{RngCore, SeedableRng};
@@ -14,14 +13,13 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use zkvote_board::api::{router, sign_request, Board, BoardConfig, Creators};
+use zkvote_board::api::{router, Board, BoardConfig, Creators};
 use zkvote_board::{BallotBoxConfig, BoardLog, Store};
 use zkvote_circuits::complete::build_complete_ballot;
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::fr_to_bytes;
-use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
+use zkvote_circuits::groth16::setup;
 use zkvote_circuits::merkle::VoterRoll;
-use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
 use zkvote_core::sample::single_contest_manifest_toml;
 use zkvote_core::*;
 use zkvote_tally::{CeremonyContext, Trustee, TrusteeKeys};
@@ -31,13 +29,7 @@ pub const PER_ITERATION: usize = 300;
 /// Ballots in the fixture (11 iterations: criterion's warm-up and 10 samples).
 pub const FIXTURE: usize = 11 * PER_ITERATION;
 
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
+/// A commission request signed by `key`; asserts success.
 pub async fn signed(
     http: &reqwest::Client,
     base: &str,
@@ -45,17 +37,7 @@ pub async fn signed(
     path: &str,
     body: Value,
 ) -> Value {
-    let bytes = serde_json::to_vec(&body).unwrap();
-    let signed = sign_request(key, "POST", path, &bytes, now());
-    let r = http
-        .post(format!("{base}{path}"))
-        .headers(zkvote_board::api::header_map(&signed))
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap()
+    zkvote_testkit::post_signed(http, base, key, path, &body).await
 }
 
 pub async fn post(http: &reqwest::Client, base: &str, path: &str, body: &impl serde::Serialize) {
@@ -104,31 +86,21 @@ pub async fn prepare(db: &str) -> Prepared {
 
     let commission = SigningKey::generate(&mut seeded);
     let trustee = TrusteeKeys::generate(1, &mut seeded);
-    let (pk, vk) = setup(4, &mut seeded);
+    let (pk, _vk) = setup(4, &mut seeded);
     let mut id = [0u8; 32];
     seeded.fill_bytes(&mut id);
-    let mut doc =
-        ManifestDocument::from(Manifest::from_toml(&single_contest_manifest_toml(5)).unwrap());
-    doc.election_id = hex::encode(id);
-    doc.revote_policy = "last-ballot-counts".into();
-    doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
-    doc.board_key = hex::encode(vk_board.to_bytes());
-    doc.eligibility.roll_depth = 4;
-    doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
-    doc.trustees.threshold = 1;
-    doc.trustees.members = vec![TrusteeDocument {
-        index: 1,
-        name: "T1".into(),
-        signing_key: hex::encode(trustee.signing_public()),
-        encryption_key: hex::encode(trustee.encryption_public().as_bytes()),
-    }];
-    let manifest = Manifest::try_from(doc).unwrap();
+    let manifest = zkvote_testkit::TestManifest {
+        election_id: id,
+        commission: &commission.verifying_key(),
+        board: &vk_board,
+        eligibility: &pk,
+        roll_depth: 4,
+        revote_policy: "last-ballot-counts",
+        trustees: (std::slice::from_ref(&trustee), 1),
+    }
+    .build(&single_contest_manifest_toml(5));
     let e = format!("/v1/elections/{}", hex::encode(id));
-    let create = json!({
-        "manifest": manifest,
-        "groth16_vk": hex::encode(key_to_bytes(&vk)),
-        "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
-    });
+    let create = serde_json::to_value(zkvote_testkit::create_election(&manifest, &pk)).unwrap();
     signed(&http, &base, &commission, "/v1/elections", create).await;
     let codes = signed(
         &http,

@@ -1,23 +1,21 @@
 //! Helpers shared by the tests that run the real `zkvote-board` binary.
 #![allow(dead_code)]
 
-use base64::Engine;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use zkvote_board::api::sign_request;
 use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::fr_to_bytes;
-use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash, ProvingKey};
+use zkvote_circuits::groth16::{setup, ProvingKey};
 use zkvote_circuits::merkle::VoterRoll;
-use zkvote_core::manifest::{ManifestDocument, TrusteeDocument};
 use zkvote_core::sample::sample_manifest_toml;
 use zkvote_core::*;
 use zkvote_tally::*;
+use zkvote_testkit::{create_election, TestManifest};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_zkvote-board");
 
@@ -105,13 +103,9 @@ pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
     panic!("board did not start");
 }
 
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+pub use zkvote_testkit::post;
 
+/// A commission request signed by `key`; asserts success.
 pub async fn signed(
     http: &reqwest::Client,
     base: &str,
@@ -119,28 +113,7 @@ pub async fn signed(
     path: &str,
     body: Value,
 ) -> Value {
-    let bytes = serde_json::to_vec(&body).unwrap();
-    let signed = sign_request(key, "POST", path, &bytes, now());
-    let r = http
-        .post(format!("{base}{path}"))
-        .headers(zkvote_board::api::header_map(&signed))
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap()
-}
-
-pub async fn post(http: &reqwest::Client, base: &str, path: &str, body: Vec<u8>) -> Value {
-    let r = http
-        .post(format!("{base}{path}"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap()
+    zkvote_testkit::post_signed(http, base, key, path, &body).await
 }
 
 /// A board key file made with `zkvote-board keygen`, and its public key.
@@ -186,34 +159,22 @@ impl NewElection {
         let keys: Vec<TrusteeKeys> = (1..=trustees)
             .map(|i| TrusteeKeys::generate(i, &mut OsRng))
             .collect();
-        let (pk, vk) = setup(depth, &mut OsRng);
+        let (pk, _) = setup(depth, &mut OsRng);
         let mut id = [0u8; 32];
         OsRng.fill_bytes(&mut id);
-        let mut doc = ManifestDocument::from(Manifest::from_toml(&sample_manifest_toml()).unwrap());
-        doc.election_id = hex::encode(id);
-        doc.revote_policy = policy.into();
-        doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
-        doc.board_key = hex::encode(board.to_bytes());
-        doc.eligibility.roll_depth = depth;
-        doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
-        doc.trustees.threshold = threshold;
-        doc.trustees.members = keys
-            .iter()
-            .map(|k| TrusteeDocument {
-                index: k.index(),
-                name: format!("T{}", k.index()),
-                signing_key: hex::encode(k.signing_public()),
-                encryption_key: hex::encode(k.encryption_public().as_bytes()),
-            })
-            .collect();
-        let manifest = Manifest::try_from(doc).unwrap();
+        let manifest = TestManifest {
+            election_id: id,
+            commission: &commission.verifying_key(),
+            board,
+            eligibility: &pk,
+            roll_depth: depth,
+            revote_policy: policy,
+            trustees: (&keys, threshold),
+        }
+        .build(&sample_manifest_toml());
         let path = format!("/v1/elections/{}", hex::encode(id));
-        let create = json!({
-            "manifest": manifest,
-            "groth16_vk": hex::encode(key_to_bytes(&vk)),
-            "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
-        });
-        signed(http, base, &commission, "/v1/elections", create).await;
+        let create = create_election(&manifest, &pk);
+        zkvote_testkit::post_signed(http, base, &commission, "/v1/elections", &create).await;
         let codes = signed(
             http,
             base,
