@@ -8,14 +8,14 @@
 //! file waits for the lock (up to the busy timeout) instead of failing on lock upgrade.
 //!
 //! An append returns only after its transaction committed durably.
+//!
+//! The logic of every write is written once here; `sqlite.rs` and `postgres.rs` hold only
+//! what differs: opening the database, and the SQL of the group append's steps
+//! ([`GroupSql`]).
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
 use sqlx::Row;
-use std::str::FromStr;
-use std::time::Duration;
 use zkvote_core::log::{leaf_hash, Hash};
 use zkvote_protocol::{transition, Phase};
 
@@ -253,335 +253,14 @@ macro_rules! append_tx {
     }};
 }
 
-/// A group's accepted entries and refusals, decided in memory from the stored
-/// nullifiers and ciphertexts (looked up under the election's write lock) exactly as the
-/// one-by-one path would decide them.
-struct GroupPlan<'a> {
-    out: Vec<Result<u64, StoreError>>,
-    nullifiers: Vec<([u8; 32], i64)>,
-    ciphertexts: Vec<[u8; 32]>,
-    accepted: Vec<(i64, &'a NewEntry)>,
-    next: i64,
-}
-
-fn plan_group<'a>(
-    entries: &'a [NewEntry],
-    phase: &str,
-    mut next: i64,
-    mut spent: std::collections::HashMap<[u8; 32], i64>,
-    mut seen: std::collections::HashSet<[u8; 32]>,
-) -> GroupPlan<'a> {
-    let mut plan = GroupPlan {
-        out: Vec::with_capacity(entries.len()),
-        nullifiers: Vec::new(),
-        ciphertexts: Vec::new(),
-        accepted: Vec::new(),
-        next,
-    };
-    for e in entries {
-        if let Err(refused) = e.next_phase(phase) {
-            plan.out.push(Err(refused));
-            continue;
-        }
-        let spends = e.nullifier.filter(|_| e.spend_nullifier);
-        if let Some(prev) = spends.and_then(|n| spent.get(&n)) {
-            plan.out.push(Err(StoreError::NullifierUsed(*prev as u64)));
-            continue;
-        }
-        let mut own = std::collections::HashSet::new();
-        if e.ciphertexts
-            .iter()
-            .any(|a| seen.contains(a) || !own.insert(*a))
-        {
-            plan.out.push(Err(StoreError::CiphertextReplayed));
-            continue;
-        }
-        if let Some(n) = spends {
-            spent.insert(n, next);
-            plan.nullifiers.push((n, next));
-        }
-        seen.extend(e.ciphertexts.iter().copied());
-        plan.ciphertexts.extend(e.ciphertexts.iter().copied());
-        plan.accepted.push((next, e));
-        plan.out.push(Ok(next as u64));
-        next += 1;
-    }
-    plan.next = next;
-    plan
-}
-
-/// Whether a group can take the few-statement path: it moves no phase and holds no
-/// entry with a unique key (those take the savepoint path).
-fn group_eligible(entries: &[NewEntry]) -> bool {
-    !entries.is_empty()
-        && entries
-            .iter()
-            .all(|e| !(e.phased && e.kind.moves_phase()) && e.unique_key.is_none())
-}
-
-fn group_keys(entries: &[NewEntry]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    let nullifiers = entries
-        .iter()
-        .filter(|e| e.spend_nullifier)
-        .filter_map(|e| e.nullifier.map(|n| n.to_vec()))
-        .collect();
-    let ciphertexts = entries
-        .iter()
-        .flat_map(|e| e.ciphertexts.iter().map(|a| a.to_vec()))
-        .collect();
-    (nullifiers, ciphertexts)
-}
-
-/// Rows per multi-row statement on SQLite (7 columns each, under SQLite's variable limit).
-const SQLITE_ROWS: usize = 500;
-
-/// The SQLite group append in a few statements per group: under `BEGIN IMMEDIATE` (the
-/// single writer) the group's nullifiers and ciphertexts are looked up with `IN (...)`,
-/// each entry is accepted or refused in memory, and the accepted rows are inserted with
-/// multi-row `INSERT`s (`ON CONFLICT DO NOTHING`, counts checked). Returns `None`, having
-/// changed nothing, when the group is not eligible (an entry moves the phase) or a count
-/// disagrees; the caller then uses the savepoint path.
-async fn sqlite_append_group(
-    writer: &SqlitePool,
-    election_id: &[u8; 32],
-    entries: &[NewEntry],
-) -> Result<Option<Vec<Result<u64, StoreError>>>, StoreError> {
-    use sqlx::{QueryBuilder, Sqlite};
-    if !group_eligible(entries) {
-        return Ok(None);
-    }
-    let eid = &election_id[..];
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let row = sqlx::query("SELECT next_index, phase FROM elections WHERE election_id = $1")
-        .bind(eid)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let (next, phase): (i64, String) = match row {
-        Some(r) => (r.try_get(0)?, r.try_get(1)?),
-        None => return Err(StoreError::UnknownElection),
-    };
-    let (wanted_nullifiers, wanted_ciphertexts) = group_keys(entries);
-    let mut spent = std::collections::HashMap::new();
-    for chunk in wanted_nullifiers.chunks(SQLITE_ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT nullifier, idx FROM spent_nullifiers WHERE election_id = ",
-        );
-        q.push_bind(eid).push(" AND nullifier IN (");
-        let mut list = q.separated(", ");
-        for n in chunk {
-            list.push_bind(&n[..]);
-        }
-        q.push(")");
-        for r in q.build().fetch_all(&mut *tx).await? {
-            spent.insert(hash32(r.try_get(0)?)?, r.try_get(1)?);
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    for chunk in wanted_ciphertexts.chunks(SQLITE_ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT a FROM ciphertexts WHERE election_id = ");
-        q.push_bind(eid).push(" AND a IN (");
-        let mut list = q.separated(", ");
-        for a in chunk {
-            list.push_bind(&a[..]);
-        }
-        q.push(")");
-        for r in q.build().fetch_all(&mut *tx).await? {
-            seen.insert(hash32(r.try_get(0)?)?);
-        }
-    }
-    let plan = plan_group(entries, &phase, next, spent, seen);
-    for chunk in plan.nullifiers.chunks(SQLITE_ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO spent_nullifiers (election_id, nullifier, idx) ",
-        );
-        q.push_values(chunk, |mut b, (n, i)| {
-            b.push_bind(eid).push_bind(&n[..]).push_bind(*i);
-        });
-        q.push(" ON CONFLICT DO NOTHING");
-        if q.build().execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
-            return Ok(None);
-        }
-    }
-    for chunk in plan.ciphertexts.chunks(SQLITE_ROWS) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO ciphertexts (election_id, a) ");
-        q.push_values(chunk, |mut b, a| {
-            b.push_bind(eid).push_bind(&a[..]);
-        });
-        q.push(" ON CONFLICT DO NOTHING");
-        if q.build().execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
-            return Ok(None);
-        }
-    }
-    for chunk in plan.accepted.chunks(SQLITE_ROWS / 2) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier, digest) ",
-        );
-        q.push_values(chunk, |mut b, (i, e)| {
-            b.push_bind(eid)
-                .push_bind(*i)
-                .push_bind(e.kind.as_str())
-                .push_bind(&e.data[..])
-                .push_bind(leaf_hash(&e.data).to_vec())
-                .push_bind(e.nullifier.map(|n| n.to_vec()))
-                .push_bind(e.digest.map(|d| d.to_vec()));
-        });
-        q.build().execute(&mut *tx).await?;
-    }
-    sqlx::query("UPDATE elections SET next_index = $2 WHERE election_id = $1")
-        .bind(eid)
-        .bind(plan.next)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Some(plan.out))
-}
-
-/// The PostgreSQL group append in a constant number of statements: under the election's
-/// counter row lock (which every append of this election takes first, so no other
-/// transaction can add a nullifier or ciphertext meanwhile) the group's nullifiers and
-/// ciphertexts are looked up at once, each entry is accepted or refused in memory, and the
-/// accepted ones are inserted with one `UNNEST` statement per table (still
-/// `ON CONFLICT DO NOTHING`, with the inserted row counts checked). Returns `None`, having
-/// changed nothing, when the group is not eligible (an entry moves the phase) or a count
-/// disagrees; the caller then uses the savepoint path.
-async fn pg_append_group(
-    pool: &PgPool,
-    election_id: &[u8; 32],
-    entries: &[NewEntry],
-) -> Result<Option<Vec<Result<u64, StoreError>>>, StoreError> {
-    if !group_eligible(entries) {
-        return Ok(None);
-    }
-    let eid = &election_id[..];
-    let mut tx = pool.begin().await?;
-    let row =
-        sqlx::query("SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE")
-            .bind(eid)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (next, phase): (i64, String) = match row {
-        Some(r) => (r.try_get(0)?, r.try_get(1)?),
-        None => return Err(StoreError::UnknownElection),
-    };
-    let (wanted_nullifiers, wanted_ciphertexts) = group_keys(entries);
-    let mut spent = std::collections::HashMap::new();
-    if !wanted_nullifiers.is_empty() {
-        let rows = sqlx::query("SELECT nullifier, idx FROM spent_nullifiers WHERE election_id = $1 AND nullifier = ANY($2)")
-            .bind(eid)
-            .bind(&wanted_nullifiers)
-            .fetch_all(&mut *tx)
-            .await?;
-        for r in rows {
-            spent.insert(hash32(r.try_get(0)?)?, r.try_get(1)?);
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    if !wanted_ciphertexts.is_empty() {
-        let rows = sqlx::query("SELECT a FROM ciphertexts WHERE election_id = $1 AND a = ANY($2)")
-            .bind(eid)
-            .bind(&wanted_ciphertexts)
-            .fetch_all(&mut *tx)
-            .await?;
-        for r in rows {
-            seen.insert(hash32(r.try_get(0)?)?);
-        }
-    }
-    let plan = plan_group(entries, &phase, next, spent, seen);
-    let (nullifiers, nullifier_idx): (Vec<Vec<u8>>, Vec<i64>) = plan
-        .nullifiers
-        .iter()
-        .map(|(n, i)| (n.to_vec(), *i))
-        .unzip();
-    let r = sqlx::query("INSERT INTO spent_nullifiers (election_id, nullifier, idx) SELECT $1, n, i FROM UNNEST($2::bytea[], $3::bigint[]) AS t(n, i) ON CONFLICT DO NOTHING")
-        .bind(eid)
-        .bind(&nullifiers)
-        .bind(&nullifier_idx)
-        .execute(&mut *tx)
-        .await?;
-    if r.rows_affected() != nullifiers.len() as u64 {
-        return Ok(None);
-    }
-    let ciphertexts: Vec<Vec<u8>> = plan.ciphertexts.iter().map(|a| a.to_vec()).collect();
-    let r = sqlx::query("INSERT INTO ciphertexts (election_id, a) SELECT $1, a FROM UNNEST($2::bytea[]) AS t(a) ON CONFLICT DO NOTHING")
-        .bind(eid)
-        .bind(&ciphertexts)
-        .execute(&mut *tx)
-        .await?;
-    if r.rows_affected() != ciphertexts.len() as u64 {
-        return Ok(None);
-    }
-    let idxs: Vec<i64> = plan.accepted.iter().map(|(i, _)| *i).collect();
-    let kinds: Vec<&str> = plan.accepted.iter().map(|(_, e)| e.kind.as_str()).collect();
-    let datas: Vec<&[u8]> = plan.accepted.iter().map(|(_, e)| &e.data[..]).collect();
-    let leaves: Vec<Vec<u8>> = plan
-        .accepted
-        .iter()
-        .map(|(_, e)| leaf_hash(&e.data).to_vec())
-        .collect();
-    let nulls: Vec<Option<Vec<u8>>> = plan
-        .accepted
-        .iter()
-        .map(|(_, e)| e.nullifier.map(|n| n.to_vec()))
-        .collect();
-    let digests: Vec<Option<Vec<u8>>> = plan
-        .accepted
-        .iter()
-        .map(|(_, e)| e.digest.map(|d| d.to_vec()))
-        .collect();
-    sqlx::query("INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier, digest) SELECT $1, i, k, d, l, n, g FROM UNNEST($2::bigint[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[]) AS t(i, k, d, l, n, g)")
-        .bind(eid)
-        .bind(&idxs)
-        .bind(&kinds)
-        .bind(&datas)
-        .bind(&leaves)
-        .bind(&nulls)
-        .bind(&digests)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE elections SET next_index = $2 WHERE election_id = $1")
-        .bind(eid)
-        .bind(plan.next)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Some(plan.out))
-}
-
-/// Moves the rows of the pre-content-addressing `blobs` table (SQLite cannot hash in SQL)
-/// into `blob_data` and `election_blobs`, then drops it; nothing to do once it is gone.
-async fn sqlite_move_legacy_blobs(writer: &SqlitePool) -> Result<(), StoreError> {
-    use sha2::Digest;
-    let exists = sqlx::query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blobs'")
-        .fetch_optional(writer)
-        .await?
-        .is_some();
-    if !exists {
-        return Ok(());
-    }
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let rows = sqlx::query("SELECT election_id, name, data FROM blobs")
-        .fetch_all(&mut *tx)
-        .await?;
-    for r in rows {
-        let (eid, name, data): (Vec<u8>, String, Vec<u8>) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-        let hash = sha2::Sha256::digest(&data).to_vec();
-        sqlx::query("INSERT INTO blob_data (hash, data) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(&hash)
-            .bind(&data)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO election_blobs (election_id, name, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(&eid)
-            .bind(&name)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query("DROP TABLE blobs").execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(())
-}
+/// Reads the election's counter row (next index, phase) in a SQLite write transaction
+/// (`BEGIN IMMEDIATE` already holds the database's write lock).
+const LOCK_SQLITE: &str = "SELECT next_index, phase FROM elections WHERE election_id = $1";
+/// Reads and locks the election's counter row in a PostgreSQL transaction.
+const LOCK_POSTGRES: &str =
+    "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE";
+/// Moves the election's next index after a group.
+const SET_NEXT_INDEX: &str = "UPDATE elections SET next_index = $2 WHERE election_id = $1";
 
 /// Runs `$body` in one write transaction of the store's backend and commits it. `$tx` is
 /// the transaction (`&mut`; SQLite: `BEGIN IMMEDIATE` on the single writer; PostgreSQL: a
@@ -598,7 +277,7 @@ macro_rules! in_write_tx {
                     .map_err(StoreError::from)?;
                 let out = {
                     let $tx = &mut t;
-                    let $lock = "SELECT next_index, phase FROM elections WHERE election_id = $1";
+                    let $lock = LOCK_SQLITE;
                     let _ = &$lock;
                     $body
                 };
@@ -609,8 +288,7 @@ macro_rules! in_write_tx {
                 let mut t = pool.begin().await.map_err(StoreError::from)?;
                 let out = {
                     let $tx = &mut t;
-                    let $lock =
-                        "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE";
+                    let $lock = LOCK_POSTGRES;
                     let _ = &$lock;
                     $body
                 };
@@ -630,72 +308,53 @@ macro_rules! with_reader {
     };
 }
 
+/// Runs `$body` with `$pool` the backend's writing pool (one statement, autocommit).
+macro_rules! with_writer {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite { writer: $pool, .. } => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Stores blob `$data` under its SHA-256 `$hash` and names it `$name` for election
+/// `$eid`, in the transaction `$tx` (first write wins).
+macro_rules! put_blob_tx {
+    ($tx:expr, $eid:expr, $name:expr, $hash:expr, $data:expr) => {{
+        let tx = $tx;
+        sqlx::query("INSERT INTO blob_data (hash, data) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(&$hash[..])
+            .bind($data)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("INSERT INTO election_blobs (election_id, name, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind($eid)
+            .bind($name)
+            .bind(&$hash[..])
+            .execute(&mut **tx)
+            .await?;
+    }};
+}
+
+mod group;
+mod postgres;
+mod sqlite;
+
+use group::{append_group, GroupSql};
+
 impl Store {
     /// Opens (creating if needed) and migrates the database at `url`:
     /// `sqlite://PATH` or `postgres://...`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(opts.clone())
-                .await?;
-            sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-            sqlite_move_legacy_blobs(&writer).await?;
-            let reader = SqlitePoolOptions::new()
-                .max_connections(4)
-                .connect_with(opts)
-                .await?;
-            for pool in [&writer, &reader] {
-                let sync: i64 = sqlx::query("PRAGMA synchronous")
-                    .fetch_one(pool)
-                    .await?
-                    .try_get(0)?;
-                if sync != 2 {
-                    return Err(StoreError::Durability(format!(
-                        "SQLite synchronous = {sync}, expected 2 (FULL)"
-                    )));
-                }
-                let mode: String = sqlx::query("PRAGMA journal_mode")
-                    .fetch_one(pool)
-                    .await?
-                    .try_get(0)?;
-                if !mode.eq_ignore_ascii_case("wal") {
-                    return Err(StoreError::Durability(format!(
-                        "SQLite journal_mode = {mode}, expected WAL"
-                    )));
-                }
-            }
-            Ok(Store {
-                backend: Backend::Sqlite { writer, reader },
-            })
+        let backend = if let Some(path) = url.strip_prefix("sqlite://") {
+            sqlite::open(path).await?
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect(url)
-                .await?;
-            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-            let sc: String = sqlx::query("SHOW synchronous_commit")
-                .fetch_one(&pool)
-                .await?
-                .try_get(0)?;
-            if sc == "off" {
-                return Err(StoreError::Durability(
-                    "PostgreSQL synchronous_commit = off".into(),
-                ));
-            }
-            Ok(Store {
-                backend: Backend::Postgres(pool),
-            })
+            postgres::open(url).await?
         } else {
-            Err(StoreError::Url(url.to_string()))
-        }
+            return Err(StoreError::Url(url.to_string()));
+        };
+        Ok(Store { backend })
     }
 
     /// Which backend: `"sqlite"` or `"postgres"`.
@@ -714,48 +373,18 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let insert =
             "INSERT INTO elections (election_id, next_index) VALUES ($1, 0) ON CONFLICT DO NOTHING";
-        match &self.backend {
-            Backend::Sqlite { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                if sqlx::query(insert)
-                    .bind(&election_id[..])
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 0
-                {
-                    return Err(StoreError::ElectionExists);
-                }
-                let idx = append_tx!(
-                    &mut tx,
-                    election_id,
-                    genesis,
-                    "SELECT next_index, phase FROM elections WHERE election_id = $1"
-                )?;
-                tx.commit().await?;
-                Ok(idx)
+        let idx = in_write_tx!(self, |tx, lock| {
+            let created = sqlx::query(insert)
+                .bind(&election_id[..])
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if created == 0 {
+                return Err(StoreError::ElectionExists);
             }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                if sqlx::query(insert)
-                    .bind(&election_id[..])
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 0
-                {
-                    return Err(StoreError::ElectionExists);
-                }
-                let idx = append_tx!(
-                    &mut tx,
-                    election_id,
-                    genesis,
-                    "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE"
-                )?;
-                tx.commit().await?;
-                Ok(idx)
-            }
-        }
+            append_tx!(tx, election_id, genesis, lock)?
+        });
+        Ok(idx)
     }
 
     /// Appends an entry; returns its index once it is durably committed. A nullifier or
@@ -820,54 +449,27 @@ impl Store {
         entries: &[NewEntry],
     ) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
         use sqlx::Acquire;
-        let mut out = Vec::with_capacity(entries.len());
-        match &self.backend {
-            Backend::Sqlite { writer, .. } => {
-                if let Some(out) = sqlite_append_group(writer, election_id, entries).await? {
-                    return Ok(out);
-                }
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                for entry in entries {
-                    let mut sp = tx.begin().await?;
-                    let r = async {
-                        append_tx!(
-                            &mut sp,
-                            election_id,
-                            entry,
-                            "SELECT next_index, phase FROM elections WHERE election_id = $1"
-                        )
-                    }
-                    .await;
-                    if r.is_ok() {
-                        sp.commit().await?;
-                    } else {
-                        sp.rollback().await?;
-                    }
-                    out.push(r);
-                }
-                tx.commit().await?;
-            }
-            Backend::Postgres(pool) => {
-                if let Some(out) = pg_append_group(pool, election_id, entries).await? {
-                    return Ok(out);
-                }
-                let mut tx = pool.begin().await?;
-                for entry in entries {
-                    let mut sp = tx.begin().await?;
-                    let r = async {
-                        append_tx!(&mut sp, election_id, entry, "SELECT next_index, phase FROM elections WHERE election_id = $1 FOR UPDATE")
-                    }
-                    .await;
-                    if r.is_ok() {
-                        sp.commit().await?;
-                    } else {
-                        sp.rollback().await?;
-                    }
-                    out.push(r);
-                }
-                tx.commit().await?;
-            }
+        let group = match &self.backend {
+            Backend::Sqlite { writer, .. } => append_group(writer, election_id, entries).await?,
+            Backend::Postgres(pool) => append_group(pool, election_id, entries).await?,
+        };
+        if let Some(out) = group {
+            return Ok(out);
         }
+        let out = in_write_tx!(self, |tx, lock| {
+            let mut out = Vec::with_capacity(entries.len());
+            for entry in entries {
+                let mut sp = tx.begin().await?;
+                let r = async { append_tx!(&mut sp, election_id, entry, lock) }.await;
+                if r.is_ok() {
+                    sp.commit().await?;
+                } else {
+                    sp.rollback().await?;
+                }
+                out.push(r);
+            }
+            out
+        });
         Ok(out)
     }
 
@@ -1016,26 +618,15 @@ impl Store {
         cp: &StoredCheckpoint,
     ) -> Result<StoredCheckpoint, StoreError> {
         let q = "INSERT INTO checkpoints (election_id, size, root, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-        match &self.backend {
-            Backend::Sqlite { writer, .. } => {
-                sqlx::query(q)
-                    .bind(&election_id[..])
-                    .bind(cp.size as i64)
-                    .bind(&cp.root[..])
-                    .bind(&cp.note)
-                    .execute(writer)
-                    .await?;
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query(q)
-                    .bind(&election_id[..])
-                    .bind(cp.size as i64)
-                    .bind(&cp.root[..])
-                    .bind(&cp.note)
-                    .execute(pool)
-                    .await?;
-            }
-        }
+        with_writer!(self, pool => {
+            sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(cp.size as i64)
+            .bind(&cp.root[..])
+            .bind(&cp.note)
+            .execute(pool)
+            .await?;
+        });
         Ok(self
             .checkpoint_at(election_id, cp.size)
             .await?
@@ -1095,25 +686,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         use sha2::Digest;
         let hash: [u8; 32] = sha2::Sha256::digest(data).into();
-        let content = "INSERT INTO blob_data (hash, data) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-        let named = "INSERT INTO election_blobs (election_id, name, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        macro_rules! body {
-            ($tx:expr) => {{
-                let tx = $tx;
-                sqlx::query(content)
-                    .bind(&hash[..])
-                    .bind(data)
-                    .execute(&mut **tx)
-                    .await?;
-                sqlx::query(named)
-                    .bind(&election_id[..])
-                    .bind(name)
-                    .bind(&hash[..])
-                    .execute(&mut **tx)
-                    .await?;
-            }};
-        }
-        in_write_tx!(self, |tx, _lock| body!(tx));
+        in_write_tx!(self, |tx, _lock| put_blob_tx!(
+            tx,
+            &election_id[..],
+            name,
+            &hash,
+            data
+        ));
         Ok(())
     }
 
@@ -1143,30 +722,13 @@ impl Store {
         hashes: &[[u8; 32]],
     ) -> Result<(), StoreError> {
         let q = "INSERT INTO registration_codes (election_id, code_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-        match &self.backend {
-            Backend::Sqlite { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                for h in hashes {
-                    sqlx::query(q)
-                        .bind(&election_id[..])
-                        .bind(&h[..])
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for h in hashes {
-                    sqlx::query(q)
-                        .bind(&election_id[..])
-                        .bind(&h[..])
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-            }
-        }
+        in_write_tx!(self, |tx, _lock| for h in hashes {
+            sqlx::query(q)
+                .bind(&election_id[..])
+                .bind(&h[..])
+                .execute(&mut **tx)
+                .await?;
+        });
         Ok(())
     }
 
