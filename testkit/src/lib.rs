@@ -76,9 +76,9 @@ pub async fn post_signed(
     base: &str,
     key: &SigningKey,
     path: &str,
-    body: &impl serde::Serialize,
+    body: impl serde::Serialize,
 ) -> Value {
-    let bytes = serde_json::to_vec(body).expect("bodies serialize");
+    let bytes = serde_json::to_vec(&body).expect("bodies serialize");
     let signed = sign_request(key, "POST", path, &bytes, now());
     let mut request = http.post(format!("{base}{path}"));
     for (name, value) in signed.headers() {

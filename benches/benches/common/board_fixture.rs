@@ -9,7 +9,7 @@ use rand::rngs::OsRng;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,16 +29,7 @@ pub const PER_ITERATION: usize = 300;
 /// Ballots in the fixture (11 iterations: criterion's warm-up and 10 samples).
 pub const FIXTURE: usize = 11 * PER_ITERATION;
 
-/// A commission request signed by `key`; asserts success.
-pub async fn signed(
-    http: &reqwest::Client,
-    base: &str,
-    key: &SigningKey,
-    path: &str,
-    body: Value,
-) -> Value {
-    zkvote_testkit::post_signed(http, base, key, path, &body).await
-}
+pub use zkvote_testkit::post_signed as signed;
 
 pub async fn post(http: &reqwest::Client, base: &str, path: &str, body: &impl serde::Serialize) {
     let r = http

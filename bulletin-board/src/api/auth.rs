@@ -4,16 +4,19 @@
 //! section 12.4).
 
 use super::board::{Board, Election};
-use super::{read_body, ApiError};
+use super::{created, parse_json, read_body, ApiError};
 use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use zkvote_protocol::api::{EmptyBody, MAX_SMALL_BODY};
 use zkvote_protocol::request::{
     verify_request, RequestHeaders, SignedRequest, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 use zkvote_protocol::ErrorCode;
+use zkvote_protocol::{ElectionState, Entry, EntryKind};
 
 /// The headers of a signed request, for an HTTP client built on `http`'s types.
 pub fn header_map(signed: &SignedRequest) -> HeaderMap {
@@ -78,6 +81,23 @@ pub(super) struct CommissionRequest {
     pub election: Arc<Mutex<Election>>,
     pub state: OwnedMutexGuard<Election>,
     pub body: Bytes,
+}
+
+/// A commission request with the body `{}` that appends the summary entry of `kind`
+/// computed by `compute` (freeze, open).
+pub(super) async fn commission_summary(
+    b: &Board,
+    id: &str,
+    req: Request,
+    kind: EntryKind,
+    compute: impl FnOnce(&ElectionState) -> Result<Entry, ApiError>,
+) -> Result<Response, ApiError> {
+    let mut r = commission_request(b, id, req, MAX_SMALL_BODY).await?;
+    parse_json::<EmptyBody>(&r.body)?;
+    let receipt = b
+        .append_summary(&r.eid, &mut r.state, kind, compute)
+        .await?;
+    Ok(created(receipt))
 }
 
 pub(super) async fn commission_request(

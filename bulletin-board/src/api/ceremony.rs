@@ -1,12 +1,12 @@
 //! The trustees' key ceremony: dealings and complaints (each signed by its author inside
 //! the message), and the commission's open, which publishes the joint key.
 
-use super::auth::commission_request;
+use super::auth::commission_summary;
 use super::board::{ceremony_outcome, require_phase, Board};
-use super::{created, election_id, parse_json, read_body, ApiError, AppState};
+use super::{created, election_body, ApiError, AppState};
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
-use zkvote_protocol::api::{EmptyBody, MAX_BODY, MAX_MESSAGE_BODY, MAX_SMALL_BODY};
+use zkvote_protocol::api::{MAX_BODY, MAX_MESSAGE_BODY};
 use zkvote_protocol::{Entry, EntryKind, ErrorCode};
 use zkvote_tally::{Complaint, Dealing};
 
@@ -49,9 +49,7 @@ pub(super) async fn post_dealing(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let eid = election_id(&id)?;
-    let (_, _, _, body) = read_body(req, MAX_BODY).await?;
-    let d: Dealing = parse_json(&body)?;
+    let (eid, d): (_, Dealing) = election_body(&id, req, MAX_BODY).await?;
     let m = TrusteeMessage {
         author: d.dealer,
         domain: zkvote_tally::labels::SIG_DEALING,
@@ -67,9 +65,7 @@ pub(super) async fn post_complaint(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let eid = election_id(&id)?;
-    let (_, _, _, body) = read_body(req, MAX_MESSAGE_BODY).await?;
-    let c: Complaint = parse_json(&body)?;
+    let (eid, c): (_, Complaint) = election_body(&id, req, MAX_MESSAGE_BODY).await?;
     let m = TrusteeMessage {
         author: c.accuser,
         domain: zkvote_tally::labels::SIG_COMPLAINT,
@@ -85,16 +81,12 @@ pub(super) async fn open(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let mut r = commission_request(&b, &id, req, MAX_SMALL_BODY).await?;
-    parse_json::<EmptyBody>(&r.body)?;
-    let receipt = b
-        .append_summary(&r.eid, &mut r.state, EntryKind::Open, |s| {
-            let outcome = ceremony_outcome(s)?;
-            Ok(Entry::Open {
-                joint_key: outcome.joint_key,
-                qualified: outcome.qualified,
-            })
+    commission_summary(&b, &id, req, EntryKind::Open, |s| {
+        let outcome = ceremony_outcome(s)?;
+        Ok(Entry::Open {
+            joint_key: outcome.joint_key,
+            qualified: outcome.qualified,
         })
-        .await?;
-    Ok(created(receipt))
+    })
+    .await
 }

@@ -115,6 +115,17 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::MalformedJson, e.to_string()))
 }
 
+/// The election id of the path and the request's JSON body (at most `limit` bytes).
+async fn election_body<T: serde::de::DeserializeOwned>(
+    id: &str,
+    req: Request,
+    limit: usize,
+) -> Result<([u8; 32], T), ApiError> {
+    let eid = election_id(id)?;
+    let (_, _, _, body) = read_body(req, limit).await?;
+    Ok((eid, parse_json(&body)?))
+}
+
 /// Reads a request's body up to `limit` bytes (a 413 `body-too-large` past it).
 async fn read_body(
     req: Request,

@@ -1,10 +1,10 @@
 //! Setting an election up: creation (genesis), status, the manifest and keys, one-time
 //! registration codes, registrations, and the frozen roll.
 
-use super::auth::{check_signed, commission_request, CommissionRequest};
+use super::auth::{check_signed, commission_request, commission_summary, CommissionRequest};
 use super::board::{require_phase, Election};
 use super::error::append_refusal;
-use super::{created, election_id, parse_json, read_body, ApiError, AppState};
+use super::{created, election_body, election_id, parse_json, read_body, ApiError, AppState};
 use crate::store::NewEntry;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -17,8 +17,8 @@ use zkvote_circuits::merkle::VoterRoll;
 use zkvote_core::codec::hex_exact;
 use zkvote_core::Manifest;
 use zkvote_protocol::api::{
-    CreateElection, ElectionStatus, EmptyBody, IssueCodes, IssuedCodes, Register, VerifyingKeyView,
-    MAX_BODY, MAX_CODES, MAX_SMALL_BODY,
+    CreateElection, ElectionStatus, IssueCodes, IssuedCodes, Register, VerifyingKeyView, MAX_BODY,
+    MAX_CODES, MAX_SMALL_BODY,
 };
 use zkvote_protocol::{Entry, EntryKind, ErrorCode, FieldElement, Phase, VerifyingKeyBytes};
 
@@ -204,9 +204,7 @@ pub(super) async fn register(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let eid = election_id(&id)?;
-    let (_, _, _, body) = read_body(req, MAX_SMALL_BODY).await?;
-    let r: Register = parse_json(&body)?;
+    let (eid, r): (_, Register) = election_body(&id, req, MAX_SMALL_BODY).await?;
     let commitment = FieldElement::from_hex(&r.commitment)
         .map_err(|e| ApiError::new(ErrorCode::BadCommitment, format!("commitment: {e}")))?;
     let e = b.election(&eid).await?;
@@ -237,19 +235,15 @@ pub(super) async fn freeze(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let mut r = commission_request(&b, &id, req, MAX_SMALL_BODY).await?;
-    parse_json::<EmptyBody>(&r.body)?;
-    let receipt = b
-        .append_summary(&r.eid, &mut r.state, EntryKind::RollFrozen, |s| {
-            let roll = VoterRoll::new(s.manifest().roll_depth, s.commitments().to_vec())
-                .map_err(|e| ApiError::new(ErrorCode::RollFull, e.to_string()))?;
-            Ok(Entry::RollFrozen {
-                root: FieldElement::new(roll.root()),
-                count: roll.len() as u64,
-            })
+    commission_summary(&b, &id, req, EntryKind::RollFrozen, |s| {
+        let roll = VoterRoll::new(s.manifest().roll_depth, s.commitments().to_vec())
+            .map_err(|e| ApiError::new(ErrorCode::RollFull, e.to_string()))?;
+        Ok(Entry::RollFrozen {
+            root: FieldElement::new(roll.root()),
+            count: roll.len() as u64,
         })
-        .await?;
-    Ok(created(receipt))
+    })
+    .await
 }
 
 pub(super) async fn roll(

@@ -3,7 +3,7 @@
 
 use super::auth::{commission_request, CommissionRequest};
 use super::board::{ceremony_outcome, require_phase, Board, Election};
-use super::{created, election_id, parse_json, read_body, ApiError, AppState};
+use super::{created, election_body, parse_json, ApiError, AppState};
 use crate::store::StoredEntry;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
@@ -22,9 +22,7 @@ pub(super) async fn post_partial(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let eid = election_id(&id)?;
-    let (_, _, _, body) = read_body(req, MAX_BODY).await?;
-    let p: PartialDecryption = parse_json(&body)?;
+    let (eid, p): (_, PartialDecryption) = election_body(&id, req, MAX_BODY).await?;
     let e = b.election(&eid).await?;
     let mut s = e.lock().await;
     require_phase(&s, EntryKind::PartialDecryption)?;

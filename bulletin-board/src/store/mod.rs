@@ -337,6 +337,39 @@ macro_rules! put_blob_tx {
     }};
 }
 
+/// The group-append steps whose SQL is the same on both backends (`$db` the sqlx
+/// database type, `$lock` its counter-row statement), for their [`GroupSql`] impls.
+macro_rules! shared_group_steps {
+    ($db:ty, $lock:expr) => {
+        async fn lock(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            eid: &[u8],
+        ) -> Result<Option<(i64, String)>, StoreError> {
+            let row = sqlx::query($lock)
+                .bind(eid)
+                .fetch_optional(&mut **tx)
+                .await?;
+            Ok(match row {
+                Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+                None => None,
+            })
+        }
+
+        async fn set_next(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            eid: &[u8],
+            next: i64,
+        ) -> Result<(), StoreError> {
+            sqlx::query(super::SET_NEXT_INDEX)
+                .bind(eid)
+                .bind(next)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+    };
+}
+
 mod group;
 mod postgres;
 mod sqlite;

@@ -2,7 +2,7 @@
 //! SQL for the group append: one lookup per table with `= ANY($n)` and one `UNNEST` insert
 //! per table, a constant number of statements per group.
 
-use super::{hash32, Backend, GroupSql, NewEntry, StoreError, SET_NEXT_INDEX};
+use super::{hash32, Backend, GroupSql, NewEntry, StoreError};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 use std::collections::{HashMap, HashSet};
@@ -36,19 +36,7 @@ impl GroupSql for PgPool {
         Ok(PgPool::begin(self).await?)
     }
 
-    async fn lock(
-        tx: &mut Transaction<'static, Postgres>,
-        eid: &[u8],
-    ) -> Result<Option<(i64, String)>, StoreError> {
-        let row = sqlx::query(super::LOCK_POSTGRES)
-            .bind(eid)
-            .fetch_optional(&mut **tx)
-            .await?;
-        Ok(match row {
-            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-            None => None,
-        })
-    }
+    shared_group_steps!(Postgres, super::LOCK_POSTGRES);
 
     async fn spent(
         tx: &mut Transaction<'static, Postgres>,
@@ -150,19 +138,6 @@ impl GroupSql for PgPool {
             .bind(&leaves)
             .bind(&nulls)
             .bind(&digests)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn set_next(
-        tx: &mut Transaction<'static, Postgres>,
-        eid: &[u8],
-        next: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(SET_NEXT_INDEX)
-            .bind(eid)
-            .bind(next)
             .execute(&mut **tx)
             .await?;
         Ok(())

@@ -3,7 +3,7 @@
 //! append (lookups with `IN (...)` and multi-row `INSERT`s, in chunks under SQLite's
 //! variable limit).
 
-use super::{hash32, Backend, GroupSql, NewEntry, StoreError, SET_NEXT_INDEX};
+use super::{hash32, Backend, GroupSql, NewEntry, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -96,19 +96,7 @@ impl GroupSql for SqlitePool {
         Ok(self.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    async fn lock(
-        tx: &mut Transaction<'static, Sqlite>,
-        eid: &[u8],
-    ) -> Result<Option<(i64, String)>, StoreError> {
-        let row = sqlx::query(super::LOCK_SQLITE)
-            .bind(eid)
-            .fetch_optional(&mut **tx)
-            .await?;
-        Ok(match row {
-            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-            None => None,
-        })
-    }
+    shared_group_steps!(Sqlite, super::LOCK_SQLITE);
 
     async fn spent(
         tx: &mut Transaction<'static, Sqlite>,
@@ -213,19 +201,6 @@ impl GroupSql for SqlitePool {
             });
             q.build().execute(&mut **tx).await?;
         }
-        Ok(())
-    }
-
-    async fn set_next(
-        tx: &mut Transaction<'static, Sqlite>,
-        eid: &[u8],
-        next: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(SET_NEXT_INDEX)
-            .bind(eid)
-            .bind(next)
-            .execute(&mut **tx)
-            .await?;
         Ok(())
     }
 }

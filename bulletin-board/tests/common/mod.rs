@@ -4,7 +4,7 @@
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand::rngs::OsRng;
 use rand::RngCore;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
@@ -105,16 +105,7 @@ pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
 
 pub use zkvote_testkit::post;
 
-/// A commission request signed by `key`; asserts success.
-pub async fn signed(
-    http: &reqwest::Client,
-    base: &str,
-    key: &SigningKey,
-    path: &str,
-    body: Value,
-) -> Value {
-    zkvote_testkit::post_signed(http, base, key, path, &body).await
-}
+pub use zkvote_testkit::post_signed as signed;
 
 /// A board key file made with `zkvote-board keygen`, and its public key.
 pub fn keygen(dir: &std::path::Path) -> (std::path::PathBuf, VerifyingKey) {
