@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
 use zkvote_core::Manifest;
-use zkvote_protocol::api::ElectionStatus;
+use zkvote_protocol::api::{ElectionStatus, Health};
 use zkvote_protocol::request::sign_request;
 use zkvote_protocol::ErrorBody;
 
@@ -131,7 +131,7 @@ impl BoardClient {
         &self,
         key: &SigningKey,
         path: &str,
-        body: &Value,
+        body: &impl Serialize,
     ) -> Result<T, CliError> {
         let bytes = serde_json::to_vec(body).map_err(|e| CliError::msg(e.to_string()))?;
         let signed = sign_request(key, "POST", path, &bytes, now());
@@ -149,17 +149,15 @@ impl BoardClient {
     }
 
     /// The board's health document (status, storage backend, public key).
-    pub async fn health(&self) -> Result<Value, CliError> {
+    pub async fn health(&self) -> Result<Health, CliError> {
         self.get_json("/v1/health").await
     }
 
     /// The board's ed25519 public key.
     pub async fn board_key(&self) -> Result<[u8; 32], CliError> {
         let h = self.health().await?;
-        h["board_key"]
-            .as_str()
-            .and_then(|k| zkvote_core::codec::hex32(k).ok())
-            .ok_or_else(|| CliError::msg("the board did not give its public key"))
+        zkvote_core::codec::hex32(&h.board_key)
+            .map_err(|_| CliError::msg("the board did not give a valid public key"))
     }
 
     /// An election's manifest (the client checks it names the requested election).

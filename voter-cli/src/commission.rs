@@ -7,11 +7,12 @@ use crate::CliError;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
-use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
+use zkvote_core::log::Receipt;
 use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::Manifest;
+use zkvote_protocol::api::{CreateElection, EmptyBody, IssueCodes, IssuedCodes, PostResult};
 use zkvote_protocol::Phase;
 use zkvote_tally::{combine, verify_partial_decryption, DlogTable, PartialDecryption};
 use zkvote_verifier::{verify_reader, Status, TallyInputs};
@@ -87,12 +88,12 @@ pub async fn create_election(
     doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
     let manifest =
         Manifest::try_from(doc).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
-    let body = json!({
-        "manifest": manifest,
-        "groth16_vk": hex::encode(key_to_bytes(&vk)),
-        "proving_key": base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
-    });
-    let _: Value = board.post_signed(key, "/v1/elections", &body).await?;
+    let body = CreateElection {
+        manifest: manifest.clone(),
+        groth16_vk: hex::encode(key_to_bytes(&vk)),
+        proving_key: base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
+    };
+    let _: Receipt = board.post_signed(key, "/v1/elections", &body).await?;
     Ok(manifest)
 }
 
@@ -103,22 +104,15 @@ pub async fn issue_codes(
     election_id: &[u8; 32],
     count: u32,
 ) -> Result<Vec<String>, CliError> {
-    let r: Value = board
+    let issued: IssuedCodes = board
         .post_signed(
             key,
             &format!("{}/registration-codes", election_path(election_id)),
-            &json!({ "count": count }),
+            &IssueCodes { count },
         )
         .await
         .map_err(|e| e.with_unknown_election(election_id))?;
-    Ok(r["codes"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default())
+    Ok(issued.codes)
 }
 
 /// A signed lifecycle step (`freeze`, `open`, `close`) with an empty body.
@@ -127,12 +121,12 @@ pub async fn step(
     key: &SigningKey,
     election_id: &[u8; 32],
     step: &str,
-) -> Result<Value, CliError> {
+) -> Result<Receipt, CliError> {
     board
         .post_signed(
             key,
             &format!("{}/{step}", election_path(election_id)),
-            &json!({}),
+            &EmptyBody {},
         )
         .await
         .map_err(|e| e.with_unknown_election(election_id))
@@ -263,11 +257,13 @@ pub async fn tally(
     .await
     .map_err(|e| CliError::msg(format!("combination failed: {e}")))?
     .map_err(|e| CliError::msg(format!("combination failed: {e}")))?;
-    let _: Value = board
+    let _: Receipt = board
         .post_signed(
             key,
             &format!("{}/result", election_path(election_id)),
-            &json!({ "counts": result.counts }),
+            &PostResult {
+                counts: result.counts.clone(),
+            },
         )
         .await?;
     Ok((t.manifest, result.counts))
