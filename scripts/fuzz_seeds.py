@@ -68,6 +68,8 @@ for n, line in enumerate(lines):
         proof = bytes.fromhex(ballot["eligibility_proof"])
         put("complete_ballot_binary", f"vectors{kinds_seen[kind]}", ballot_bin + proof)
 put("request_bodies", "codes", b"\x01" + compact({"count": 5}))
+put("request_headers", "form", "1700000000\n" + "ab" * 16 + "\n" + "cd" * 64 + "\n{}")
+put("roll", "three", bytes(range(1, 33)) + bytes(31) + b"\x01" + bytes(32))
 
 put("checkpoint", "demo", checkpoint)
 manifest_entry = lines[0][lines[0].index(',"entry":') + len(',"entry":') : -1].encode()
