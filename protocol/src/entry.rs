@@ -11,7 +11,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
 use zkvote_circuits::complete::CompleteBallot;
 use zkvote_core::{Element, Manifest};
-use zkvote_tally::{Aggregate, Complaint, Dealing, PartialDecryption};
+use zkvote_tally::ceremony::verify_signature;
+use zkvote_tally::labels::{SIG_COMPLAINT, SIG_DEALING};
+use zkvote_tally::{Aggregate, CeremonyContext, Complaint, Dealing, PartialDecryption};
 
 /// Declares the entries once: the enum, its kinds, and a decoder that reads `kind` first
 /// and then the kind's fields straight from the JSON object (no buffering, so decoding
@@ -272,6 +274,55 @@ impl Entry {
             }
             _ => None,
         }
+    }
+}
+
+/// A trustee's ceremony message that is not its author's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorError {
+    /// The message names no trustee of the manifest.
+    #[error("trustee {0} is not in the manifest")]
+    UnknownTrustee(u32),
+    /// The signature is not the named trustee's.
+    #[error("not signed by trustee {0} of the manifest")]
+    BadSignature(u32),
+}
+
+impl Entry {
+    /// Checks who signed a ceremony message (`docs/protocol.md` section 10.1): a dealing is
+    /// its dealer's, a complaint its accuser's, each signed under its own domain and the
+    /// manifest hash by the trustee's key in the manifest. Returns the author, or `None`
+    /// for entries that are not ceremony messages. The board checks it before appending,
+    /// [`crate::ElectionState::apply`] on every entry it applies, and the verifier in
+    /// check 3.
+    pub fn check_author(&self, ceremony: &CeremonyContext) -> Result<Option<u32>, AuthorError> {
+        let (author, domain, body, signature) = match self {
+            Entry::Dealing { dealing } => (
+                dealing.dealer,
+                SIG_DEALING,
+                dealing.body(),
+                &dealing.signature,
+            ),
+            Entry::Complaint { complaint } => (
+                complaint.accuser,
+                SIG_COMPLAINT,
+                complaint.body(),
+                &complaint.signature,
+            ),
+            _ => return Ok(None),
+        };
+        let trustee = ceremony
+            .trustee(author)
+            .ok_or(AuthorError::UnknownTrustee(author))?;
+        verify_signature(
+            &trustee.signing_key,
+            domain,
+            &ceremony.manifest_hash,
+            &body,
+            signature,
+        )
+        .map_err(|_| AuthorError::BadSignature(author))?;
+        Ok(Some(author))
     }
 }
 

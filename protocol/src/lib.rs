@@ -26,7 +26,7 @@ pub mod request;
 pub mod state;
 pub mod voter;
 
-pub use entry::{encode_aggregate, Entry, EntryError, IndexedEntryError};
+pub use entry::{encode_aggregate, AuthorError, Entry, EntryError, IndexedEntryError};
 pub use error_code::{ErrorBody, ErrorCode, ErrorDetail};
 pub use fields::{EncodedCiphertext, FieldElement, VerifyingKeyBytes};
 pub use kind::{transition, EntryKind, Phase, TransitionError};

@@ -36,6 +36,9 @@ pub enum ApplyError {
     /// The roll holds as many registrations as its depth allows.
     #[error("the voter roll is full ({0} registrations)")]
     RollFull(u64),
+    /// A ceremony message is not its author's.
+    #[error(transparent)]
+    Author(#[from] crate::entry::AuthorError),
     /// The frozen roll's count is not the number of registrations.
     #[error("the frozen roll claims {claimed} registrations, the log has {registered}")]
     RollCount {
@@ -111,6 +114,7 @@ impl ElectionState {
     /// Applies the next entry of the log. A refusal changes nothing.
     pub fn apply(&mut self, entry: &Entry) -> Result<(), ApplyError> {
         let next = transition(Some(self.phase), entry.kind())?;
+        entry.check_author(&self.ceremony)?;
         let key = entry.unique_key();
         if let Some(k) = &key {
             if self.unique_keys.contains(k) {

@@ -6,8 +6,6 @@ use crate::report::CheckReport;
 use rand_core::OsRng;
 use zkvote_core::Manifest;
 use zkvote_protocol::Entry;
-use zkvote_tally::ceremony::verify_signature;
-use zkvote_tally::labels::{SIG_COMPLAINT, SIG_DEALING};
 use zkvote_tally::{
     verify_ceremony, CeremonyContext, CeremonyError, CeremonyOutcome, Complaint, Dealing,
 };
@@ -32,40 +30,20 @@ impl Verifier {
                 let mut dealings: Vec<Dealing> = Vec::new();
                 let mut complaints: Vec<Complaint> = Vec::new();
                 for (index, decoded) in &self.ceremony_messages {
-                    let (author, domain, body, sig) = match decoded {
-                        Ok(Entry::Dealing { dealing }) => {
-                            dealings.push(dealing.clone());
-                            (
-                                dealing.dealer,
-                                SIG_DEALING,
-                                dealing.body(),
-                                dealing.signature,
-                            )
-                        }
-                        Ok(Entry::Complaint { complaint }) => {
-                            complaints.push(complaint.clone());
-                            (
-                                complaint.accuser,
-                                SIG_COMPLAINT,
-                                complaint.body(),
-                                complaint.signature,
-                            )
-                        }
-                        Ok(_) => continue,
+                    let entry = match decoded {
+                        Ok(entry) => entry,
                         Err(e) => {
                             c3.fail(Some(*index), format!("does not decode: {e}"));
                             continue;
                         }
                     };
-                    let signed = cctx.trustee(author).is_some_and(|t| {
-                        verify_signature(&t.signing_key, domain, &cctx.manifest_hash, &body, &sig)
-                            .is_ok()
-                    });
-                    if !signed {
-                        c3.fail(
-                            Some(*index),
-                            format!("not signed by trustee {author} of the manifest"),
-                        );
+                    match entry {
+                        Entry::Dealing { dealing } => dealings.push(dealing.clone()),
+                        Entry::Complaint { complaint } => complaints.push(complaint.clone()),
+                        _ => continue,
+                    }
+                    if let Err(e) = entry.check_author(cctx) {
+                        c3.fail(Some(*index), e.to_string());
                     }
                 }
                 self.name_copies(3, &mut c3);
