@@ -112,6 +112,12 @@ impl Report {
         &self.checks[(n - 1) as usize]
     }
 
+    /// Whether check `n` failed, naming entry `index` among its failures when one is given.
+    pub fn fails(&self, n: u8, index: Option<u64>) -> bool {
+        let c = self.check(n);
+        c.status == Status::Fail && index.map_or(true, |i| c.names(i))
+    }
+
     /// The report as JSON.
     pub fn to_json(&self) -> String {
         let mut v = serde_json::to_value(self).expect("reports serialize");
