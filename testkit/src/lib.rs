@@ -12,6 +12,7 @@ use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::Manifest;
 use zkvote_protocol::api::CreateElection;
 use zkvote_protocol::request::sign_request;
+use zkvote_protocol::{Entry, RecordEntry};
 use zkvote_tally::TrusteeKeys;
 
 /// Unix seconds now.
@@ -100,4 +101,15 @@ pub async fn post(http: &reqwest::Client, base: &str, path: &str, body: Vec<u8>)
         .expect("the board answers");
     assert!(r.status().is_success(), "{path}: {}", r.status());
     r.json().await.expect("a JSON answer")
+}
+
+/// Edits a record entry's JSON with `f`, then re-encodes it in the entry's canonical form
+/// when it still decodes (so that only the edit is at fault), or as compact JSON otherwise.
+pub fn edit_entry(entry: &mut RecordEntry, f: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_slice(&entry.data).expect("entries are JSON");
+    f(&mut v);
+    entry.data = match serde_json::from_value::<Entry>(v.clone()) {
+        Ok(e) => e.to_bytes(),
+        Err(_) => serde_json::to_vec(&v).expect("JSON values serialize"),
+    };
 }

@@ -4,7 +4,8 @@
 //! fault. The checkpoint cannot be re-signed here, so an edited entry also fails check 1
 //! (the root no longer matches): that is asserted too.
 
-use zkvote_protocol::{Entry, Record, RecordEntry};
+use zkvote_protocol::Record;
+use zkvote_testkit::edit_entry as edit;
 use zkvote_verifier::{verify, verify_reader, Report, Status};
 
 fn pinned() -> Record {
@@ -16,17 +17,6 @@ fn position(r: &Record, kind: &str, nth: usize) -> usize {
         .filter(|&i| r.entries[i].kind == kind)
         .nth(nth)
         .unwrap()
-}
-
-/// Edits an entry's JSON; re-encodes it canonically when it still decodes, so that only
-/// the edit is at fault.
-fn edit(entry: &mut RecordEntry, f: impl FnOnce(&mut serde_json::Value)) {
-    let mut v: serde_json::Value = serde_json::from_slice(&entry.data).unwrap();
-    f(&mut v);
-    entry.data = match serde_json::from_value::<Entry>(v.clone()) {
-        Ok(e) => e.to_bytes(),
-        Err(_) => serde_json::to_vec(&v).unwrap(),
-    };
 }
 
 /// Asserts that check `n` failed, naming `index` (when given).

@@ -4,7 +4,8 @@
 use serde_json::Value;
 use std::process::Command;
 use std::sync::OnceLock;
-use zkvote_verifier::{verify, Record, RecordEntry, Report, Status};
+use zkvote_testkit::edit_entry as edit;
+use zkvote_verifier::{verify, Record, Report, Status};
 
 const BIN: &str = env!("CARGO_BIN_EXE_zkvote");
 
@@ -47,17 +48,6 @@ fn positions(r: &Record, kind: &str) -> Vec<usize> {
     (0..r.entries.len())
         .filter(|&i| r.entries[i].kind == kind)
         .collect()
-}
-
-fn edit(entry: &mut RecordEntry, f: impl FnOnce(&mut Value)) {
-    let mut v: Value = serde_json::from_slice(&entry.data).unwrap();
-    f(&mut v);
-    // Re-encoded in the entry's canonical form when it still decodes, so that only the
-    // edit is at fault.
-    entry.data = match serde_json::from_value::<zkvote_protocol::Entry>(v.clone()) {
-        Ok(e) => e.to_bytes(),
-        Err(_) => serde_json::to_vec(&v).unwrap(),
-    };
 }
 
 /// Asserts that check `n` failed, naming `index` (when given).
