@@ -6,7 +6,7 @@
 
 use zkvote_protocol::Record;
 use zkvote_testkit::edit_entry as edit;
-use zkvote_verifier::{verify, verify_reader, Report, Status};
+use zkvote_verifier::{verify, verify_reader, Status};
 
 fn pinned() -> Record {
     Record::parse(include_str!("vectors/record-v1.jsonl")).unwrap()
@@ -17,14 +17,6 @@ fn position(r: &Record, kind: &str, nth: usize) -> usize {
         .filter(|&i| r.entries[i].kind == kind)
         .nth(nth)
         .unwrap()
-}
-
-/// Asserts that check `n` failed, naming `index` (when given).
-fn assert_fails(report: &Report, n: u8, index: Option<u64>) {
-    assert!(
-        report.fails(n, index),
-        "check {n} should fail naming entry {index:?}:\n{report}"
-    );
 }
 
 #[test]
@@ -44,8 +36,8 @@ fn a_changed_leaf_breaks_the_root() {
         v["commitment"] = serde_json::Value::from("01".repeat(32));
     });
     let report = verify(&r);
-    assert_fails(&report, 1, None);
-    assert_fails(&report, 4, None);
+    assert!(report.fails(1, None), "{report}");
+    assert!(report.fails(4, None), "{report}");
 }
 
 #[test]
@@ -54,7 +46,7 @@ fn reordered_entries_are_named() {
     let (a, b) = (position(&r, "ballot", 2), position(&r, "ballot", 3));
     r.entries.swap(a, b);
     let report = verify(&r);
-    assert_fails(&report, 1, Some(r.entries[a].index));
+    assert!(report.fails(1, Some(r.entries[a].index)), "{report}");
 }
 
 #[test]
@@ -70,8 +62,8 @@ fn an_entry_out_of_its_phase_is_named() {
         e.index = i as u64;
     }
     let report = verify(&r);
-    assert_fails(&report, 1, Some(frozen as u64));
-    assert_fails(&report, 4, Some(frozen as u64));
+    assert!(report.fails(1, Some(frozen as u64)), "{report}");
+    assert!(report.fails(4, Some(frozen as u64)), "{report}");
 }
 
 #[test]
@@ -85,7 +77,7 @@ fn a_tampered_ballot_is_named() {
         counts[1]["a"] = x;
     });
     let report = verify(&r);
-    assert_fails(&report, 5, Some(p as u64));
+    assert!(report.fails(5, Some(p as u64)), "{report}");
 }
 
 #[test]
@@ -100,7 +92,7 @@ fn a_second_ballot_of_one_voter_is_named() {
         e.index = i as u64;
     }
     let report = verify(&r);
-    assert_fails(&report, 5, Some(close as u64));
+    assert!(report.fails(5, Some(close as u64)), "{report}");
 }
 
 #[test]
@@ -113,7 +105,7 @@ fn a_copied_dealing_is_named() {
         e.index = i as u64;
     }
     let report = verify(&r);
-    assert_fails(&report, 3, Some(p as u64 + 1));
+    assert!(report.fails(3, Some(p as u64 + 1)), "{report}");
 }
 
 #[test]
@@ -125,7 +117,7 @@ fn a_changed_count_is_named() {
         v["counts"][0][0] = serde_json::Value::from(c + 1);
     });
     let report = verify(&r);
-    assert_fails(&report, 8, Some(p as u64));
+    assert!(report.fails(8, Some(p as u64)), "{report}");
     assert_eq!(report.check(6).status, Status::Pass);
 }
 
@@ -140,7 +132,7 @@ fn a_wrong_partial_decryption_is_named() {
         shares[1]["share"] = first;
     });
     let report = verify(&r);
-    assert_fails(&report, 7, Some(p as u64));
+    assert!(report.fails(7, Some(p as u64)), "{report}");
 }
 
 #[test]
@@ -151,7 +143,7 @@ fn a_non_canonical_entry_does_not_decode() {
     data.insert(1, b' ');
     r.entries[p].data = data;
     let report = verify(&r);
-    assert_fails(&report, 1, None);
+    assert!(report.fails(1, None), "{report}");
     assert!(!report.ok());
 }
 
@@ -159,7 +151,8 @@ fn a_non_canonical_entry_does_not_decode() {
 fn a_truncated_record_is_refused() {
     let mut r = pinned();
     r.entries.pop();
-    assert_fails(&verify(&r), 1, None);
+    let report = verify(&r);
+    assert!(report.fails(1, None), "{report}");
 }
 
 #[test]
