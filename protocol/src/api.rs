@@ -1,7 +1,8 @@
 //! The board API's request and response bodies (`docs/protocol.md` section 12.4), shared
 //! by the board and its clients. Requests refuse unknown fields.
 
-use crate::kind::Phase;
+use crate::entry::Entry;
+use crate::kind::{EntryKind, Phase};
 use serde::{Deserialize, Serialize};
 use zkvote_core::Manifest;
 
@@ -92,6 +93,19 @@ pub struct ElectionStatus {
     pub partial_decryptions: u64,
     /// Entries in the log.
     pub size: u64,
+}
+
+/// One element of `GET /v1/elections/{id}/entries`: an entry with its index and kind, in
+/// the form of its record line (section 12.3).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggedEntry {
+    /// The entry's index.
+    pub index: u64,
+    /// Its kind.
+    pub kind: EntryKind,
+    /// The entry.
+    pub entry: Entry,
 }
 
 /// Answer to `GET /v1/health`.

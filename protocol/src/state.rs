@@ -160,8 +160,18 @@ impl ElectionState {
     /// Applies a ballot entry without reading its body (the ballot box verified it before
     /// the board appended it): replaying millions of ballots only counts them.
     pub fn apply_unread_ballot(&mut self) -> Result<(), ApplyError> {
-        self.phase = transition(Some(self.phase), EntryKind::Ballot)?;
-        self.ballots += 1;
+        self.apply_unread(EntryKind::Ballot)
+    }
+
+    /// Moves the election past an entry of `kind` by the phase rule alone, without its
+    /// content: a ballot whose body is not read, or, for a verifier, an entry it could not
+    /// decode or whose content [`ElectionState::apply`] refused and it has named, so that
+    /// the entries after it are judged in the phase the log says.
+    pub fn apply_unread(&mut self, kind: EntryKind) -> Result<(), ApplyError> {
+        self.phase = transition(Some(self.phase), kind)?;
+        if kind == EntryKind::Ballot {
+            self.ballots += 1;
+        }
         self.entries += 1;
         Ok(())
     }

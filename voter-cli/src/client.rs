@@ -4,12 +4,12 @@ use crate::CliError;
 use ed25519_dalek::SigningKey;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
 use std::time::Duration;
 use zkvote_core::Manifest;
-use zkvote_protocol::api::{ElectionStatus, Health};
+use zkvote_protocol::api::{ElectionStatus, Health, LoggedEntry};
 use zkvote_protocol::request::sign_request;
 use zkvote_protocol::ErrorBody;
+use zkvote_protocol::{Entry, EntryKind};
 
 /// A board at a base URL such as `http://127.0.0.1:8080`.
 #[derive(Clone, Debug)]
@@ -181,27 +181,34 @@ impl BoardClient {
             .map_err(|e| e.with_unknown_election(election_id))
     }
 
-    /// Every entry of one kind, in log order: `(index, entry bytes as JSON)`.
+    /// Every entry of one kind, in log order (an entry that does not decode, or of
+    /// another kind, is the board's error).
     pub async fn entries_of_kind(
         &self,
         election_id: &[u8; 32],
-        kind: &str,
-    ) -> Result<Vec<(u64, Value)>, CliError> {
+        kind: EntryKind,
+    ) -> Result<Vec<Entry>, CliError> {
         let mut out = Vec::new();
         let mut from = 0u64;
         loop {
-            let page: Vec<Value> = self
+            let page: Vec<LoggedEntry> = self
                 .get_json(&format!(
                     "{}/entries?kind={kind}&from={from}&limit=1000",
                     election_path(election_id)
                 ))
                 .await?;
             let Some(last) = page.last() else { break };
-            from = last["index"].as_u64().unwrap_or(u64::MAX - 1) + 1;
+            from = last.index.saturating_add(1);
             let full = page.len() == 1000;
             for e in page {
-                let index = e["index"].as_u64().unwrap_or(0);
-                out.push((index, e["entry"].clone()));
+                if e.kind != kind || e.entry.kind() != kind {
+                    return Err(CliError::msg(format!(
+                        "the board answered a {} entry (index {}) for a page of {kind} entries",
+                        e.entry.kind(),
+                        e.index
+                    )));
+                }
+                out.push(e.entry);
             }
             if !full {
                 break;

@@ -13,7 +13,7 @@ use zkvote_core::log::Receipt;
 use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::Manifest;
 use zkvote_protocol::api::{CreateElection, EmptyBody, IssueCodes, IssuedCodes, PostResult};
-use zkvote_protocol::Phase;
+use zkvote_protocol::{Entry, EntryKind, Phase};
 use zkvote_tally::{combine, verify_partial_decryption, DlogTable, PartialDecryption};
 use zkvote_verifier::{verify_reader, Status, TallyInputs};
 
@@ -219,12 +219,11 @@ pub async fn tally(
     let start = Instant::now();
     let partials = loop {
         let mut valid: Vec<PartialDecryption> = Vec::new();
-        for (_, entry) in board
-            .entries_of_kind(election_id, "partial-decryption")
+        for entry in board
+            .entries_of_kind(election_id, EntryKind::PartialDecryption)
             .await?
         {
-            let Ok(p) = serde_json::from_value::<PartialDecryption>(entry["partial"].clone())
-            else {
+            let Entry::PartialDecryption { partial: p } = entry else {
                 continue;
             };
             if !valid.iter().any(|q| q.trustee == p.trustee)

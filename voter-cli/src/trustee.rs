@@ -7,7 +7,7 @@ use crate::CliError;
 use rand_core::OsRng;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use zkvote_protocol::Phase;
+use zkvote_protocol::{Entry, EntryKind, Phase};
 use zkvote_tally::{
     partial_decrypt, CeremonyContext, Complaint, Dealing, Trustee, TrusteeKeys, TrusteeShare,
 };
@@ -20,10 +20,13 @@ pub async fn dealings(
 ) -> Result<Vec<Dealing>, CliError> {
     Ok(first_per_dealer(
         board
-            .entries_of_kind(election_id, "dealing")
+            .entries_of_kind(election_id, EntryKind::Dealing)
             .await?
             .into_iter()
-            .filter_map(|(_, e)| serde_json::from_value::<Dealing>(e["dealing"].clone()).ok()),
+            .filter_map(|e| match e {
+                Entry::Dealing { dealing } => Some(dealing),
+                _ => None,
+            }),
     ))
 }
 
@@ -41,10 +44,13 @@ async fn complaints(
     election_id: &[u8; 32],
 ) -> Result<Vec<Complaint>, CliError> {
     Ok(board
-        .entries_of_kind(election_id, "complaint")
+        .entries_of_kind(election_id, EntryKind::Complaint)
         .await?
         .into_iter()
-        .filter_map(|(_, e)| serde_json::from_value(e["complaint"].clone()).ok())
+        .filter_map(|e| match e {
+            Entry::Complaint { complaint } => Some(complaint),
+            _ => None,
+        })
         .collect())
 }
 

@@ -57,7 +57,7 @@ impl Verifier {
                 "no valid ceremony outcome (check 3) to check them against",
             ),
         }
-        self.name_copies(7, &mut c7);
+        self.name_refused(7, &mut c7);
         c7.failures.sort_by_key(|f| f.index);
         c7.count("partial decryptions", self.partials.len() as u64);
         c7.count("valid", valid_partials.len() as u64);

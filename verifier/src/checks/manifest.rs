@@ -1,7 +1,7 @@
 //! Check 2: the manifest at index 0 and the eligibility verifying key it names.
 
 use super::Verifier;
-use zkvote_protocol::Entry;
+use zkvote_protocol::{ElectionState, Entry};
 use zkvote_tally::Aggregate;
 
 impl Verifier {
@@ -27,6 +27,10 @@ impl Verifier {
                         "the Groth16 verifying key's hash is not the manifest's groth16_vk_hash",
                     ),
                     Ok(v) => {
+                        // The election's state starts here (if the manifest's trustees
+                        // make no ceremony, check 3 says so).
+                        let genesis = decoded.as_ref().expect("matched as Ok");
+                        self.state = ElectionState::from_genesis(genesis).ok();
                         self.verifier = Some(v);
                         self.manifest = Some(manifest.clone());
                         self.aggregate = Some(Aggregate::empty(manifest));

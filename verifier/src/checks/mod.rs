@@ -22,7 +22,9 @@ use zkvote_circuits::groth16::EligibilityVerifier;
 use zkvote_core::log::RootAccumulator;
 use zkvote_core::{ElectionContext, ElectionPublicKey, Manifest};
 use zkvote_protocol::record::LineReader;
-use zkvote_protocol::{Entry, EntryKind, Phase, Record, RecordEntry, RecordError};
+use zkvote_protocol::{
+    ApplyError, ElectionState, Entry, EntryKind, Phase, Record, RecordEntry, RecordError,
+};
 use zkvote_tally::{Aggregate, CeremonyContext, CeremonyOutcome, PartialDecryption};
 
 /// Ballots verified per step (each step is split across the cores, one batch each).
@@ -125,10 +127,12 @@ pub struct Verifier {
     close: Option<u64>,
     partials: Vec<Decoded>,
     result: Option<Decoded>,
-    /// Entries with a unique key (`Entry::unique_key`): the index of the first of each.
-    unique_keys: HashMap<String, u64>,
-    /// Second entries with a key already seen: (check number, index, message).
-    copies: Vec<(u8, u64, String)>,
+    /// The election's public state, built by the board's rules (`ElectionState::apply`)
+    /// from the entries as they come, once a valid manifest is in.
+    state: Option<ElectionState>,
+    /// Entries the election state refused, as the check of their kind names them:
+    /// (check number, index, message).
+    refused: Vec<(u8, u64, String)>,
     // Ballots.
     context: Option<ElectionContext>,
     root: Option<Fr>,
@@ -171,8 +175,8 @@ impl Verifier {
             close: None,
             partials: Vec::new(),
             result: None,
-            unique_keys: HashMap::new(),
-            copies: Vec::new(),
+            state: None,
+            refused: Vec::new(),
             context: None,
             root: None,
             pending: Vec::new(),
@@ -207,6 +211,10 @@ impl Verifier {
         self.n += 1;
         let kind = self.check_order(pos, &e);
         if kind == Some(EntryKind::Ballot) {
+            if let Some(state) = &mut self.state {
+                // Check 1 names a ballot out of its phase; check 5 reads the bodies.
+                let _ = state.apply_unread_ballot();
+            }
             self.pending.push(e);
             if self.pending.len() >= self.chunk {
                 self.flush_ballots();
@@ -220,7 +228,7 @@ impl Verifier {
             self.take_manifest(index, &decoded);
             return;
         }
-        if self.is_copy(index, &decoded) {
+        if let Some(ApplyError::Duplicate(_)) = self.apply(index, kind, &decoded) {
             return;
         }
         match kind {
@@ -264,43 +272,46 @@ impl Verifier {
         }
     }
 
-    /// Whether the entry repeats the unique key of an earlier one (a second dealing or
-    /// partial decryption from one trustee, a second complaint of one accuser against one
-    /// dealer): it is named by check 3 or 7 and otherwise ignored.
-    fn is_copy(&mut self, index: u64, decoded: &Result<Entry, String>) -> bool {
-        let Ok(entry) = decoded else {
-            return false;
-        };
-        let Some(key) = entry.unique_key() else {
-            return false;
-        };
-        match self.unique_keys.entry(key) {
-            std::collections::hash_map::Entry::Occupied(first) => {
-                let check = match entry {
-                    Entry::PartialDecryption { .. } => 7,
-                    _ => 3,
-                };
-                self.copies.push((
-                    check,
-                    index,
-                    format!(
-                        "a second {} (the first is entry {}): the log holds one per author",
-                        first.key(),
-                        first.get()
-                    ),
-                ));
-                true
+    /// Applies the entry to the election's state by the board's rules
+    /// (`ElectionState::apply`: authorship of ceremony messages, one entry per author, the
+    /// roll's capacity and count, the ceremony's outcome at the open). A refusal is named
+    /// by the check of its kind (check 1 already names one out of its phase), and the state
+    /// moves past the entry by the phase rule alone. Returns the refusal.
+    fn apply(
+        &mut self,
+        index: u64,
+        kind: Option<EntryKind>,
+        decoded: &Result<Entry, String>,
+    ) -> Option<ApplyError> {
+        let state = self.state.as_mut()?;
+        let refusal = match decoded {
+            Ok(entry) => state.apply(entry).err()?,
+            Err(_) => {
+                // Named as undecodable by the check of its kind.
+                if let Some(k) = kind {
+                    let _ = state.apply_unread(k);
+                }
+                return None;
             }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(index);
-                false
-            }
+        };
+        if let Some(k) = kind {
+            let _ = state.apply_unread(k);
         }
+        let check = match (&refusal, kind) {
+            (ApplyError::Transition(_), _) => None,
+            (ApplyError::RollFull(_) | ApplyError::RollCount { .. }, _) => Some(4),
+            (_, Some(EntryKind::PartialDecryption)) => Some(7),
+            _ => Some(3),
+        };
+        if let Some(check) = check {
+            self.refused.push((check, index, refusal.to_string()));
+        }
+        Some(refusal)
     }
 
-    /// Names, in `report`, the copies that check `number` is responsible for.
-    fn name_copies(&self, number: u8, report: &mut CheckReport) {
-        for (check, index, message) in &self.copies {
+    /// Names, in `report`, the refused entries that check `number` is responsible for.
+    fn name_refused(&self, number: u8, report: &mut CheckReport) {
+        for (check, index, message) in &self.refused {
             if *check == number {
                 report.fail(Some(*index), message.clone());
             }
