@@ -231,6 +231,11 @@ impl ElectionState {
     pub fn commitments(&self) -> &[Fr] {
         &self.commitments
     }
+    /// The registered commitments, taken out of the state (a verifier's last use of it).
+    pub fn into_commitments(self) -> Vec<Fr> {
+        self.commitments
+    }
+
     /// How many registrations the roll's depth allows.
     pub fn roll_capacity(&self) -> u64 {
         1u64 << self.manifest.roll_depth

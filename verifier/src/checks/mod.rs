@@ -120,6 +120,8 @@ pub struct Verifier {
     manifest: Option<Manifest>,
     verifier: Option<EligibilityVerifier>,
     ceremony_messages: Vec<Decoded>,
+    /// Registrations before the freeze that the election state does not hold: those that
+    /// do not decode (and all of them when there is no state).
     registrations: Vec<(u64, Result<Fr, String>)>,
     late_registrations: Vec<u64>,
     frozen: Option<Decoded>,
@@ -239,11 +241,16 @@ impl Verifier {
                 if self.frozen.is_some() {
                     self.late_registrations.push(index);
                 } else {
+                    // The registered commitments are the election state's; only what it
+                    // could not apply is kept here, to be named (or, without a state,
+                    // everything).
                     let c = decoded.and_then(|d| match d {
                         Entry::Registration { commitment } => Ok(commitment.get()),
                         _ => Err("not a registration".into()),
                     });
-                    self.registrations.push((index, c));
+                    if c.is_err() || self.state.is_none() {
+                        self.registrations.push((index, c));
+                    }
                 }
             }
             Some(EntryKind::RollFrozen) if self.frozen.is_none() => {

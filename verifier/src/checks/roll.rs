@@ -6,13 +6,19 @@ use crate::report::CheckReport;
 use zkvote_circuits::field::fr_to_bytes;
 use zkvote_circuits::merkle::VoterRoll;
 use zkvote_core::Manifest;
-use zkvote_protocol::Entry;
+use zkvote_protocol::{ElectionState, Entry};
 
 impl Verifier {
     /// Check 4.
     pub(super) fn check_4(&mut self, m: &Manifest) -> CheckReport {
         let mut c4 = CheckReport::new(4, "voter roll");
-        let mut commitments = Vec::with_capacity(self.registrations.len());
+        // The state's commitments (applied by the board's rules), or, without a state, the
+        // verifier's own list.
+        let mut commitments = self
+            .state
+            .take()
+            .map(ElectionState::into_commitments)
+            .unwrap_or_default();
         for (index, c) in std::mem::take(&mut self.registrations) {
             match c {
                 Ok(c) => commitments.push(c),
