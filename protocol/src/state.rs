@@ -10,6 +10,7 @@ use crate::kind::{transition, EntryKind, Phase, TransitionError};
 use ark_bls12_381::Fr;
 use std::collections::HashSet;
 use std::sync::Arc;
+use zkvote_circuits::groth16::EligibilityVerifier;
 use zkvote_core::{ElectionContext, ElectionPublicKey, Manifest};
 use zkvote_tally::{
     verify_ceremony, CeremonyContext, CeremonyOutcome, Complaint, Dealing, PartialDecryption,
@@ -53,10 +54,12 @@ pub enum ApplyError {
 }
 
 /// An election's public state.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ElectionState {
     manifest: Manifest,
     vk: VerifyingKeyBytes,
+    /// The verifying key, decoded and prepared once.
+    verifier: Arc<EligibilityVerifier>,
     ceremony: CeremonyContext,
     phase: Phase,
     commitments: Vec<Fr>,
@@ -69,6 +72,18 @@ pub struct ElectionState {
     unique_keys: HashSet<String>,
     ballots: u64,
     entries: u64,
+}
+
+impl std::fmt::Debug for ElectionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ElectionState")
+            .field("election_id", &hex::encode(self.manifest.election_id))
+            .field("phase", &self.phase)
+            .field("entries", &self.entries)
+            .field("registrations", &self.commitments.len())
+            .field("ballots", &self.ballots)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ElectionState {
@@ -85,6 +100,7 @@ impl ElectionState {
         Ok(ElectionState {
             manifest,
             vk,
+            verifier: Arc::new(verifier),
             ceremony,
             phase: transition(None, EntryKind::Manifest)?,
             commitments: Vec::new(),
@@ -218,6 +234,10 @@ impl ElectionState {
     /// The eligibility verifying key.
     pub fn verifying_key(&self) -> &VerifyingKeyBytes {
         &self.vk
+    }
+    /// The prepared eligibility verifier of that key.
+    pub fn verifier(&self) -> &Arc<EligibilityVerifier> {
+        &self.verifier
     }
     /// The ceremony's parameters.
     pub fn ceremony(&self) -> &CeremonyContext {

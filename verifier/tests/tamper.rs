@@ -109,6 +109,27 @@ fn a_copied_dealing_is_named() {
 }
 
 #[test]
+fn a_dealing_not_signed_by_its_dealer_is_named() {
+    let mut r = pinned();
+    let p = position(&r, "dealing", 1);
+    edit(&mut r.entries[p], |v| {
+        let sig = v["dealing"]["signature"].as_str().unwrap().to_string();
+        let flipped = if sig.starts_with('0') { "1" } else { "0" };
+        v["dealing"]["signature"] = serde_json::Value::from(format!("{flipped}{}", &sig[1..]));
+    });
+    let report = verify(&r);
+    assert!(report.fails(3, Some(p as u64)), "{report}");
+    let c3 = report.check(3);
+    assert!(
+        c3.failures
+            .iter()
+            .any(|f| f.index == Some(p as u64) && f.message.contains("not signed by trustee")),
+        "{:?}",
+        c3.failures
+    );
+}
+
+#[test]
 fn a_changed_count_is_named() {
     let mut r = pinned();
     let p = position(&r, "result", 0);

@@ -1,7 +1,7 @@
 //! The board's election cache: per election, the protocol's [`ElectionState`] (built by
 //! replaying the log, and kept in step with entries appended by any board process) plus
-//! what serving it needs (the prepared verifier, the ballot box, the roll's bytes, the
-//! aggregate once computed); and the two ways the board appends an entry.
+//! what serving it needs (the ballot box, the roll's bytes, the aggregate once
+//! computed); and the two ways the board appends an entry.
 
 use super::error::{append_refusal, bad_genesis, wrong_phase};
 use super::ApiError;
@@ -14,7 +14,6 @@ use std::ops::Deref;
 use std::sync::Arc;
 use tokio::sync::{Mutex, RwLock};
 use zkvote_circuits::field::fr_to_bytes;
-use zkvote_circuits::groth16::EligibilityVerifier;
 use zkvote_core::log::Receipt;
 use zkvote_protocol::{ElectionState, Entry, EntryKind, ErrorCode, Phase};
 use zkvote_tally::{Aggregate, CeremonyOutcome};
@@ -62,7 +61,6 @@ impl BoardConfig {
 /// One election as this board process serves it.
 pub(crate) struct Election {
     state: ElectionState,
-    verifier: Arc<EligibilityVerifier>,
     pub(super) ballot_box: Option<BallotBox>,
     /// The frozen roll's commitments, 32 bytes each in log order (served to voters).
     pub(super) roll_bytes: Option<Bytes>,
@@ -81,13 +79,8 @@ impl Election {
     /// The election that the genesis entry `genesis` starts.
     pub(super) fn new(genesis: &Entry) -> Result<Self, ApiError> {
         let state = ElectionState::from_genesis(genesis).map_err(bad_genesis)?;
-        let verifier = state
-            .verifying_key()
-            .verifier()
-            .map_err(|e| ApiError::new(ErrorCode::BadVerifyingKey, e.to_string()))?;
         Ok(Election {
             state,
-            verifier: Arc::new(verifier),
             ballot_box: None,
             roll_bytes: None,
             aggregate: None,
@@ -202,7 +195,7 @@ impl Board {
                     e.ballot_box = Some(BallotBox::start(
                         self.log.clone(),
                         ctx.clone(),
-                        e.verifier.clone(),
+                        e.verifier().clone(),
                         root,
                         self.config.ballot_box,
                     ));

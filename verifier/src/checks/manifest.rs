@@ -1,7 +1,8 @@
 //! Check 2: the manifest at index 0 and the eligibility verifying key it names.
 
 use super::Verifier;
-use zkvote_protocol::{ElectionState, Entry};
+use std::sync::Arc;
+use zkvote_protocol::{ApplyError, ElectionState, Entry};
 use zkvote_tally::Aggregate;
 
 impl Verifier {
@@ -12,26 +13,31 @@ impl Verifier {
                 Some(index),
                 format!("the first entry is not a valid manifest: {e}"),
             ),
-            Ok(Entry::Manifest {
-                manifest,
-                groth16_vk,
-            }) => {
-                let key = groth16_vk.verifier().map_err(|e| e.to_string());
-                match key {
-                    Err(e) => self.c2.fail(
-                        Some(index),
-                        format!("the Groth16 verifying key is invalid: {e}"),
-                    ),
-                    Ok(v) if v.vk_hash() != &manifest.groth16_vk_hash => self.c2.fail(
+            Ok(
+                genesis @ Entry::Manifest {
+                    manifest,
+                    groth16_vk,
+                },
+            ) => {
+                // The election's state starts here, its verifying key decoded once.
+                match ElectionState::from_genesis(genesis) {
+                    Ok(state) => {
+                        self.verifier = Some(state.verifier().clone());
+                        self.state = Some(state);
+                        self.manifest = Some(manifest.clone());
+                        self.aggregate = Some(Aggregate::empty(manifest));
+                    }
+                    Err(ApplyError::VerifyingKeyMismatch) => self.c2.fail(
                         Some(index),
                         "the Groth16 verifying key's hash is not the manifest's groth16_vk_hash",
                     ),
-                    Ok(v) => {
-                        // The election's state starts here (if the manifest's trustees
-                        // make no ceremony, check 3 says so).
-                        let genesis = decoded.as_ref().expect("matched as Ok");
-                        self.state = ElectionState::from_genesis(genesis).ok();
-                        self.verifier = Some(v);
+                    Err(e @ ApplyError::VerifyingKey(_)) => {
+                        self.c2.fail(Some(index), e.to_string())
+                    }
+                    // Trustees that make no ceremony: check 3 names them; the other checks
+                    // run without the election state.
+                    Err(_) => {
+                        self.verifier = groth16_vk.verifier().ok().map(Arc::new);
                         self.manifest = Some(manifest.clone());
                         self.aggregate = Some(Aggregate::empty(manifest));
                     }

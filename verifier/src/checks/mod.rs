@@ -18,6 +18,7 @@ use crate::report::{CheckReport, Report, Status};
 use ark_bls12_381::Fr;
 use std::collections::HashMap;
 use std::io::BufRead;
+use std::sync::Arc;
 use zkvote_circuits::groth16::EligibilityVerifier;
 use zkvote_core::log::RootAccumulator;
 use zkvote_core::{ElectionContext, ElectionPublicKey, Manifest};
@@ -118,7 +119,7 @@ pub struct Verifier {
     /// The phase after the entries so far (`None` before a manifest at index 0).
     phase: Option<Phase>,
     manifest: Option<Manifest>,
-    verifier: Option<EligibilityVerifier>,
+    verifier: Option<Arc<EligibilityVerifier>>,
     ceremony_messages: Vec<Decoded>,
     /// Registrations before the freeze that the election state does not hold: those that
     /// do not decode (and all of them when there is no state).
