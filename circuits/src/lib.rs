@@ -9,3 +9,4 @@ pub mod field;
 pub mod groth16;
 pub mod merkle;
 pub mod poseidon;
+pub mod setup;
