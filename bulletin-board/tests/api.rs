@@ -552,7 +552,7 @@ async fn only_the_operators_commissions_create_elections() {
         doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
         doc.board_key = hex::encode(board_key.verifying_key().to_bytes());
         doc.eligibility.roll_depth = DEPTH;
-        doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
+        doc.eligibility.groth16_vk_hash = Some(hex::encode(vk_hash(&vk)));
         json!({
             "manifest": Manifest::try_from(doc).unwrap(),
             "groth16_vk": hex::encode(key_to_bytes(&vk)),
@@ -677,7 +677,7 @@ async fn a_long_record_is_streamed_whole() {
     doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
     doc.board_key = hex::encode(board_key.verifying_key().to_bytes());
     doc.eligibility.roll_depth = 11;
-    doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&pk.vk));
+    doc.eligibility.groth16_vk_hash = Some(hex::encode(vk_hash(&pk.vk)));
     let manifest = Manifest::try_from(doc).unwrap();
     let e = format!("/v1/elections/{}", hex::encode(id));
     let create = json!({

@@ -152,7 +152,7 @@ fn check_key(
     ctx: &ElectionContext,
     verifier: &EligibilityVerifier,
 ) -> Result<(), CompleteBallotError> {
-    if verifier.vk_hash() != &ctx.manifest().groth16_vk_hash {
+    if Some(*verifier.vk_hash()) != ctx.manifest().groth16_vk_hash {
         return Err(CompleteBallotError::VerifyingKeyMismatch);
     }
     Ok(())

@@ -12,8 +12,11 @@ use std::collections::HashSet;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// The manifest format version this crate reads and writes.
-pub const MANIFEST_VERSION: u32 = 1;
+/// The newest manifest format version this crate reads and writes. Version 1 pins a
+/// single-party Groth16 setup's verifying key (`eligibility.groth16_vk_hash`); version 2
+/// has no such field: its keys come from the election's setup ceremony
+/// (`docs/protocol.md` section 9.8) and are pinned in the log.
+pub const MANIFEST_VERSION: u32 = 2;
 /// Domain prefix of the canonical manifest encoding.
 pub const MANIFEST_DOMAIN: &[u8] = b"zkvote/v1/manifest";
 /// Most contests in one election.
@@ -37,9 +40,13 @@ pub enum ManifestError {
     /// The TOML (or JSON) does not parse or has unknown or missing fields.
     #[error("manifest does not parse: {0}")]
     Syntax(String),
-    /// A version other than [`MANIFEST_VERSION`].
-    #[error("unsupported manifest version {0} (this software reads version {MANIFEST_VERSION})")]
+    /// A version other than 1 and [`MANIFEST_VERSION`].
+    #[error("unsupported manifest version {0} (this software reads versions 1 and {MANIFEST_VERSION})")]
     Version(u32),
+    /// `eligibility.groth16_vk_hash` present in a version-2 manifest or missing in a
+    /// version-1 one.
+    #[error("eligibility.groth16_vk_hash belongs to version-1 manifests only (a version-2 election's keys come from its setup ceremony)")]
+    VerifyingKeyHashVersion,
     /// A field that must be 32 bytes of hex is not.
     #[error("{field}: {reason}")]
     Hex {
@@ -285,8 +292,9 @@ pub struct Manifest {
     pub board_key: [u8; 32],
     /// Depth of the voter-roll Merkle tree.
     pub roll_depth: u8,
-    /// Hash of the Groth16 verifying key of the eligibility circuit.
-    pub groth16_vk_hash: [u8; 32],
+    /// Hash of the Groth16 verifying key of the eligibility circuit, in a version-1
+    /// manifest; `None` in version 2, whose keys come from the setup ceremony.
+    pub groth16_vk_hash: Option<[u8; 32]>,
     /// Decryption threshold `t`.
     pub threshold: u32,
     /// Trustees, ordered by index `1..=n`.
@@ -300,7 +308,7 @@ pub struct Manifest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestDocument {
-    /// Format version (1).
+    /// Format version (1 or 2).
     pub version: u32,
     /// Election id, 64 hex digits.
     pub election_id: String,
@@ -330,8 +338,9 @@ pub struct ManifestDocument {
 pub struct EligibilityDocument {
     /// Voter-roll Merkle depth.
     pub roll_depth: u8,
-    /// Groth16 verifying-key hash, hex.
-    pub groth16_vk_hash: String,
+    /// Groth16 verifying-key hash, hex (version 1 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groth16_vk_hash: Option<String>,
 }
 
 /// Trustee section of a [`ManifestDocument`].
@@ -451,7 +460,7 @@ impl TryFrom<ManifestDocument> for Manifest {
     type Error = ManifestError;
 
     fn try_from(doc: ManifestDocument) -> Result<Self, ManifestError> {
-        if doc.version != MANIFEST_VERSION {
+        if doc.version != 1 && doc.version != MANIFEST_VERSION {
             return Err(ManifestError::Version(doc.version));
         }
         let election_id = parse_hex32("election_id", &doc.election_id)?;
@@ -481,10 +490,11 @@ impl TryFrom<ManifestDocument> for Manifest {
         if !ROLL_DEPTH_RANGE.contains(&roll_depth) {
             return Err(ManifestError::RollDepth(roll_depth));
         }
-        let groth16_vk_hash = parse_hex32(
-            "eligibility.groth16_vk_hash",
-            &doc.eligibility.groth16_vk_hash,
-        )?;
+        let groth16_vk_hash = match (doc.version, &doc.eligibility.groth16_vk_hash) {
+            (1, Some(hash)) => Some(parse_hex32("eligibility.groth16_vk_hash", hash)?),
+            (2, None) => None,
+            _ => return Err(ManifestError::VerifyingKeyHashVersion),
+        };
 
         let n = doc.trustees.members.len();
         if n == 0 {
@@ -609,7 +619,7 @@ impl TryFrom<ManifestDocument> for Manifest {
 impl From<Manifest> for ManifestDocument {
     fn from(m: Manifest) -> Self {
         ManifestDocument {
-            version: MANIFEST_VERSION,
+            version: m.version(),
             election_id: hex::encode(m.election_id),
             title: m.title,
             opens_at: format_time(m.opens_at),
@@ -619,7 +629,7 @@ impl From<Manifest> for ManifestDocument {
             board_key: hex::encode(m.board_key),
             eligibility: EligibilityDocument {
                 roll_depth: m.roll_depth,
-                groth16_vk_hash: hex::encode(m.groth16_vk_hash),
+                groth16_vk_hash: m.groth16_vk_hash.map(hex::encode),
             },
             trustees: TrusteesDocument {
                 threshold: m.threshold,
@@ -665,6 +675,15 @@ impl Manifest {
             .expect("a manifest document always serializes")
     }
 
+    /// The format version: 1 with a pinned verifying-key hash, 2 with a setup ceremony.
+    pub fn version(&self) -> u32 {
+        if self.groth16_vk_hash.is_some() {
+            1
+        } else {
+            2
+        }
+    }
+
     /// Number of trustees `n`.
     pub fn trustee_count(&self) -> usize {
         self.trustees.len()
@@ -680,7 +699,7 @@ impl Manifest {
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1024);
         out.extend_from_slice(MANIFEST_DOMAIN);
-        out.extend_from_slice(&MANIFEST_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.version().to_le_bytes());
         out.extend_from_slice(&self.election_id);
         put_str(&mut out, &self.title);
         out.extend_from_slice(&self.opens_at.to_le_bytes());
@@ -689,7 +708,9 @@ impl Manifest {
         out.extend_from_slice(&self.commission_key);
         out.extend_from_slice(&self.board_key);
         out.push(self.roll_depth);
-        out.extend_from_slice(&self.groth16_vk_hash);
+        if let Some(hash) = &self.groth16_vk_hash {
+            out.extend_from_slice(hash);
+        }
         out.extend_from_slice(&self.threshold.to_le_bytes());
         out.extend_from_slice(&(self.trustees.len() as u32).to_le_bytes());
         for t in &self.trustees {
@@ -770,11 +791,41 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_manifest_has_no_verifying_key_hash() {
+        let v1 = Manifest::from_toml(&sample_manifest_toml()).unwrap();
+        let line = sample_manifest_toml()
+            .lines()
+            .find(|l| l.starts_with("groth16_vk_hash"))
+            .unwrap()
+            .to_string();
+        let v2_toml = sample_manifest_toml()
+            .replace("version = 1", "version = 2")
+            .replace(&format!("{line}\n"), "");
+        let v2 = Manifest::from_toml(&v2_toml).unwrap();
+        assert_eq!((v1.version(), v2.version()), (1, 2));
+        assert_eq!(v2.groth16_vk_hash, None);
+        assert_ne!(v1.hash(), v2.hash());
+        // The canonical encodings differ by the version and the 32 bytes of the hash.
+        assert_eq!(v1.canonical_bytes().len(), v2.canonical_bytes().len() + 32);
+        assert_eq!(Manifest::from_toml(&v2.to_toml()).unwrap(), v2);
+        assert!(!v2.to_toml().contains("groth16_vk_hash"));
+        assert!(matches!(
+            Manifest::from_toml(&sample_manifest_toml().replace(&format!("{line}\n"), "")),
+            Err(ManifestError::VerifyingKeyHashVersion)
+        ));
+    }
+
+    #[test]
     fn each_mistake_has_its_own_error() {
         use ManifestError as E;
         assert!(matches!(
+            edit("version = 1", "version = 3"),
+            Err(E::Version(3))
+        ));
+        // The verifying-key hash is version 1's: required there, refused in version 2.
+        assert!(matches!(
             edit("version = 1", "version = 2"),
-            Err(E::Version(2))
+            Err(E::VerifyingKeyHashVersion)
         ));
         assert!(matches!(
             edit("version = 1", "version = 1\nextra = 3"),

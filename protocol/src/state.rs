@@ -25,8 +25,9 @@ pub enum ApplyError {
     /// The verifying key does not decode.
     #[error("the Groth16 verifying key is invalid: {0}")]
     VerifyingKey(String),
-    /// The verifying key's hash is not the manifest's.
-    #[error("the verifying key's hash is not the manifest's groth16_vk_hash")]
+    /// The verifying key's hash is not the manifest's (or the manifest, of version 2, pins
+    /// no verifying key: its keys come from a setup ceremony).
+    #[error("the verifying key's hash is not the manifest's groth16_vk_hash (a version-2 manifest has none: its keys come from a setup ceremony)")]
     VerifyingKeyMismatch,
     /// The manifest's trustees do not make a ceremony.
     #[error("the manifest's trustees: {0}")]
@@ -92,7 +93,7 @@ impl ElectionState {
         let verifier = vk
             .verifier()
             .map_err(|e| ApplyError::VerifyingKey(e.to_string()))?;
-        if verifier.vk_hash() != &manifest.groth16_vk_hash {
+        if Some(*verifier.vk_hash()) != manifest.groth16_vk_hash {
             return Err(ApplyError::VerifyingKeyMismatch);
         }
         let ceremony = CeremonyContext::from_manifest(&manifest)

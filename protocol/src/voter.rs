@@ -141,7 +141,7 @@ impl VotingSession {
             ));
         }
         let pk = proving_key_from_bytes(proving_key).map_err(|e| board("proving key", e))?;
-        if vk_hash(&pk.vk) != manifest.groth16_vk_hash {
+        if Some(vk_hash(&pk.vk)) != manifest.groth16_vk_hash {
             return Err(board(
                 "proving key",
                 "it is not the manifest's eligibility key",

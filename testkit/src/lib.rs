@@ -50,7 +50,7 @@ impl TestManifest<'_> {
         doc.commission_key = hex::encode(self.commission.to_bytes());
         doc.board_key = hex::encode(self.board.to_bytes());
         doc.eligibility.roll_depth = self.roll_depth;
-        doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&self.eligibility.vk));
+        doc.eligibility.groth16_vk_hash = Some(hex::encode(vk_hash(&self.eligibility.vk)));
         let (keys, threshold) = self.trustees;
         doc.trustees.threshold = threshold;
         doc.trustees.members = keys

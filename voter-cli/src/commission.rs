@@ -72,20 +72,20 @@ pub async fn create_election(
         &hex::encode(board_key),
         "this board's public key",
     )?;
-    if doc.eligibility.groth16_vk_hash != AUTO {
+    if doc.version != 1 || doc.eligibility.groth16_vk_hash.as_deref() != Some(AUTO) {
         return Err(CliError::msg(
-            "bad manifest: eligibility.groth16_vk_hash must be \"auto\": the eligibility keys are generated when the election is created",
+            "bad manifest: write version = 1 and eligibility.groth16_vk_hash = \"auto\": the eligibility keys are generated when the election is created",
         ));
     }
     // Everything but the verifying key is checked before the (slower) setup.
     let mut probe = doc.clone();
-    probe.eligibility.groth16_vk_hash = hex::encode([0u8; 32]);
+    probe.eligibility.groth16_vk_hash = Some(hex::encode([0u8; 32]));
     Manifest::try_from(probe).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
     let depth = doc.eligibility.roll_depth;
     let (pk, vk) = tokio::task::spawn_blocking(move || setup(depth, &mut OsRng))
         .await
         .map_err(|e| CliError::msg(format!("Groth16 setup failed: {e}")))?;
-    doc.eligibility.groth16_vk_hash = hex::encode(vk_hash(&vk));
+    doc.eligibility.groth16_vk_hash = Some(hex::encode(vk_hash(&vk)));
     let manifest =
         Manifest::try_from(doc).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
     let body = CreateElection {

@@ -53,7 +53,7 @@ fn demo_manifest(
     doc.election_id = AUTO.into();
     doc.commission_key = AUTO.into();
     doc.board_key = AUTO.into();
-    doc.eligibility.groth16_vk_hash = AUTO.into();
+    doc.eligibility.groth16_vk_hash = Some(AUTO.into());
     doc.trustees.threshold = threshold;
     doc.revote_policy = revote_policy.to_string();
     doc.trustees.members = trustees

@@ -57,7 +57,7 @@ pub(super) async fn create_election(
     let pk_bytes = base64_decode(&c.proving_key)?;
     let pk = zkvote_circuits::groth16::proving_key_from_bytes(&pk_bytes)
         .map_err(|e| ApiError::new(ErrorCode::BadProvingKey, e.to_string()))?;
-    if zkvote_circuits::groth16::vk_hash(&pk.vk) != election.manifest().groth16_vk_hash {
+    if Some(zkvote_circuits::groth16::vk_hash(&pk.vk)) != election.manifest().groth16_vk_hash {
         return Err(ApiError::new(
             ErrorCode::ProvingKeyMismatch,
             "the proving key does not belong to the manifest's verifying key",
