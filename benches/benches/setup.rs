@@ -9,7 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand::rngs::OsRng;
 use std::time::Instant;
 use zkvote_circuits::groth16::{key_to_bytes, proving_key_from_bytes};
-use zkvote_circuits::setup::{Ceremony, Contribution};
+use zkvote_circuits::setup::{Ceremony, Contribution, SetupPhase};
 
 const DEPTH: u8 = 20;
 const CONTRIBUTORS: usize = 5;
@@ -39,7 +39,7 @@ fn transcript() -> (Vec<Contribution>, Vec<u8>) {
         }
         for _ in 0..CONTRIBUTORS {
             let t = Instant::now();
-            let next = c.contribute(&mut OsRng).unwrap();
+            let next = c.contribute(c.phase(), &mut OsRng).unwrap();
             let made = secs(t);
             let t = Instant::now();
             c.vartime_apply(&next, &mut OsRng).unwrap();
@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     let mut at = Ceremony::new(&CONTEXT, DEPTH);
     g.bench_function("phase-1 contribution", |b| {
-        b.iter(|| at.contribute(&mut OsRng).unwrap())
+        b.iter(|| at.contribute(SetupPhase::One, &mut OsRng).unwrap())
     });
     at.vartime_apply(&one[0], &mut OsRng).unwrap();
     g.bench_function("phase-1 check", |b| {
@@ -95,7 +95,7 @@ fn bench(c: &mut Criterion) {
     });
     at.vartime_apply(&two[0], &mut OsRng).unwrap();
     g.bench_function("phase-2 contribution", |b| {
-        b.iter(|| at.contribute(&mut OsRng).unwrap())
+        b.iter(|| at.contribute(SetupPhase::Two, &mut OsRng).unwrap())
     });
     g.bench_function("phase-2 check", |b| {
         b.iter(|| at.vartime_check(&two[1], &mut OsRng).unwrap())

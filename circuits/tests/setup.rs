@@ -20,12 +20,12 @@ const CONTEXT: [u8; 32] = [7; 32];
 fn ceremony(n1: usize, n2: usize) -> Ceremony {
     let mut c = Ceremony::new(&CONTEXT, DEPTH);
     for _ in 0..n1 {
-        let contribution = c.contribute(&mut OsRng).unwrap();
+        let contribution = c.contribute(SetupPhase::One, &mut OsRng).unwrap();
         c.vartime_apply(&contribution, &mut OsRng).unwrap();
     }
     c.begin_phase2().unwrap();
     for _ in 0..n2 {
-        let contribution = c.contribute(&mut OsRng).unwrap();
+        let contribution = c.contribute(SetupPhase::Two, &mut OsRng).unwrap();
         c.vartime_apply(&contribution, &mut OsRng).unwrap();
     }
     c
@@ -69,7 +69,7 @@ fn keys_need_a_contribution_to_each_phase() {
     let mut c = Ceremony::new(&CONTEXT, DEPTH);
     assert!(matches!(c.begin_phase2(), Err(SetupError::Order(_))));
     assert!(matches!(c.proving_key(), Err(SetupError::Order(_))));
-    let one = c.contribute(&mut OsRng).unwrap();
+    let one = c.contribute(SetupPhase::One, &mut OsRng).unwrap();
     c.vartime_apply(&one, &mut OsRng).unwrap();
     c.begin_phase2().unwrap();
     assert!(matches!(c.proving_key(), Err(SetupError::Order(_))));
@@ -78,7 +78,7 @@ fn keys_need_a_contribution_to_each_phase() {
 #[test]
 fn a_replayed_or_copied_contribution_is_refused() {
     let mut c = Ceremony::new(&CONTEXT, DEPTH);
-    let first = c.contribute(&mut OsRng).unwrap();
+    let first = c.contribute(SetupPhase::One, &mut OsRng).unwrap();
     // Made for another election: bound to another digest.
     let mut elsewhere = Ceremony::new(&[8; 32], DEPTH);
     assert_eq!(
@@ -106,8 +106,8 @@ fn a_replayed_or_copied_contribution_is_refused() {
 #[test]
 fn a_bad_proof_of_knowledge_is_refused() {
     let c = Ceremony::new(&CONTEXT, DEPTH);
-    let good = c.contribute(&mut OsRng).unwrap();
-    let other = c.contribute(&mut OsRng).unwrap();
+    let good = c.contribute(SetupPhase::One, &mut OsRng).unwrap();
+    let other = c.contribute(SetupPhase::One, &mut OsRng).unwrap();
     // The alpha proof of another contributor, with this contributor's tau and beta.
     let mut proof = Phase1Proof::from_bytes(&good.proof).unwrap();
     proof.alpha = Phase1Proof::from_bytes(&other.proof).unwrap().alpha;
@@ -141,7 +141,7 @@ fn a_bad_proof_of_knowledge_is_refused() {
 fn parameters_that_are_not_an_update_are_refused() {
     let c = Ceremony::new(&CONTEXT, DEPTH);
     let n = c.shape().domain_size();
-    let good = c.contribute(&mut OsRng).unwrap();
+    let good = c.contribute(SetupPhase::One, &mut OsRng).unwrap();
     let mut next = Phase1::from_bytes(&good.params, n).unwrap();
     // One power of tau replaced by another power: the powers are no longer successive.
     next.tau_g1.swap(5, 6);
@@ -167,7 +167,7 @@ fn parameters_that_are_not_an_update_are_refused() {
         Err(SetupError::Inconsistent { what: "beta in G2" })
     );
     // The parameters of one contribution with the proof of another.
-    let other = c.contribute(&mut OsRng).unwrap();
+    let other = c.contribute(SetupPhase::One, &mut OsRng).unwrap();
     let bad = Contribution {
         proof: other.proof,
         ..good
@@ -187,8 +187,8 @@ fn parameters_that_are_not_an_update_are_refused() {
 fn phase_2_contributions_are_checked_and_ordered() {
     let mut c = ceremony(1, 0);
     for _ in 0..2 {
-        let good = c.contribute(&mut OsRng).unwrap();
-        let other = c.contribute(&mut OsRng).unwrap();
+        let good = c.contribute(SetupPhase::Two, &mut OsRng).unwrap();
+        let other = c.contribute(SetupPhase::Two, &mut OsRng).unwrap();
         let mut proof = Phase2Proof::from_bytes(&good.proof).unwrap();
         proof.delta.s = Phase2Proof::from_bytes(&other.proof).unwrap().delta.s;
         let bad = Contribution {
@@ -243,7 +243,7 @@ fn phase_2_contributions_are_checked_and_ordered() {
         c.vartime_apply(&good, &mut OsRng).unwrap();
         // Phase 1 is over once phase 2 has begun.
         let mut fresh = Ceremony::new(&CONTEXT, DEPTH);
-        let late = fresh.contribute(&mut OsRng).unwrap();
+        let late = fresh.contribute(SetupPhase::One, &mut OsRng).unwrap();
         assert!(matches!(
             c.vartime_apply(&late, &mut OsRng),
             Err(SetupError::Order(_))
@@ -299,7 +299,7 @@ fn a_proving_key_is_checked_against_the_transcript() {
 #[test]
 fn encodings_are_checked() {
     let c = Ceremony::new(&CONTEXT, DEPTH);
-    let good = c.contribute(&mut OsRng).unwrap();
+    let good = c.contribute(SetupPhase::One, &mut OsRng).unwrap();
     let mut c2 = Ceremony::new(&CONTEXT, DEPTH);
     for bad in [
         Contribution {
@@ -328,11 +328,15 @@ fn encodings_are_checked() {
 fn contributions_are_random() {
     // Deterministic randomness gives the same contribution; the OS's never does.
     let c = Ceremony::new(&CONTEXT, DEPTH);
-    let a = c.contribute(&mut ChaCha20Rng::from_seed([1; 32])).unwrap();
-    let b = c.contribute(&mut ChaCha20Rng::from_seed([1; 32])).unwrap();
+    let a = c
+        .contribute(SetupPhase::One, &mut ChaCha20Rng::from_seed([1; 32]))
+        .unwrap();
+    let b = c
+        .contribute(SetupPhase::One, &mut ChaCha20Rng::from_seed([1; 32]))
+        .unwrap();
     assert_eq!(a, b);
     assert_ne!(
-        c.contribute(&mut OsRng).unwrap(),
-        c.contribute(&mut OsRng).unwrap()
+        c.contribute(SetupPhase::One, &mut OsRng).unwrap(),
+        c.contribute(SetupPhase::One, &mut OsRng).unwrap()
     );
 }

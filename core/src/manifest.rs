@@ -41,7 +41,9 @@ pub enum ManifestError {
     #[error("manifest does not parse: {0}")]
     Syntax(String),
     /// A version other than 1 and [`MANIFEST_VERSION`].
-    #[error("unsupported manifest version {0} (this software reads versions 1 and {MANIFEST_VERSION})")]
+    #[error(
+        "unsupported manifest version {0} (this software reads versions 1 and {MANIFEST_VERSION})"
+    )]
     Version(u32),
     /// `eligibility.groth16_vk_hash` present in a version-2 manifest or missing in a
     /// version-1 one.

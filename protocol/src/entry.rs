@@ -3,13 +3,17 @@
 //! fields. Every field is a validated type, so an entry that decodes is well formed: its
 //! field elements canonical, its points valid, its keys the right length.
 
-use crate::fields::{EncodedCiphertext, FieldElement, VerifyingKeyBytes};
+use crate::fields::{
+    ContributorName, EncodedCiphertext, FieldElement, PublicKeyBytes, SetupParams, SetupProofBytes,
+    VerifyingKeyBytes,
+};
 use crate::kind::EntryKind;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
 use zkvote_circuits::complete::CompleteBallot;
+use zkvote_circuits::setup::SetupPhase;
 use zkvote_core::{Element, Manifest};
 use zkvote_tally::ceremony::verify_signature;
 use zkvote_tally::labels::{SIG_COMPLAINT, SIG_DEALING};
@@ -21,13 +25,13 @@ use zkvote_tally::{Aggregate, CeremonyContext, Complaint, Dealing, PartialDecryp
 macro_rules! entries {
     ($(
         $(#[doc = $vdoc:literal])*
-        $variant:ident / $body:ident { $( $(#[doc = $fdoc:literal])* $field:ident : $ty:ty ),* $(,)? }
+        $variant:ident / $body:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? }
     )*) => {
         /// One log entry.
         #[derive(Clone, Debug, Serialize)]
         #[serde(tag = "kind", rename_all = "kebab-case")]
         pub enum Entry {
-            $( $(#[doc = $vdoc])* $variant { $( $(#[doc = $fdoc])* $field: $ty, )* }, )*
+            $( $(#[doc = $vdoc])* $variant { $( $(#[$fmeta])* $field: $ty, )* }, )*
         }
 
         /// The fields of each kind, as decoded after the `kind` field.
@@ -36,7 +40,7 @@ macro_rules! entries {
             $(
                 #[derive(Deserialize)]
                 #[serde(deny_unknown_fields)]
-                pub(super) struct $body { $( pub(super) $field: $ty, )* }
+                pub(super) struct $body { $( $(#[$fmeta])* pub(super) $field: $ty, )* }
             )*
         }
 
@@ -71,12 +75,40 @@ macro_rules! entries {
 }
 
 entries! {
-    /// Genesis: the manifest and the eligibility verifying key (compressed, hex).
+    /// Genesis: the manifest and, in protocol version 1, the eligibility verifying key
+    /// (compressed, hex).
     Manifest / ManifestFields {
         /// The manifest.
         manifest: Manifest,
-        /// The Groth16 verifying key; its hash must be the manifest's (check 2).
+        /// The Groth16 verifying key of a version-1 manifest, whose hash must be the
+        /// manifest's (check 2); absent in version 2 (the keys come from the setup
+        /// ceremony).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        groth16_vk: Option<VerifyingKeyBytes>,
+    }
+    /// A contribution to the setup ceremony of the eligibility keys (version 2).
+    SetupContribution / SetupContributionFields {
+        /// The phase contributed to (1 or 2).
+        phase: SetupPhase,
+        /// The contributor's name.
+        contributor: ContributorName,
+        /// The contributor's ed25519 key (a trustee contributes with its signing key).
+        key: PublicKeyBytes,
+        /// The new parameters.
+        params: SetupParams,
+        /// The proof of knowledge of the contributed secrets.
+        proof: SetupProofBytes,
+        /// The contributor's signature (`crate::setup::contribution_body`).
+        #[serde(with = "zkvote_tally::ceremony::serde_sig")]
+        signature: [u8; 64],
+    }
+    /// The setup ceremony is closed: the keys its transcript makes, pinned.
+    SetupFinal / SetupFinalFields {
+        /// The Groth16 verifying key.
         groth16_vk: VerifyingKeyBytes,
+        /// The proving key's hash (`crate::setup::proving_key_hash`).
+        #[serde(with = "zkvote_core::codec::serde_hex32")]
+        proving_key_hash: [u8; 32],
     }
     /// A trustee's dealing.
     Dealing / DealingFields {
@@ -259,7 +291,8 @@ impl Entry {
 
     /// The key of which an election's log holds at most one entry (`docs/protocol.md`
     /// section 12.1): `dealing/<dealer>`, `complaint/<accuser>/<dealer>`,
-    /// `partial-decryption/<trustee>`; `None` for the other kinds. Signed trustee messages
+    /// `partial-decryption/<trustee>`, `setup-contribution/<phase>/<key hex>`; `None` for
+    /// the other kinds. Signed trustee messages
     /// are public, so anyone can re-post a copy: the board refuses it (in the appending
     /// transaction) and the verifier names it, so clients never see one author twice.
     pub fn unique_key(&self) -> Option<String> {
@@ -272,6 +305,11 @@ impl Entry {
             Entry::PartialDecryption { partial } => {
                 Some(format!("partial-decryption/{}", partial.trustee))
             }
+            Entry::SetupContribution { phase, key, .. } => Some(format!(
+                "setup-contribution/{}/{}",
+                u8::from(*phase),
+                hex::encode(key.0)
+            )),
             _ => None,
         }
     }

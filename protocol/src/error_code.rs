@@ -101,6 +101,11 @@ error_codes! {
     RollFull = "roll-full", 409;
     /// The key ceremony is over.
     CeremonyOver = "ceremony-over", 409;
+    /// The setup ceremony of the eligibility keys is closed, or the election has none
+    /// (version 1), or it has not closed yet where its keys are needed.
+    SetupClosed = "setup-closed", 409;
+    /// The setup ceremony of the eligibility keys has not closed yet.
+    SetupNotClosed = "setup-not-closed", 409;
     /// Fewer trustees than the threshold qualified.
     CeremonyFailed = "ceremony-failed", 409;
     /// Open needs a frozen roll and an election not yet opened.

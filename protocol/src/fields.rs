@@ -189,3 +189,159 @@ mod tests {
         assert!(serde_json::from_str::<VerifyingKeyBytes>("\"abc\"").is_err());
     }
 }
+
+/// Most bytes of a setup-contribution's parameters (phase 1 at roll depth 32 is under
+/// 5 MB; `docs/protocol.md` section 9.8.2).
+pub const MAX_SETUP_PARAMS: usize = 8 << 20;
+
+/// A setup contribution's encoded parameters (section 9.8.2), in standard padded base64
+/// with its one canonical form (no whitespace, zero trailing bits). The points are decoded
+/// when the contribution is applied, where their number is known.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SetupParams(Vec<u8>);
+
+impl SetupParams {
+    /// Wraps encoded parameters (at most [`MAX_SETUP_PARAMS`] bytes).
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        if bytes.is_empty() || bytes.len() > MAX_SETUP_PARAMS {
+            return Err(format!(
+                "setup parameters of {} bytes (1 to {MAX_SETUP_PARAMS})",
+                bytes.len()
+            ));
+        }
+        Ok(SetupParams(bytes))
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SetupParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SetupParams({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for SetupParams {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for SetupParams {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        if text.len() > MAX_SETUP_PARAMS.div_ceil(3) * 4 {
+            return Err(de::Error::custom("setup parameters too long"));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| de::Error::custom(format!("not canonical base64: {e}")))?;
+        SetupParams::new(bytes).map_err(de::Error::custom)
+    }
+}
+
+/// A setup contribution's encoded proof (section 9.8.2), lowercase hex: 1,152 bytes for
+/// phase 1, 384 for phase 2 (checked when applied).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SetupProofBytes(Vec<u8>);
+
+impl SetupProofBytes {
+    /// Wraps an encoded proof of one of the two lengths.
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        use zkvote_circuits::setup::{Phase1Proof, Phase2Proof};
+        if bytes.len() != Phase1Proof::SIZE && bytes.len() != Phase2Proof::SIZE {
+            return Err(format!("a setup proof of {} bytes", bytes.len()));
+        }
+        Ok(SetupProofBytes(bytes))
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SetupProofBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SetupProofBytes({})", hex::encode(&self.0))
+    }
+}
+
+impl Serialize for SetupProofBytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for SetupProofBytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        if text.len() > 4096 {
+            return Err(de::Error::custom("setup proof too long"));
+        }
+        let mut bytes = vec![0u8; text.len() / 2];
+        hex_exact(&text, &mut bytes).map_err(de::Error::custom)?;
+        SetupProofBytes::new(bytes).map_err(de::Error::custom)
+    }
+}
+
+/// The name a setup contributor gives: 1 to 128 bytes of UTF-8 without control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ContributorName(String);
+
+impl ContributorName {
+    /// Checks a name.
+    pub fn new(name: String) -> Result<Self, String> {
+        if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+            return Err("a contributor name is 1 to 128 bytes without control characters".into());
+        }
+        Ok(ContributorName(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for ContributorName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ContributorName::new(String::deserialize(d)?).map_err(de::Error::custom)
+    }
+}
+
+/// An ed25519 public key (64 lowercase hex digits) that decodes and is not of small order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicKeyBytes(pub [u8; 32]);
+
+impl PublicKeyBytes {
+    /// The decoded key.
+    pub fn key(&self) -> ed25519_dalek::VerifyingKey {
+        ed25519_dalek::VerifyingKey::from_bytes(&self.0).expect("checked when decoded")
+    }
+}
+
+impl Serialize for PublicKeyBytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKeyBytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let bytes = hex32(&text).map_err(de::Error::custom)?;
+        match ed25519_dalek::VerifyingKey::from_bytes(&bytes) {
+            Ok(k) if !k.is_weak() => Ok(PublicKeyBytes(bytes)),
+            _ => Err(de::Error::custom(
+                "not an ed25519 public key of prime order",
+            )),
+        }
+    }
+}

@@ -10,6 +10,10 @@ use std::fmt;
 pub enum EntryKind {
     /// The manifest (genesis, index 0).
     Manifest,
+    /// A contribution to the setup ceremony of the eligibility keys (version 2).
+    SetupContribution,
+    /// The setup ceremony closed, its keys pinned (version 2).
+    SetupFinal,
     /// A trustee's ceremony dealing.
     Dealing,
     /// A trustee's ceremony complaint.
@@ -32,8 +36,10 @@ pub enum EntryKind {
 
 impl EntryKind {
     /// Every kind, in the order of an election's phases.
-    pub const ALL: [EntryKind; 10] = [
+    pub const ALL: [EntryKind; 12] = [
         EntryKind::Manifest,
+        EntryKind::SetupContribution,
+        EntryKind::SetupFinal,
         EntryKind::Dealing,
         EntryKind::Complaint,
         EntryKind::Registration,
@@ -49,6 +55,8 @@ impl EntryKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::Manifest => "manifest",
+            EntryKind::SetupContribution => "setup-contribution",
+            EntryKind::SetupFinal => "setup-final",
             EntryKind::Dealing => "dealing",
             EntryKind::Complaint => "complaint",
             EntryKind::Registration => "registration",
@@ -73,9 +81,11 @@ impl EntryKind {
         use Phase::*;
         match self {
             EntryKind::Manifest => (&[], Some(Setup)),
+            EntryKind::SetupContribution => (&[Ceremony], None),
+            EntryKind::SetupFinal => (&[Ceremony], Some(Setup)),
             EntryKind::Registration => (&[Setup], None),
             EntryKind::RollFrozen => (&[Setup], Some(Frozen)),
-            EntryKind::Dealing | EntryKind::Complaint => (&[Setup, Frozen], None),
+            EntryKind::Dealing | EntryKind::Complaint => (&[Ceremony, Setup, Frozen], None),
             EntryKind::Open => (&[Frozen], Some(Open)),
             EntryKind::Ballot => (&[Open], None),
             EntryKind::Close => (&[Open], Some(Closed)),
@@ -102,7 +112,10 @@ impl fmt::Display for EntryKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
-    /// Registrations and key ceremony.
+    /// The setup ceremony of the eligibility keys (version 2), and the trustees' key
+    /// ceremony.
+    Ceremony,
+    /// Registrations and the trustees' key ceremony.
     Setup,
     /// Roll frozen; the ceremony may continue.
     Frozen,
@@ -116,7 +129,8 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in order.
-    pub const ALL: [Phase; 5] = [
+    pub const ALL: [Phase; 6] = [
+        Phase::Ceremony,
         Phase::Setup,
         Phase::Frozen,
         Phase::Open,
@@ -127,6 +141,7 @@ impl Phase {
     /// The phase's name (the board's status and store use it).
     pub fn as_str(self) -> &'static str {
         match self {
+            Phase::Ceremony => "ceremony",
             Phase::Setup => "setup",
             Phase::Frozen => "frozen",
             Phase::Open => "open",
@@ -166,14 +181,26 @@ pub enum TransitionError {
     },
 }
 
+/// The phase an election starts in, after its manifest of `version`: `setup` for version
+/// 1, `ceremony` for version 2 (whose eligibility keys come from a setup ceremony that
+/// ends before the first registration).
+pub fn genesis_phase(version: u32) -> Phase {
+    if version >= 2 {
+        Phase::Ceremony
+    } else {
+        Phase::Setup
+    }
+}
+
 /// The one rule of which entry may follow in which phase: the phase an election is in
-/// after an entry of `kind`, given the phase it was in (`None`: the log is empty). The
-/// board's append transaction, the board's replay, [`crate::ElectionState::apply`] and the
-/// verifier's check 1 all call this function.
+/// after an entry of `kind`, given the phase it was in (`None`: the log is empty; the
+/// manifest then starts a version-1 election, see [`genesis_phase`]). The board's append
+/// transaction, the board's replay, [`crate::ElectionState::apply`] and the verifier's
+/// check 1 all call this function.
 pub fn transition(phase: Option<Phase>, kind: EntryKind) -> Result<Phase, TransitionError> {
     let (allowed, next) = kind.rule();
     match (phase, kind) {
-        (None, EntryKind::Manifest) => Ok(Phase::Setup),
+        (None, EntryKind::Manifest) => Ok(genesis_phase(1)),
         (None, other) => Err(TransitionError::NoGenesis(other)),
         (Some(_), EntryKind::Manifest) => Err(TransitionError::SecondManifest),
         (Some(p), _) if allowed.contains(&p) => Ok(next.unwrap_or(p)),
@@ -227,6 +254,29 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_lifecycle_starts_with_the_setup_ceremony() {
+        use EntryKind::*;
+        let mut phase = Some(genesis_phase(2));
+        for k in [
+            SetupContribution,
+            Dealing,
+            SetupContribution,
+            SetupFinal,
+            Registration,
+            RollFrozen,
+            Open,
+        ] {
+            phase = Some(transition(phase, k).unwrap());
+        }
+        assert_eq!(phase, Some(Phase::Open));
+        // Nothing of the ceremony after it closed; no registration before.
+        assert!(transition(Some(Phase::Setup), SetupContribution).is_err());
+        assert!(transition(Some(Phase::Setup), SetupFinal).is_err());
+        assert!(transition(Some(Phase::Ceremony), Registration).is_err());
+        assert!(transition(Some(Phase::Ceremony), RollFrozen).is_err());
+    }
+
+    #[test]
     fn everything_else_is_refused() {
         use EntryKind::*;
         assert_eq!(
@@ -246,7 +296,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(allowed, 11);
+        assert_eq!(allowed, 15);
         assert_eq!(
             transition(Some(Phase::Frozen), Registration),
             Err(TransitionError::WrongPhase {

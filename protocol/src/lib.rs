@@ -23,12 +23,13 @@ pub mod fields;
 pub mod kind;
 pub mod record;
 pub mod request;
+pub mod setup;
 pub mod state;
 pub mod voter;
 
 pub use entry::{encode_aggregate, AuthorError, Entry, EntryError, IndexedEntryError};
 pub use error_code::{ErrorBody, ErrorCode, ErrorDetail};
 pub use fields::{EncodedCiphertext, FieldElement, VerifyingKeyBytes};
-pub use kind::{transition, EntryKind, Phase, TransitionError};
+pub use kind::{genesis_phase, transition, EntryKind, Phase, TransitionError};
 pub use record::{Record, RecordEntry, RecordError};
 pub use state::{ApplyError, ElectionState};

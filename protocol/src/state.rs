@@ -6,7 +6,8 @@
 
 use crate::entry::Entry;
 use crate::fields::VerifyingKeyBytes;
-use crate::kind::{transition, EntryKind, Phase, TransitionError};
+use crate::kind::{genesis_phase, transition, EntryKind, Phase, TransitionError};
+use crate::setup::{SetupRuleError, SetupState};
 use ark_bls12_381::Fr;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -52,15 +53,26 @@ pub enum ApplyError {
     /// The key ceremony does not give the open entry's joint key and qualified dealers.
     #[error("the ceremony does not give this open entry: {0}")]
     Ceremony(String),
+    /// A setup-ceremony entry is refused (`crate::setup`).
+    #[error(transparent)]
+    Setup(#[from] SetupRuleError),
+    /// A setup-ceremony entry in a version-1 election (whose keys the manifest pins).
+    #[error("a version-1 election has no setup ceremony")]
+    NoSetup,
 }
 
 /// An election's public state.
-#[derive(Clone)]
 pub struct ElectionState {
     manifest: Manifest,
-    vk: VerifyingKeyBytes,
+    /// The eligibility verifying key: the manifest's (version 1), or the one the setup
+    /// ceremony's final entry pins (version 2; `None` until then).
+    vk: Option<VerifyingKeyBytes>,
     /// The verifying key, decoded and prepared once.
-    verifier: Arc<EligibilityVerifier>,
+    verifier: Option<Arc<EligibilityVerifier>>,
+    /// The setup ceremony (version 2), until it closes.
+    setup: Option<Box<SetupState>>,
+    /// The proving-key hash the setup ceremony's final entry pins (version 2).
+    proving_key_hash: Option<[u8; 32]>,
     ceremony: CeremonyContext,
     phase: Phase,
     commitments: Vec<Fr>,
@@ -88,22 +100,32 @@ impl std::fmt::Debug for ElectionState {
 }
 
 impl ElectionState {
-    /// The state after the genesis entry: the manifest, with the verifying key it names.
-    pub fn new(manifest: Manifest, vk: VerifyingKeyBytes) -> Result<Self, ApplyError> {
-        let verifier = vk
-            .verifier()
-            .map_err(|e| ApplyError::VerifyingKey(e.to_string()))?;
-        if Some(*verifier.vk_hash()) != manifest.groth16_vk_hash {
-            return Err(ApplyError::VerifyingKeyMismatch);
-        }
+    /// The state after the genesis entry: the manifest with, in version 1, the verifying
+    /// key whose hash it names (version 2 has none: its setup ceremony starts here).
+    pub fn new(manifest: Manifest, vk: Option<VerifyingKeyBytes>) -> Result<Self, ApplyError> {
+        let (verifier, setup) = match (&vk, manifest.groth16_vk_hash) {
+            (Some(vk), Some(pinned)) => {
+                let verifier = vk
+                    .verifier()
+                    .map_err(|e| ApplyError::VerifyingKey(e.to_string()))?;
+                if *verifier.vk_hash() != pinned {
+                    return Err(ApplyError::VerifyingKeyMismatch);
+                }
+                (Some(Arc::new(verifier)), None)
+            }
+            (None, None) => (None, Some(Box::new(SetupState::new(&manifest)))),
+            _ => return Err(ApplyError::VerifyingKeyMismatch),
+        };
         let ceremony = CeremonyContext::from_manifest(&manifest)
             .map_err(|e| ApplyError::Manifest(e.to_string()))?;
         Ok(ElectionState {
+            phase: genesis_phase(manifest.version()),
             manifest,
             vk,
-            verifier: Arc::new(verifier),
+            verifier,
+            setup,
+            proving_key_hash: None,
             ceremony,
-            phase: transition(None, EntryKind::Manifest)?,
             commitments: Vec::new(),
             root: None,
             dealings: Vec::new(),
@@ -140,6 +162,25 @@ impl ElectionState {
         }
         match entry {
             Entry::Manifest { .. } => unreachable!("the transition refuses a second manifest"),
+            Entry::SetupContribution {
+                phase,
+                contributor,
+                key,
+                params,
+                proof,
+                signature,
+            } => self.setup_mut()?.apply_contribution(
+                *phase,
+                contributor,
+                key,
+                params,
+                proof,
+                signature,
+            )?,
+            Entry::SetupFinal {
+                groth16_vk,
+                proving_key_hash,
+            } => self.close_setup(groth16_vk, proving_key_hash)?,
             Entry::Dealing { dealing } => self.dealings.push(dealing.clone()),
             Entry::Complaint { complaint } => self.complaints.push(complaint.clone()),
             Entry::Registration { commitment } => {
@@ -193,6 +234,28 @@ impl ElectionState {
         Ok(())
     }
 
+    fn setup_mut(&mut self) -> Result<&mut SetupState, ApplyError> {
+        self.setup.as_deref_mut().ok_or(ApplyError::NoSetup)
+    }
+
+    /// Closes the setup ceremony: the final entry must pin the transcript's keys, which
+    /// become the election's.
+    fn close_setup(
+        &mut self,
+        vk: &VerifyingKeyBytes,
+        pk_hash: &[u8; 32],
+    ) -> Result<(), ApplyError> {
+        let setup = self.setup.as_deref().ok_or(ApplyError::NoSetup)?;
+        setup.check_final(vk, pk_hash)?;
+        let verifier = vk
+            .verifier()
+            .map_err(|e| ApplyError::VerifyingKey(e.to_string()))?;
+        self.verifier = Some(Arc::new(verifier));
+        self.vk = Some(vk.clone());
+        self.proving_key_hash = Some(*pk_hash);
+        Ok(())
+    }
+
     /// Verifies the ceremony once, at the open: its outcome must be the open entry's.
     fn open(
         &mut self,
@@ -232,13 +295,21 @@ impl ElectionState {
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
-    /// The eligibility verifying key.
-    pub fn verifying_key(&self) -> &VerifyingKeyBytes {
-        &self.vk
+    /// The eligibility verifying key (in version 2, once the setup ceremony has closed).
+    pub fn verifying_key(&self) -> Option<&VerifyingKeyBytes> {
+        self.vk.as_ref()
     }
     /// The prepared eligibility verifier of that key.
-    pub fn verifier(&self) -> &Arc<EligibilityVerifier> {
-        &self.verifier
+    pub fn verifier(&self) -> Option<&Arc<EligibilityVerifier>> {
+        self.verifier.as_ref()
+    }
+    /// The proving-key hash the setup ceremony pinned (version 2, once it has closed).
+    pub fn proving_key_hash(&self) -> Option<&[u8; 32]> {
+        self.proving_key_hash.as_ref()
+    }
+    /// The setup ceremony (version 2).
+    pub fn setup(&self) -> Option<&SetupState> {
+        self.setup.as_deref()
     }
     /// The ceremony's parameters.
     pub fn ceremony(&self) -> &CeremonyContext {

@@ -237,7 +237,8 @@ impl TrusteeKeys {
     }
 }
 
-fn signed_bytes(domain: &[u8], manifest_hash: &[u8; 32], body: &[u8]) -> Vec<u8> {
+/// The bytes a signed message's ed25519 signature covers: `domain || manifest_hash || body`.
+pub fn signed_bytes(domain: &[u8], manifest_hash: &[u8; 32], body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(domain.len() + 32 + body.len());
     m.extend_from_slice(domain);
     m.extend_from_slice(manifest_hash);

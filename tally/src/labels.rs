@@ -28,6 +28,8 @@ pub const SIG_DEALING: &[u8] = b"zkvote/v1/sig/dkg-dealing";
 pub const SIG_COMPLAINT: &[u8] = b"zkvote/v1/sig/dkg-complaint";
 /// Signature domain of a partial decryption.
 pub const SIG_DECRYPTION: &[u8] = b"zkvote/v1/sig/partial-decryption";
+/// Signature domain of a contribution to the eligibility keys' setup ceremony.
+pub const SIG_SETUP_CONTRIBUTION: &[u8] = b"zkvote/v2/sig/setup-contribution";
 /// HKDF info prefix of a share-encryption key.
 pub const HKDF_SHARE: &[u8] = b"zkvote/v1/dkg-share";
 
@@ -46,6 +48,7 @@ pub const ALL: &[&[u8]] = &[
     SIG_DEALING,
     SIG_COMPLAINT,
     SIG_DECRYPTION,
+    SIG_SETUP_CONTRIBUTION,
     HKDF_SHARE,
 ];
 

@@ -182,7 +182,7 @@ impl Board {
     /// What serving an election changes when it enters a phase.
     fn entered(&self, e: &mut Election) {
         match e.phase() {
-            Phase::Setup => {}
+            Phase::Ceremony | Phase::Setup => {}
             Phase::Frozen => {
                 let mut bytes = Vec::with_capacity(e.commitments().len() * 32);
                 for c in e.commitments() {
@@ -191,11 +191,13 @@ impl Board {
                 e.roll_bytes = Some(Bytes::from(bytes));
             }
             Phase::Open => {
-                if let (Some(ctx), Some(root)) = (e.context(), e.root()) {
+                if let (Some(ctx), Some(root), Some(verifier)) =
+                    (e.context(), e.root(), e.verifier())
+                {
                     e.ballot_box = Some(BallotBox::start(
                         self.log.clone(),
                         ctx.clone(),
-                        e.verifier().clone(),
+                        verifier.clone(),
                         root,
                         self.config.ballot_box,
                     ));

@@ -124,6 +124,10 @@ pub(crate) fn wrong_phase(kind: EntryKind) -> ApiError {
         EntryKind::Registration => (RollFrozen, "the roll is frozen: registration is closed"),
         EntryKind::RollFrozen => (RollFrozen, "the roll is already frozen"),
         EntryKind::Dealing | EntryKind::Complaint => (CeremonyOver, "the key ceremony is over"),
+        EntryKind::SetupContribution | EntryKind::SetupFinal => (
+            SetupClosed,
+            "the setup ceremony of the eligibility keys is closed (or the election has none)",
+        ),
         EntryKind::Open => (
             NotFrozen,
             "open needs a frozen roll and an election not yet opened",

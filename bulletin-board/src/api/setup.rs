@@ -50,7 +50,7 @@ pub(super) async fn create_election(
         ));
     }
     let genesis = Entry::Manifest {
-        groth16_vk: verifying_key(&c.groth16_vk)?,
+        groth16_vk: Some(verifying_key(&c.groth16_vk)?),
         manifest: c.manifest,
     };
     let election = Election::new(&genesis)?;
@@ -144,8 +144,14 @@ pub(super) async fn groth16_vk(
 ) -> Result<Json<VerifyingKeyView>, ApiError> {
     let e = b.election(&election_id(&id)?).await?;
     let s = e.lock().await;
+    let vk = s.verifying_key().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::SetupNotClosed,
+            "the setup ceremony of the eligibility keys has not closed yet",
+        )
+    })?;
     Ok(Json(VerifyingKeyView {
-        groth16_vk: hex::encode(s.verifying_key().as_bytes()),
+        groth16_vk: hex::encode(vk.as_bytes()),
     }))
 }
 

@@ -341,27 +341,45 @@ impl Ceremony {
         }
     }
 
-    /// A fresh contribution to the current phase with secrets from `rng` (zeroized before
-    /// this returns). The transcript is not changed: apply the contribution with
-    /// [`Ceremony::vartime_apply`] (as everyone else will).
-    pub fn contribute(&self, rng: &mut impl CryptoRngCore) -> Result<Contribution, SetupError> {
-        Ok(match &self.stage {
-            Stage::One(p1) => {
+    /// A fresh contribution to `phase` with secrets from `rng` (zeroized before this
+    /// returns). A first contribution to phase 2 starts from the initial phase-2
+    /// parameters of the current phase-1 ones (computed here). The transcript is not
+    /// changed: apply the contribution with [`Ceremony::vartime_apply`] (as everyone else
+    /// will).
+    pub fn contribute(
+        &self,
+        phase: SetupPhase,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Contribution, SetupError> {
+        let (params, proof) = match (&self.stage, phase) {
+            (Stage::One(p1), SetupPhase::One) => {
                 let (next, proof) = p1.contribute(&self.digest, rng);
-                Contribution {
-                    phase: SetupPhase::One,
-                    params: next.to_bytes(),
-                    proof: proof.to_bytes(),
-                }
+                (next.to_bytes(), proof.to_bytes())
             }
-            Stage::Two { .. } => {
+            (Stage::One(p1), SetupPhase::Two) => {
+                if self.counts[0] == 0 {
+                    return Err(SetupError::Order(
+                        "phase 2 cannot begin before a phase-1 contribution",
+                    ));
+                }
+                let (_, initial) = self.shape.vartime_transition(p1)?;
+                let (next, proof) = initial.contribute(&self.digest, rng);
+                (next.to_bytes(), proof.to_bytes())
+            }
+            (Stage::Two { .. }, SetupPhase::Two) => {
                 let (next, proof) = self.phase2_params()?.contribute(&self.digest, rng);
-                Contribution {
-                    phase: SetupPhase::Two,
-                    params: next.to_bytes(),
-                    proof: proof.to_bytes(),
-                }
+                (next.to_bytes(), proof.to_bytes())
             }
+            (Stage::Two { .. }, SetupPhase::One) => {
+                return Err(SetupError::Order(
+                    "a phase-1 contribution after phase 2 has begun",
+                ))
+            }
+        };
+        Ok(Contribution {
+            phase,
+            params,
+            proof,
         })
     }
 

@@ -22,7 +22,7 @@ impl Verifier {
                 // The election's state starts here, its verifying key decoded once.
                 match ElectionState::from_genesis(genesis) {
                     Ok(state) => {
-                        self.verifier = Some(state.verifier().clone());
+                        self.verifier = state.verifier().cloned();
                         self.state = Some(state);
                         self.manifest = Some(manifest.clone());
                         self.aggregate = Some(Aggregate::empty(manifest));
@@ -37,7 +37,10 @@ impl Verifier {
                     // Trustees that make no ceremony: check 3 names them; the other checks
                     // run without the election state.
                     Err(_) => {
-                        self.verifier = groth16_vk.verifier().ok().map(Arc::new);
+                        self.verifier = groth16_vk
+                            .as_ref()
+                            .and_then(|vk| vk.verifier().ok())
+                            .map(Arc::new);
                         self.manifest = Some(manifest.clone());
                         self.aggregate = Some(Aggregate::empty(manifest));
                     }
