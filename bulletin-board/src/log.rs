@@ -71,13 +71,28 @@ impl BoardLog {
         Ok(tree)
     }
 
-    /// Creates an election with its genesis entry; returns the receipt.
+    /// Creates a version-1 election with its genesis entry; returns the receipt.
     pub async fn create_election(
         &self,
         election_id: &[u8; 32],
         genesis: NewEntry,
     ) -> Result<Receipt, LogServiceError> {
-        let index = self.store.create_election(election_id, genesis).await?;
+        self.create_election_in(election_id, genesis, zkvote_protocol::genesis_phase(1))
+            .await
+    }
+
+    /// Creates an election with its genesis entry, starting in `phase`
+    /// (`protocol::genesis_phase` of its manifest); returns the receipt.
+    pub async fn create_election_in(
+        &self,
+        election_id: &[u8; 32],
+        genesis: NewEntry,
+        phase: zkvote_protocol::Phase,
+    ) -> Result<Receipt, LogServiceError> {
+        let index = self
+            .store
+            .create_election_in(election_id, genesis, phase)
+            .await?;
         self.receipt(election_id, index).await
     }
 

@@ -26,10 +26,103 @@ pub const MAX_CODES: u32 = 100_000;
 pub struct CreateElection {
     /// The manifest (JSON form of `docs/protocol.md` section 2.1).
     pub manifest: Manifest,
-    /// The compressed Groth16 verifying key, hex.
-    pub groth16_vk: String,
-    /// The compressed Groth16 proving key, standard base64.
-    pub proving_key: String,
+    /// The compressed Groth16 verifying key, hex (version 1 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groth16_vk: Option<String>,
+    /// The compressed Groth16 proving key, standard base64 (version 1 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proving_key: Option<String>,
+}
+
+/// Body of `POST /v1/elections/{id}/setup/contributions`: the fields of a
+/// `setup-contribution` entry (`docs/protocol.md` section 12.1).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupContributionBody {
+    /// The phase contributed to.
+    pub phase: zkvote_circuits::setup::SetupPhase,
+    /// The contributor's name.
+    pub contributor: crate::fields::ContributorName,
+    /// The contributor's ed25519 key.
+    pub key: crate::fields::PublicKeyBytes,
+    /// The new parameters.
+    pub params: crate::fields::SetupParams,
+    /// The proof of knowledge.
+    pub proof: crate::fields::SetupProofBytes,
+    /// The contributor's signature, hex.
+    #[serde(with = "zkvote_tally::ceremony::serde_sig")]
+    pub signature: [u8; 64],
+}
+
+impl SetupContributionBody {
+    /// The entry this body asks the board to append.
+    pub fn into_entry(self) -> Entry {
+        Entry::SetupContribution {
+            phase: self.phase,
+            contributor: self.contributor,
+            key: self.key,
+            params: self.params,
+            proof: self.proof,
+            signature: self.signature,
+        }
+    }
+
+    /// The body of a `setup-contribution` entry.
+    pub fn from_entry(entry: Entry) -> Option<Self> {
+        match entry {
+            Entry::SetupContribution {
+                phase,
+                contributor,
+                key,
+                params,
+                proof,
+                signature,
+            } => Some(SetupContributionBody {
+                phase,
+                contributor,
+                key,
+                params,
+                proof,
+                signature,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// One contributor of a setup ceremony, as `GET /v1/elections/{id}/setup` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContributorView {
+    /// The phase contributed to (1 or 2).
+    pub phase: u8,
+    /// The name given.
+    pub contributor: String,
+    /// The ed25519 key, hex.
+    pub key: String,
+    /// The trustee whose manifest signing key it is, if any.
+    pub trustee: Option<u32>,
+}
+
+/// Answer to `GET /v1/elections/{id}/setup`: where a version-2 election's setup ceremony
+/// stands.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupStatus {
+    /// The transcript's phase (1 or 2).
+    pub phase: u8,
+    /// Whether the ceremony has closed (a `setup-final` entry pins its keys).
+    pub closed: bool,
+    /// The transcript digest the next contribution binds to, hex.
+    pub digest: String,
+    /// The contributors, in log order.
+    pub contributors: Vec<ContributorView>,
+    /// The trustees without a phase-1 contribution.
+    pub missing_phase1: Vec<u32>,
+    /// The trustees without a phase-2 contribution.
+    pub missing_phase2: Vec<u32>,
+    /// The proving-key hash pinned by the `setup-final` entry, hex, once closed.
+    pub proving_key_hash: Option<String>,
 }
 
 /// Body of `POST /v1/elections/{id}/registration-codes`.
@@ -93,6 +186,10 @@ pub struct ElectionStatus {
     pub partial_decryptions: u64,
     /// Entries in the log.
     pub size: u64,
+    /// The proving-key hash a version-2 election's setup ceremony pinned (hex), once it
+    /// has closed; clients refuse a proving key whose hash differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proving_key_hash: Option<String>,
 }
 
 /// One element of `GET /v1/elections/{id}/entries`: an entry with its index and kind, in

@@ -106,6 +106,15 @@ error_codes! {
     SetupClosed = "setup-closed", 409;
     /// The setup ceremony of the eligibility keys has not closed yet.
     SetupNotClosed = "setup-not-closed", 409;
+    /// The setup ceremony waits for trustees: phase 2 begins once every trustee has
+    /// contributed to phase 1, the ceremony closes once every trustee has contributed to
+    /// phase 2.
+    SetupWaiting = "setup-waiting", 409;
+    /// A setup contribution that does not verify against the transcript.
+    BadContribution = "bad-contribution", 400;
+    /// A setup contribution made on an earlier point of the transcript (another one landed
+    /// first): fetch the log and contribute again.
+    SetupMovedOn = "setup-moved-on", 409;
     /// Fewer trustees than the threshold qualified.
     CeremonyFailed = "ceremony-failed", 409;
     /// Open needs a frozen roll and an election not yet opened.

@@ -16,7 +16,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use sha2::{Digest, Sha256};
 use zkvote_circuits::groth16::{key_to_bytes, ProvingKey};
 use zkvote_circuits::setup::{
-    params_hash, Ceremony, Contribution, SetupDigest, SetupError, SetupPhase,
+    params_hash, Ceremony, Checked, Contribution, SetupDigest, SetupError, SetupPhase,
 };
 use zkvote_core::Manifest;
 use zkvote_tally::ceremony::{signed_bytes, verify_signature};
@@ -43,6 +43,10 @@ pub enum SetupRuleError {
     /// The contributor's signature does not verify.
     #[error("the contribution is not signed by the key it names")]
     Signature,
+    /// The contribution was made on an earlier point of the transcript (another
+    /// contribution landed first): contribute again on the current one.
+    #[error("the contribution was made on an earlier point of the transcript; contribute again on the current one")]
+    Stale,
     /// Phase 2 may not begin yet, or the ceremony may not close yet.
     #[error(
         "{step} once every trustee has contributed to phase {phase}; missing: trustees {missing:?}"
@@ -101,6 +105,8 @@ pub struct SetupState {
     manifest_hash: [u8; 32],
     trustee_keys: Vec<(u32, [u8; 32])>,
     contributors: Vec<Contributor>,
+    /// The digests the transcript had before its current one.
+    earlier: Vec<SetupDigest>,
 }
 
 impl std::fmt::Debug for SetupState {
@@ -127,6 +133,7 @@ impl SetupState {
                 .map(|t| (t.index, t.signing_key))
                 .collect(),
             contributors: Vec::new(),
+            earlier: Vec::new(),
         }
     }
 
@@ -183,32 +190,11 @@ impl SetupState {
         proof: &SetupProofBytes,
         signature: &[u8; 64],
     ) -> Result<(), SetupRuleError> {
-        let body = contribution_body(
-            self.ceremony.digest(),
-            phase,
-            name,
-            &key.0,
-            params.as_bytes(),
-            proof.as_bytes(),
-        );
-        verify_signature(
-            &key.key(),
-            SIG_SETUP_CONTRIBUTION,
-            &self.manifest_hash,
-            &body,
-            signature,
-        )
-        .map_err(|_| SetupRuleError::Signature)?;
-        if phase == SetupPhase::Two && self.ceremony.phase() == SetupPhase::One {
-            self.require_trustees("phase 2 begins", SetupPhase::One)?;
-        }
-        let contribution = Contribution {
-            phase,
-            params: params.as_bytes().to_vec(),
-            proof: proof.as_bytes().to_vec(),
-        };
-        self.ceremony
-            .vartime_apply(&contribution, &mut rand_core::OsRng)?;
+        let checked =
+            self.vartime_check_contribution(phase, name, key, params, proof, signature)?;
+        let before = *self.ceremony.digest();
+        self.ceremony.accept(checked)?;
+        self.earlier.push(before);
         self.contributors.push(Contributor {
             phase,
             name: name.as_str().to_string(),
@@ -220,6 +206,55 @@ impl SetupState {
                 .map(|(i, _)| *i),
         });
         Ok(())
+    }
+
+    /// The checks of [`SetupState::apply_contribution`], changing nothing (the board makes
+    /// them before it appends).
+    pub fn vartime_check_contribution(
+        &self,
+        phase: SetupPhase,
+        name: &ContributorName,
+        key: &PublicKeyBytes,
+        params: &SetupParams,
+        proof: &SetupProofBytes,
+        signature: &[u8; 64],
+    ) -> Result<Checked, SetupRuleError> {
+        let signed_at = |digest: &SetupDigest| {
+            let body = contribution_body(
+                digest,
+                phase,
+                name,
+                &key.0,
+                params.as_bytes(),
+                proof.as_bytes(),
+            );
+            verify_signature(
+                &key.key(),
+                SIG_SETUP_CONTRIBUTION,
+                &self.manifest_hash,
+                &body,
+                signature,
+            )
+            .is_ok()
+        };
+        if !signed_at(self.ceremony.digest()) {
+            return Err(if self.earlier.iter().any(signed_at) {
+                SetupRuleError::Stale
+            } else {
+                SetupRuleError::Signature
+            });
+        }
+        if phase == SetupPhase::Two && self.ceremony.phase() == SetupPhase::One {
+            self.require_trustees("phase 2 begins", SetupPhase::One)?;
+        }
+        let contribution = Contribution {
+            phase,
+            params: params.as_bytes().to_vec(),
+            proof: proof.as_bytes().to_vec(),
+        };
+        Ok(self
+            .ceremony
+            .vartime_check(&contribution, &mut rand_core::OsRng)?)
     }
 
     /// The transcript's proving key, once every trustee has contributed to phase 2 (the

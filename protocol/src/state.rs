@@ -234,6 +234,31 @@ impl ElectionState {
         Ok(())
     }
 
+    /// Checks a `setup-contribution` entry against the state as [`ElectionState::apply`]
+    /// would, changing nothing (the board checks before it appends; variable time, public
+    /// data only).
+    pub fn check_setup_contribution(&self, entry: &Entry) -> Result<(), ApplyError> {
+        transition(Some(self.phase), entry.kind())?;
+        if let Some(k) = entry.unique_key() {
+            if self.unique_keys.contains(&k) {
+                return Err(ApplyError::Duplicate(k));
+            }
+        }
+        let setup = self.setup.as_deref().ok_or(ApplyError::NoSetup)?;
+        if let Entry::SetupContribution {
+            phase,
+            contributor,
+            key,
+            params,
+            proof,
+            signature,
+        } = entry
+        {
+            setup.vartime_check_contribution(*phase, contributor, key, params, proof, signature)?;
+        }
+        Ok(())
+    }
+
     fn setup_mut(&mut self) -> Result<&mut SetupState, ApplyError> {
         self.setup.as_deref_mut().ok_or(ApplyError::NoSetup)
     }

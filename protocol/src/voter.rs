@@ -103,6 +103,31 @@ pub fn require_open(status: &ElectionStatus) -> Result<(), VoterError> {
     }
 }
 
+/// The proving key must be the election's: in version 1 the one whose verifying key the
+/// manifest pins, in version 2 the one whose hash the setup ceremony's final entry pins
+/// (`docs/protocol.md` section 12.1), so a board cannot hand voters another key.
+pub fn check_proving_key(
+    manifest: &Manifest,
+    status: &ElectionStatus,
+    pk: &ProvingKey,
+) -> Result<(), VoterError> {
+    let matches = match manifest.groth16_vk_hash {
+        Some(pinned) => vk_hash(&pk.vk) == pinned,
+        None => {
+            status.proving_key_hash.as_deref()
+                == Some(hex::encode(crate::setup::proving_key_hash(pk)).as_str())
+        }
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(board(
+            "proving key",
+            "it is not the election's pinned eligibility key",
+        ))
+    }
+}
+
 /// What a voter needs to build ballots for an open election: its context, the proving key
 /// and the frozen roll, checked against each other.
 #[derive(Clone)]
@@ -141,12 +166,7 @@ impl VotingSession {
             ));
         }
         let pk = proving_key_from_bytes(proving_key).map_err(|e| board("proving key", e))?;
-        if Some(vk_hash(&pk.vk)) != manifest.groth16_vk_hash {
-            return Err(board(
-                "proving key",
-                "it is not the manifest's eligibility key",
-            ));
-        }
+        check_proving_key(&manifest, status, &pk)?;
         Ok(VotingSession {
             ctx: Arc::new(ElectionContext::new(manifest, joint_key)),
             proving_key: Arc::new(pk),

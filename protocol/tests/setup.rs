@@ -10,8 +10,10 @@ use zkvote_circuits::setup::{Contribution, SetupError, SetupPhase};
 use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::sample::sample_manifest_toml;
 use zkvote_core::Manifest;
+use zkvote_protocol::api::ElectionStatus;
 use zkvote_protocol::fields::{ContributorName, FieldElement, VerifyingKeyBytes};
 use zkvote_protocol::setup::{contribution_entry, proving_key_hash, SetupRuleError};
+use zkvote_protocol::voter::check_proving_key;
 use zkvote_protocol::{ApplyError, ElectionState, Entry, Phase, TransitionError};
 use zkvote_tally::TrusteeKeys;
 
@@ -195,6 +197,24 @@ fn a_version_2_election_runs_its_setup_ceremony_before_registration() {
     assert_eq!(state.phase(), Phase::Setup);
     assert_eq!(state.verifier().unwrap().vk_hash(), &vk_hash(&pk.vk));
     assert_eq!(state.proving_key_hash(), Some(&proving_key_hash(&pk)));
+    // A voter's client takes the pinned key and refuses one with a single element changed.
+    let status = ElectionStatus {
+        phase: Phase::Open,
+        registrations: 0,
+        roll_root: None,
+        joint_key: None,
+        ballots: 0,
+        dealings: 0,
+        complaints: 0,
+        partial_decryptions: 0,
+        size: 0,
+        proving_key_hash: state.proving_key_hash().map(hex::encode),
+    };
+    check_proving_key(state.manifest(), &status, &pk).unwrap();
+    assert!(check_proving_key(state.manifest(), &status, &other_pk).is_err());
+    let mut changed = pk.clone();
+    changed.a_query[3] = changed.a_query[4];
+    assert!(check_proving_key(state.manifest(), &status, &changed).is_err());
     // Nothing of the ceremony after it closed.
     let late = Entry::SetupFinal {
         groth16_vk: VerifyingKeyBytes::new(key_to_bytes(&pk.vk)).unwrap(),

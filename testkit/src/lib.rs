@@ -65,8 +65,8 @@ impl TestManifest<'_> {
 pub fn create_election(manifest: &Manifest, pk: &ProvingKey) -> CreateElection {
     CreateElection {
         manifest: manifest.clone(),
-        groth16_vk: hex::encode(key_to_bytes(&pk.vk)),
-        proving_key: base64::engine::general_purpose::STANDARD.encode(key_to_bytes(pk)),
+        groth16_vk: Some(hex::encode(key_to_bytes(&pk.vk))),
+        proving_key: Some(base64::engine::general_purpose::STANDARD.encode(key_to_bytes(pk))),
     }
 }
 

@@ -90,8 +90,8 @@ pub async fn create_election(
         Manifest::try_from(doc).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
     let body = CreateElection {
         manifest: manifest.clone(),
-        groth16_vk: hex::encode(key_to_bytes(&vk)),
-        proving_key: base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk)),
+        groth16_vk: Some(hex::encode(key_to_bytes(&vk))),
+        proving_key: Some(base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk))),
     };
     let _: Receipt = board.post_signed(key, "/v1/elections", &body).await?;
     Ok(manifest)

@@ -18,6 +18,7 @@ pub mod error;
 mod framework;
 mod records;
 mod setup;
+mod setup_ceremony;
 mod tally;
 mod voting;
 
@@ -66,6 +67,15 @@ pub fn router(board: Arc<Board>) -> Router {
         .route(
             "/v1/elections/{id}/registration-codes",
             post(setup::issue_codes),
+        )
+        .route("/v1/elections/{id}/setup", get(setup_ceremony::status))
+        .route(
+            "/v1/elections/{id}/setup/contributions",
+            post(setup_ceremony::contribute),
+        )
+        .route(
+            "/v1/elections/{id}/setup/close",
+            post(setup_ceremony::close),
         )
         .route("/v1/elections/{id}/registrations", post(setup::register))
         .route("/v1/elections/{id}/freeze", post(setup::freeze))

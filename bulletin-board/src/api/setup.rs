@@ -49,19 +49,39 @@ pub(super) async fn create_election(
             "the manifest's board_key is not this board's key",
         ));
     }
-    let genesis = Entry::Manifest {
-        groth16_vk: Some(verifying_key(&c.groth16_vk)?),
-        manifest: c.manifest,
+    // Version 1 carries its single-party keys; version 2 makes them in its setup ceremony.
+    let (genesis, pk_bytes) = match (c.manifest.version(), &c.groth16_vk, &c.proving_key) {
+        (1, Some(vk), Some(pk)) => (
+            Entry::Manifest {
+                groth16_vk: Some(verifying_key(vk)?),
+                manifest: c.manifest,
+            },
+            Some(base64_decode(pk)?),
+        ),
+        (2, None, None) => (
+            Entry::Manifest {
+                groth16_vk: None,
+                manifest: c.manifest,
+            },
+            None,
+        ),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::BadManifest,
+                "a version-1 manifest comes with groth16_vk and proving_key, a version-2 one with neither",
+            ))
+        }
     };
     let election = Election::new(&genesis)?;
-    let pk_bytes = base64_decode(&c.proving_key)?;
-    let pk = zkvote_circuits::groth16::proving_key_from_bytes(&pk_bytes)
-        .map_err(|e| ApiError::new(ErrorCode::BadProvingKey, e.to_string()))?;
-    if Some(zkvote_circuits::groth16::vk_hash(&pk.vk)) != election.manifest().groth16_vk_hash {
-        return Err(ApiError::new(
-            ErrorCode::ProvingKeyMismatch,
-            "the proving key does not belong to the manifest's verifying key",
-        ));
+    if let Some(pk_bytes) = &pk_bytes {
+        let pk = zkvote_circuits::groth16::proving_key_from_bytes(pk_bytes)
+            .map_err(|e| ApiError::new(ErrorCode::BadProvingKey, e.to_string()))?;
+        if Some(zkvote_circuits::groth16::vk_hash(&pk.vk)) != election.manifest().groth16_vk_hash {
+            return Err(ApiError::new(
+                ErrorCode::ProvingKeyMismatch,
+                "the proving key does not belong to the manifest's verifying key",
+            ));
+        }
     }
     let eid = election.manifest().election_id;
     let mut elections = b.elections.write().await;
@@ -71,15 +91,18 @@ pub(super) async fn create_election(
             "election already exists",
         ));
     }
-    b.log
-        .store()
-        .put_blob(&eid, "proving-key", &pk_bytes)
-        .await?;
+    if let Some(pk_bytes) = &pk_bytes {
+        b.log
+            .store()
+            .put_blob(&eid, "proving-key", pk_bytes)
+            .await?;
+    }
     let receipt = b
         .log
-        .create_election(
+        .create_election_in(
             &eid,
             NewEntry::plain(EntryKind::Manifest, genesis.to_bytes()),
+            election.phase(),
         )
         .await?;
     elections.insert(eid, Arc::new(Mutex::new(election)));
@@ -126,6 +149,7 @@ pub(super) async fn status(
         complaints: s.complaints().len() as u64,
         partial_decryptions: s.partials().len() as u64,
         size: b.log.store().size(&eid).await?,
+        proving_key_hash: s.proving_key_hash().map(hex::encode),
     }))
 }
 
@@ -160,6 +184,9 @@ pub(super) async fn proving_key(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let eid = election_id(&id)?;
+    if let Some(bytes) = super::setup_ceremony::proving_key_bytes(&b, &eid).await? {
+        return Ok(([("content-type", "application/octet-stream")], bytes).into_response());
+    }
     let bytes = b
         .log
         .store()

@@ -17,7 +17,7 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 use sqlx::Row;
 use zkvote_core::log::{leaf_hash, Hash};
-use zkvote_protocol::{transition, Phase};
+use zkvote_protocol::{genesis_phase, transition, Phase};
 
 /// Storage errors. Every refusal leaves the store unchanged.
 #[derive(Debug, thiserror::Error)]
@@ -398,17 +398,29 @@ impl Store {
         }
     }
 
-    /// Creates an election whose log starts with `genesis` (index 0).
+    /// Creates a version-1 election whose log starts with `genesis` (index 0).
     pub async fn create_election(
         &self,
         election_id: &[u8; 32],
         genesis: NewEntry,
     ) -> Result<u64, StoreError> {
-        let insert =
-            "INSERT INTO elections (election_id, next_index) VALUES ($1, 0) ON CONFLICT DO NOTHING";
+        self.create_election_in(election_id, genesis, genesis_phase(1))
+            .await
+    }
+
+    /// Creates an election whose log starts with `genesis` (index 0), in `phase`.
+    pub async fn create_election_in(
+        &self,
+        election_id: &[u8; 32],
+        genesis: NewEntry,
+        phase: Phase,
+    ) -> Result<u64, StoreError> {
+        let insert = "INSERT INTO elections (election_id, next_index, phase) VALUES ($1, 0, $2) \
+                      ON CONFLICT DO NOTHING";
         let idx = in_write_tx!(self, |tx, lock| {
             let created = sqlx::query(insert)
                 .bind(&election_id[..])
+                .bind(phase.as_str())
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();

@@ -13,6 +13,7 @@ mod log;
 mod manifest;
 mod result;
 mod roll;
+mod setup;
 
 use crate::report::{CheckReport, Report, Status};
 use ark_bls12_381::Fr;
@@ -229,6 +230,12 @@ impl Verifier {
         self.check_line_kind(&e, &decoded);
         if pos == 0 {
             self.take_manifest(index, &decoded);
+            if let Some(m) = &self.manifest {
+                // A version-2 election starts in its setup ceremony.
+                if self.phase.is_some() {
+                    self.phase = Some(zkvote_protocol::genesis_phase(m.version()));
+                }
+            }
             return;
         }
         if let Some(ApplyError::Duplicate(_)) = self.apply(index, kind, &decoded) {
@@ -272,6 +279,12 @@ impl Verifier {
                 self.flush_ballots();
                 self.close = Some(index);
             }
+            Some(EntryKind::SetupFinal) => {
+                // The keys the ceremony pinned check every ballot from now on.
+                if let Some(state) = &self.state {
+                    self.verifier = state.verifier().cloned();
+                }
+            }
             Some(EntryKind::PartialDecryption) => self.partials.push((index, decoded)),
             Some(EntryKind::Result) if self.result.is_none() => {
                 self.result = Some((index, decoded))
@@ -309,6 +322,7 @@ impl Verifier {
             (ApplyError::Transition(_), _) => None,
             (ApplyError::RollFull(_) | ApplyError::RollCount { .. }, _) => Some(4),
             (_, Some(EntryKind::PartialDecryption)) => Some(7),
+            (_, Some(EntryKind::SetupContribution | EntryKind::SetupFinal)) => Some(9),
             _ => Some(3),
         };
         if let Some(check) = check {
@@ -330,7 +344,7 @@ impl Verifier {
     pub fn finish(mut self, checkpoint: &str) -> (Report, Option<TallyInputs>) {
         self.flush_ballots();
         let n = self.n;
-        let mut checks = Vec::with_capacity(8);
+        let mut checks = Vec::with_capacity(9);
         checks.push(self.check_1(checkpoint));
         checks.push(std::mem::replace(&mut self.c2, CheckReport::new(2, "")));
         let Some(m) = self.manifest.clone() else {
@@ -347,6 +361,7 @@ impl Verifier {
             return (report, None);
         };
 
+        let c9 = self.check_9(&m);
         let (c3, ceremony, outcome) = self.check_3(&m);
         checks.push(c3);
         checks.push(self.check_4(&m));
@@ -356,6 +371,7 @@ impl Verifier {
         let (c7, valid_partials) = self.check_7(&ceremony, &outcome, &agg);
         checks.push(c7);
         checks.push(self.check_8(&ceremony, &outcome, &agg, &valid_partials));
+        checks.push(c9);
 
         let report = Report {
             election_id: Some(hex::encode(m.election_id)),
@@ -380,11 +396,12 @@ impl Verifier {
     }
 }
 
-const REST: [(u8, &str); 6] = [
+const REST: [(u8, &str); 7] = [
     (3, "key ceremony and joint key"),
     (4, "voter roll"),
     (5, "ballots"),
     (6, "aggregate of the counted ballots"),
     (7, "partial decryptions"),
     (8, "published result"),
+    (9, setup::NAME),
 ];
