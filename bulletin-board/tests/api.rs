@@ -22,16 +22,8 @@ use zkvote_testkit::now;
 
 const DEPTH: u8 = 4;
 
-async fn serve(url: &str, key: &SigningKey) -> String {
-    let log = Arc::new(BoardLog::new(Store::open(url).await.unwrap(), key.clone()));
-    let board = Board::load(log, BoardConfig::new(Creators::Anyone))
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
-    format!("http://{addr}")
-}
+mod common;
+use common::serve_in_process as serve;
 
 struct Client {
     http: reqwest::Client,

@@ -6,9 +6,7 @@ use ed25519_dalek::SigningKey;
 use rand::rngs::OsRng;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
-use zkvote_board::api::{header_map, router, sign_request, Board, BoardConfig, Creators};
-use zkvote_board::*;
+use zkvote_board::api::{header_map, sign_request};
 use zkvote_circuits::groth16::{proving_key_from_bytes, vk_hash};
 use zkvote_circuits::setup::{Ceremony, Contribution, SetupDigest, SetupPhase};
 use zkvote_core::manifest::ManifestDocument;
@@ -20,6 +18,9 @@ use zkvote_protocol::setup::{contribution_entry, proving_key_hash};
 use zkvote_protocol::{Entry, ErrorBody};
 use zkvote_tally::TrusteeKeys;
 use zkvote_testkit::now;
+
+mod common;
+use common::serve_in_process;
 
 struct Client {
     http: reqwest::Client,
@@ -108,17 +109,7 @@ async fn a_setup_ceremony_through_the_api() {
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("board.db").display());
     let board_key = SigningKey::generate(&mut OsRng);
-    let log = Arc::new(BoardLog::new(
-        Store::open(&url).await.unwrap(),
-        board_key.clone(),
-    ));
-    let board = Board::load(log, BoardConfig::new(Creators::Anyone))
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
-
+    let base = serve_in_process(&url, &board_key).await;
     let commission = SigningKey::generate(&mut OsRng);
     let trustees: Vec<TrusteeKeys> = (1..=2)
         .map(|i| TrusteeKeys::generate(i, &mut OsRng))

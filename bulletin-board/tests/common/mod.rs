@@ -1,4 +1,5 @@
-//! Helpers shared by the tests that run the real `zkvote-board` binary.
+//! Helpers shared by the board's tests: the real `zkvote-board` binary, or a board served
+//! in the test's own process.
 #![allow(dead_code)]
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -273,4 +274,22 @@ impl OpenElection {
         .unwrap()
         .0
     }
+}
+
+/// Serves a board on `url` (signing with `key`) on a loopback port in this process, open to
+/// any commission; returns its base URL.
+pub async fn serve_in_process(url: &str, key: &SigningKey) -> String {
+    use std::sync::Arc;
+    use zkvote_board::api::{router, Board, BoardConfig, Creators};
+    let log = Arc::new(zkvote_board::BoardLog::new(
+        zkvote_board::Store::open(url).await.unwrap(),
+        key.clone(),
+    ));
+    let board = Board::load(log, BoardConfig::new(Creators::Anyone))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
+    format!("http://{addr}")
 }
