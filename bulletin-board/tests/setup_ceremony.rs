@@ -250,5 +250,30 @@ async fn a_setup_ceremony_through_the_api() {
         Client::code(&c.post(&contributions, &late, false).await),
         (409, "setup-closed".into())
     );
+    // The record verifies, its ceremony checked and every contributor named (check 9).
+    let record = c
+        .http
+        .get(format!("{}{}/record", c.base, c.path))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let report = tokio::task::spawn_blocking(move || {
+        zkvote_verifier::verify_reader(&record[..], None).unwrap().0
+    })
+    .await
+    .unwrap();
+    assert!(report.ok(), "{report}");
+    let setup = report.check(9);
+    assert_eq!(setup.status, zkvote_verifier::Status::Pass, "{report}");
+    assert_eq!(setup.counts["phase-1 contributions"], 2);
+    assert_eq!(setup.counts["phase-2 contributions"], 2);
+    let note = setup.note.as_deref().unwrap();
+    assert!(
+        note.contains("(trustee 1)") && note.contains("(trustee 2)"),
+        "{note}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
