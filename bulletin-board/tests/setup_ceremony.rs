@@ -41,9 +41,14 @@ impl Client {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// GET of the election's route `rest` (`/setup`, `/record`, ...).
+    async fn get(&self, rest: &str) -> reqwest::Response {
+        let url = format!("{}{}{rest}", self.base, self.path);
+        self.http.get(url).send().await.unwrap()
+    }
+
     async fn status(&self) -> SetupStatus {
-        let r = self.http.get(format!("{}{}/setup", self.base, self.path));
-        r.send().await.unwrap().json().await.unwrap()
+        self.get("/setup").await.json().await.unwrap()
     }
 
     fn code(answer: &(u16, Value)) -> (u16, String) {
@@ -61,14 +66,8 @@ async fn contribute(
     phase: SetupPhase,
 ) -> SetupContributionBody {
     let text = c
-        .http
-        .get(format!(
-            "{}{}/entries?from=0&limit=100&kind=setup-contribution",
-            c.base, c.path
-        ))
-        .send()
+        .get("/entries?from=0&limit=100&kind=setup-contribution")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -145,13 +144,7 @@ async fn a_setup_ceremony_through_the_api() {
     let contributions = format!("{}/setup/contributions", c.path);
 
     // Before the ceremony closes there are no keys to serve, nor registrations.
-    let vk = c
-        .http
-        .get(format!("{}{}/groth16-vk", c.base, c.path))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(vk.status().as_u16(), 409);
+    assert_eq!(c.get("/groth16-vk").await.status().as_u16(), 409);
     let first = contribute(&c, &m, &keys[0], SetupPhase::One).await;
     let answer = c.post(&contributions, &first, false).await;
     assert_eq!(answer.0, 201, "{answer:?}");
@@ -209,15 +202,7 @@ async fn a_setup_ceremony_through_the_api() {
     );
     let status = c.status().await;
     assert!(status.closed);
-    let pk_bytes = c
-        .http
-        .get(format!("{}{}/proving-key", c.base, c.path))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let pk_bytes = c.get("/proving-key").await.bytes().await.unwrap();
     let pk = proving_key_from_bytes(&pk_bytes).unwrap();
     assert_eq!(
         status.proving_key_hash,
@@ -230,15 +215,7 @@ async fn a_setup_ceremony_through_the_api() {
         hex::encode(h.finalize()),
         status.proving_key_hash.clone().unwrap()
     );
-    let vk: Value = c
-        .http
-        .get(format!("{}{}/groth16-vk", c.base, c.path))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let vk: Value = c.get("/groth16-vk").await.json().await.unwrap();
     let vk_bytes = hex::decode(vk["groth16_vk"].as_str().unwrap()).unwrap();
     assert_eq!(
         vk_hash(&zkvote_circuits::groth16::verifying_key_from_bytes(&vk_bytes).unwrap()),
@@ -251,20 +228,21 @@ async fn a_setup_ceremony_through_the_api() {
         (409, "setup-closed".into())
     );
     // The record verifies, its ceremony checked and every contributor named (check 9).
-    let record = c
-        .http
-        .get(format!("{}{}/record", c.base, c.path))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let report = tokio::task::spawn_blocking(move || {
-        zkvote_verifier::verify_reader(&record[..], None).unwrap().0
-    })
-    .await
-    .unwrap();
+    let record = c.get("/record").await.bytes().await.unwrap();
+    let verify = |record: Vec<u8>| {
+        tokio::task::spawn_blocking(move || {
+            zkvote_verifier::verify_reader(&record[..], None).unwrap().0
+        })
+    };
+    // A contribution whose contributor's name was changed no longer carries its
+    // contributor's signature: check 9 names it.
+    let text = String::from_utf8(record.to_vec()).unwrap();
+    let tampered = text.replacen("\"contributor\":\"key ", "\"contributor\":\"kez ", 1);
+    assert_ne!(tampered, text);
+    let bad = verify(tampered.into_bytes()).await.unwrap();
+    assert_eq!(bad.check(9).status, zkvote_verifier::Status::Fail);
+    assert!(bad.check(9).names(1), "{bad}");
+    let report = verify(record.to_vec()).await.unwrap();
     assert!(report.ok(), "{report}");
     let setup = report.check(9);
     assert_eq!(setup.status, zkvote_verifier::Status::Pass, "{report}");

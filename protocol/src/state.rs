@@ -150,8 +150,10 @@ impl ElectionState {
         }
     }
 
-    /// Applies the next entry of the log. A refusal changes nothing.
-    pub fn apply(&mut self, entry: &Entry) -> Result<(), ApplyError> {
+    /// The rules every entry meets before its content is read: the phase rule, its
+    /// author's signature (ceremony messages), and a unique key not yet in the log. Returns
+    /// the phase after it and its unique key.
+    fn admit(&self, entry: &Entry) -> Result<(Phase, Option<String>), ApplyError> {
         let next = transition(Some(self.phase), entry.kind())?;
         entry.check_author(&self.ceremony)?;
         let key = entry.unique_key();
@@ -160,6 +162,12 @@ impl ElectionState {
                 return Err(ApplyError::Duplicate(k.clone()));
             }
         }
+        Ok((next, key))
+    }
+
+    /// Applies the next entry of the log. A refusal changes nothing.
+    pub fn apply(&mut self, entry: &Entry) -> Result<(), ApplyError> {
+        let (next, key) = self.admit(entry)?;
         match entry {
             Entry::Manifest { .. } => unreachable!("the transition refuses a second manifest"),
             Entry::SetupContribution {
@@ -238,12 +246,7 @@ impl ElectionState {
     /// would, changing nothing (the board checks before it appends; variable time, public
     /// data only).
     pub fn check_setup_contribution(&self, entry: &Entry) -> Result<(), ApplyError> {
-        transition(Some(self.phase), entry.kind())?;
-        if let Some(k) = entry.unique_key() {
-            if self.unique_keys.contains(&k) {
-                return Err(ApplyError::Duplicate(k));
-            }
-        }
+        self.admit(entry)?;
         let setup = self.setup.as_deref().ok_or(ApplyError::NoSetup)?;
         if let Entry::SetupContribution {
             phase,

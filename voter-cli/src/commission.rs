@@ -157,7 +157,7 @@ pub async fn wait_for_dealings(
     }
 }
 
-/// Downloads the record to a temporary file and verifies it as a stream (checks 1 to 5
+/// Downloads the record to a temporary file and verifies it as a stream (checks 1 to 5 and 9
 /// must pass before anything is decrypted or combined); returns what the tally needs.
 pub async fn verified_tally_inputs(
     board: &BoardClient,

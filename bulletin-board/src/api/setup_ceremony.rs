@@ -6,7 +6,6 @@
 use super::auth::commission_summary;
 use super::board::Board;
 use super::{created, election_body, election_id, ApiError, AppState};
-use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use axum::Json;
@@ -108,24 +107,26 @@ pub(super) async fn close(
     .await
 }
 
-/// The proving key of a version-2 election whose ceremony has closed (computed from the
-/// transcript, which the election state keeps); `None` for a version-1 election.
-pub(super) async fn proving_key_bytes(
-    b: &Board,
-    eid: &[u8; 32],
-) -> Result<Option<Bytes>, ApiError> {
-    let e = b.election(eid).await?;
-    let s = e.lock().await;
-    let Some(setup) = s.setup() else {
-        return Ok(None);
+/// Stores and returns the proving key of a version-2 election whose ceremony has closed,
+/// made from the transcript the election state keeps (the `proving-key` blob of a
+/// version-1 election is stored when it is created; without one this is a 404).
+pub(super) async fn store_proving_key(b: &Board, eid: &[u8; 32]) -> Result<Vec<u8>, ApiError> {
+    let bytes = {
+        let e = b.election(eid).await?;
+        let s = e.lock().await;
+        let Some(setup) = s.setup() else {
+            return Err(ApiError::not_found());
+        };
+        if s.proving_key_hash().is_none() {
+            return Err(ApiError::new(
+                ErrorCode::SetupNotClosed,
+                "the setup ceremony of the eligibility keys has not closed yet",
+            ));
+        }
+        let pk = tokio::task::block_in_place(|| setup.proving_key())
+            .map_err(|e| refusal(ApplyError::Setup(e)))?;
+        key_to_bytes(&pk)
     };
-    if s.proving_key_hash().is_none() {
-        return Err(ApiError::new(
-            ErrorCode::SetupNotClosed,
-            "the setup ceremony of the eligibility keys has not closed yet",
-        ));
-    }
-    let pk = tokio::task::block_in_place(|| setup.proving_key())
-        .map_err(|e| refusal(ApplyError::Setup(e)))?;
-    Ok(Some(Bytes::from(key_to_bytes(&pk))))
+    b.log.store().put_blob(eid, "proving-key", &bytes).await?;
+    Ok(bytes)
 }

@@ -380,7 +380,10 @@ impl Verifier {
         };
         let tally = match (ceremony, outcome, &self.context) {
             (Ok(ceremony), Some(outcome), Some(_))
-                if report.checks[..5].iter().all(|c| c.status != Status::Fail) =>
+                if report.checks[..5]
+                    .iter()
+                    .chain([report.check(9)])
+                    .all(|c| c.status != Status::Fail) =>
             {
                 Some(TallyInputs {
                     manifest: m,
