@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo's election as separate processes talking over HTTP: one board server, the
-# commission, three trustees (threshold 2) and several voters, each with their own key or
-# credential file. Usage: examples/multi-process-election.sh [VOTERS] (default 5).
+# commission, three trustees (threshold 2), an outside contributor to the setup ceremony
+# and several voters, each with their own key or credential file.
+# Usage: examples/multi-process-election.sh [VOTERS] (default 5). ROLL_DEPTH (default 20,
+# as in examples/election.toml) sets the voter roll's depth and so the ceremony's cost.
 # Uses target/release/zkvote (built if missing) unless ZKVOTE points at another binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +39,7 @@ board=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/board.log")
 echo "board at $board"
 
 step "trustees: keys, manifest; the commission creates the election"
-cp examples/election.toml "$work/election.toml"
+sed "s/^roll_depth = .*/roll_depth = ${ROLL_DEPTH:-20}/" examples/election.toml >"$work/election.toml"
 for i in 1 2 3; do
   "$zkvote" trustee keygen --index "$i" --name "Trustee $i" --key "$work/trustee$i.key" \
     >>"$work/election.toml"
@@ -47,12 +49,17 @@ election=$("$zkvote" commission create --board "$board" --key "$work/commission.
 echo "election $election"
 at=(--board "$board" --election "$election")
 
-step "key ceremony: each trustee deals and waits for the others"
+step "ceremonies: each trustee contributes to both phases of the setup ceremony, then deals"
 for i in 1 2 3; do
   "$zkvote" trustee ceremony "${at[@]}" --key "$work/trustee$i.key" \
     --share-out "$work/share$i.json" &
   trustee_pids+=($!)
 done
+echo "a civic group contributes to the setup ceremony under its own key:"
+"$zkvote" setup keygen --key "$work/civic.key" >/dev/null
+"$zkvote" setup contribute "${at[@]}" --key "$work/civic.key" --name "Civic Watch" --phase 2
+"$zkvote" commission close-setup "${at[@]}" --key "$work/commission.key" --wait 1200
+"$zkvote" setup verify "${at[@]}"
 
 step "registration: $voters voters, one code each"
 "$zkvote" commission codes "${at[@]}" --key "$work/commission.key" --count "$voters" \

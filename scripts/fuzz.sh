@@ -29,7 +29,7 @@ seeds=$(mktemp -d /tmp/zkvote-fuzz-seeds.XXXXXX)
 trap 'rm -rf "$seeds"' EXIT
 zkvote=${ZKVOTE:-target/debug/zkvote}
 [ -x "$zkvote" ] || cargo build -q -p zkvote-cli
-"$zkvote" demo --voters 3 --quiet --record-out "$seeds/record.jsonl" >/dev/null
+"$zkvote" demo --voters 3 --roll-depth 2 --quiet --record-out "$seeds/record.jsonl" >/dev/null
 python3 scripts/fuzz_seeds.py "$seeds/record.jsonl" core/tests/vectors/ballot-v1.json "$zkvote" "$seeds/corpus"
 
 case "$mode" in

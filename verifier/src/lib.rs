@@ -1,5 +1,5 @@
 //! zkvote-verifier: checks a whole election record without trusting the commission, the
-//! board or the trustees. [`verify`] runs eight numbered checks, each described in the
+//! board or the trustees. [`verify`] runs nine numbered checks, each described in the
 //! "Verification" section of `docs/protocol.md` under the same number:
 //!
 //! 1. the log (indices, leaf hashes, Merkle root, signed checkpoint, order of entries);
@@ -9,12 +9,16 @@
 //! 5. every ballot;
 //! 6. the aggregate of the counted ballots;
 //! 7. the partial decryptions;
-//! 8. the published result.
+//! 8. the published result;
+//! 9. the setup ceremony of the eligibility keys (version 2).
+//!
+//! [`transcript`] checks a setup ceremony's transcript on its own.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod checks;
 pub mod report;
+pub mod transcript;
 
 pub use checks::{verify, verify_reader, verify_record, TallyInputs, Verifier};
 pub use report::{CheckReport, Failure, Report, Status};

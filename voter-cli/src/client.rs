@@ -188,8 +188,23 @@ impl BoardClient {
         election_id: &[u8; 32],
         kind: EntryKind,
     ) -> Result<Vec<Entry>, CliError> {
+        Ok(self
+            .entries_of_kind_from(election_id, kind, 0)
+            .await?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect())
+    }
+
+    /// The entries of one kind at log index `from` or later, with their indices, in log
+    /// order.
+    pub async fn entries_of_kind_from(
+        &self,
+        election_id: &[u8; 32],
+        kind: EntryKind,
+        mut from: u64,
+    ) -> Result<Vec<(u64, Entry)>, CliError> {
         let mut out = Vec::new();
-        let mut from = 0u64;
         loop {
             let page: Vec<LoggedEntry> = self
                 .get_json(&format!(
@@ -197,10 +212,15 @@ impl BoardClient {
                     election_path(election_id)
                 ))
                 .await?;
-            let Some(last) = page.last() else { break };
-            from = last.index.saturating_add(1);
             let full = page.len() == 1000;
             for e in page {
+                if e.index < from {
+                    return Err(CliError::msg(format!(
+                        "the board answered entry {} for a page from index {from}",
+                        e.index
+                    )));
+                }
+                from = e.index.saturating_add(1);
                 if e.kind != kind || e.entry.kind() != kind {
                     return Err(CliError::msg(format!(
                         "the board answered a {} entry (index {}) for a page of {kind} entries",
@@ -208,7 +228,7 @@ impl BoardClient {
                         e.index
                     )));
                 }
-                out.push(e.entry);
+                out.push((e.index, e.entry));
             }
             if !full {
                 break;

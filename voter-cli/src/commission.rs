@@ -4,11 +4,9 @@
 
 use crate::client::{election_path, BoardClient};
 use crate::CliError;
-use base64::Engine;
 use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
 use std::time::{Duration, Instant};
-use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
 use zkvote_core::log::Receipt;
 use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::Manifest;
@@ -33,10 +31,11 @@ fn fill(field: &mut String, name: &str, value: &str, why: &str) -> Result<(), Cl
     }
 }
 
-/// Creates an election on `board` from a manifest TOML in which `election_id`,
-/// `commission_key`, `board_key` and `eligibility.groth16_vk_hash` may be `"auto"`: the
-/// id is drawn at random, the keys are the commission's and the board's, and the
-/// eligibility keys are generated here (Groth16 setup for the roll depth).
+/// Creates an election on `board` from a version-2 manifest TOML in which `election_id`,
+/// `commission_key` and `board_key` may be `"auto"`: the id is drawn at random, the keys
+/// are the commission's and the board's. The election starts in its setup ceremony: its
+/// eligibility keys come out of the trustees' (and anyone's) contributions, never from a
+/// single party (`docs/protocol.md` section 9.8).
 pub async fn create_election(
     board: &BoardClient,
     key: &SigningKey,
@@ -54,6 +53,11 @@ pub async fn create_election(
             None => format!("bad manifest: {}", e.message()),
         })
     })?;
+    if doc.version != 2 || doc.eligibility.groth16_vk_hash.is_some() {
+        return Err(CliError::msg(
+            "bad manifest: write version = 2 and no eligibility.groth16_vk_hash: the eligibility keys come out of the election's setup ceremony",
+        ));
+    }
     if doc.election_id == AUTO {
         let mut id = [0u8; 32];
         OsRng.fill_bytes(&mut id);
@@ -72,26 +76,12 @@ pub async fn create_election(
         &hex::encode(board_key),
         "this board's public key",
     )?;
-    if doc.version != 1 || doc.eligibility.groth16_vk_hash.as_deref() != Some(AUTO) {
-        return Err(CliError::msg(
-            "bad manifest: write version = 1 and eligibility.groth16_vk_hash = \"auto\": the eligibility keys are generated when the election is created",
-        ));
-    }
-    // Everything but the verifying key is checked before the (slower) setup.
-    let mut probe = doc.clone();
-    probe.eligibility.groth16_vk_hash = Some(hex::encode([0u8; 32]));
-    Manifest::try_from(probe).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
-    let depth = doc.eligibility.roll_depth;
-    let (pk, vk) = tokio::task::spawn_blocking(move || setup(depth, &mut OsRng))
-        .await
-        .map_err(|e| CliError::msg(format!("Groth16 setup failed: {e}")))?;
-    doc.eligibility.groth16_vk_hash = Some(hex::encode(vk_hash(&vk)));
     let manifest =
         Manifest::try_from(doc).map_err(|e| CliError::msg(format!("bad manifest: {e}")))?;
     let body = CreateElection {
         manifest: manifest.clone(),
-        groth16_vk: Some(hex::encode(key_to_bytes(&vk))),
-        proving_key: Some(base64::engine::general_purpose::STANDARD.encode(key_to_bytes(&pk))),
+        groth16_vk: None,
+        proving_key: None,
     };
     let _: Receipt = board.post_signed(key, "/v1/elections", &body).await?;
     Ok(manifest)

@@ -1,16 +1,19 @@
 //! `zkvote demo`: a whole election on a board served over loopback HTTP, through the same
-//! client code the role commands use: creation, key ceremony, registration, voting (with a
-//! Benaloh audit and a refused second vote), close, threshold decryption, publication and
-//! verification of the record.
+//! client code the role commands use: creation, the setup ceremony of the eligibility
+//! keys, the trustees' key ceremony, registration, voting (with a Benaloh audit and a
+//! refused second vote), close, threshold decryption, publication and verification of the
+//! record. The demo's trustees, being one process, share one checked copy of the setup
+//! transcript (each `zkvote trustee ceremony` process checks its own).
 
 use crate::client::BoardClient;
 use crate::commission::{self, AUTO};
 use crate::ui::{bar, result_table};
-use crate::{trustee, voter, CliError};
+use crate::{setup, trustee, voter, CliError};
 use rand::Rng;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use zkvote_circuits::credential::Credential;
+use zkvote_circuits::setup::SetupPhase;
 use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::{sample::sample_manifest_toml, Choices, Manifest, RevotePolicy};
 use zkvote_protocol::ErrorCode;
@@ -34,28 +37,29 @@ pub struct DemoOptions {
     pub progress: bool,
     /// Revote policy: `reject` (a second ballot is refused) or `last-ballot-counts`.
     pub revote_policy: String,
+    /// Depth of the voter roll's Merkle tree (the eligibility circuit's size, and with it
+    /// the setup ceremony's cost).
+    pub roll_depth: u8,
 }
 
 fn phase(n: u32, name: &str, text: impl AsRef<str>) {
-    println!("[{n}/8] {name:<13} {}", text.as_ref());
+    println!("[{n}/9] {name:<13} {}", text.as_ref());
 }
 
-/// The demo manifest: the sample's two contests, these trustees, everything else filled
-/// in at creation.
-fn demo_manifest(
-    trustees: &[TrusteeKeys],
-    threshold: u32,
-    revote_policy: &str,
-) -> Result<String, CliError> {
+/// The demo manifest (version 2): the sample's two contests, these trustees, everything
+/// else filled in at creation.
+fn demo_manifest(trustees: &[TrusteeKeys], opts: &DemoOptions) -> Result<String, CliError> {
     let sample = Manifest::from_toml(&sample_manifest_toml())
         .map_err(|e| CliError::msg(format!("sample manifest: {e}")))?;
     let mut doc = ManifestDocument::from(sample);
     doc.election_id = AUTO.into();
     doc.commission_key = AUTO.into();
     doc.board_key = AUTO.into();
-    doc.eligibility.groth16_vk_hash = Some(AUTO.into());
-    doc.trustees.threshold = threshold;
-    doc.revote_policy = revote_policy.to_string();
+    doc.version = 2;
+    doc.eligibility.groth16_vk_hash = None;
+    doc.eligibility.roll_depth = opts.roll_depth;
+    doc.trustees.threshold = opts.threshold;
+    doc.revote_policy = opts.revote_policy.clone();
     doc.trustees.members = trustees
         .iter()
         .map(|k| k.document(format!("Trustee {}", k.index())))
@@ -82,6 +86,13 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     let started = Instant::now();
     if opts.voters < 2 {
         return Err(CliError::msg("the demo needs at least 2 voters"));
+    }
+    if opts.voters as u64 > 1u64 << opts.roll_depth.min(63) {
+        return Err(CliError::msg(format!(
+            "a voter roll of depth {} holds at most {} voters",
+            opts.roll_depth,
+            1u64 << opts.roll_depth
+        )));
     }
     if opts.threshold == 0 || opts.threshold > opts.trustees {
         return Err(CliError::msg(
@@ -122,18 +133,15 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     let trustee_keys: Vec<TrusteeKeys> = (1..=opts.trustees)
         .map(|i| TrusteeKeys::generate(i, &mut rand_core::OsRng))
         .collect();
-    let manifest = commission::create_election(
-        &board,
-        &commission,
-        &demo_manifest(&trustee_keys, opts.threshold, &opts.revote_policy)?,
-    )
-    .await?;
+    let manifest =
+        commission::create_election(&board, &commission, &demo_manifest(&trustee_keys, &opts)?)
+            .await?;
     let eid = manifest.election_id;
     phase(
         2,
         "election",
         format!(
-            "{} created: {:?}, {} contests, eligibility keys for a roll of 2^{}",
+            "{} created: {:?}, {} contests, a voter roll of up to 2^{}",
             hex::encode(eid),
             manifest.title,
             manifest.contests.len(),
@@ -141,7 +149,29 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         ),
     );
 
-    // 3. Key ceremony, part one: every trustee deals.
+    // 3. The setup ceremony of the eligibility keys: each trustee contributes to phase 1,
+    // then to phase 2; the commission closes it and the board pins the keys.
+    let setup_started = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let mut transcript = setup::Transcript::fetch(&board, &eid).await?;
+    for step in [SetupPhase::One, SetupPhase::Two] {
+        for k in &trustee_keys {
+            trustee::contribute_to_setup(&board, &mut transcript, k, step, deadline).await?;
+        }
+    }
+    let closed = setup::close(&board, &commission, &eid, Duration::ZERO).await?;
+    phase(
+        3,
+        "setup",
+        format!(
+            "{} trustees contributed to both phases of the eligibility keys' ceremony in {:.1} s; proving-key hash {}",
+            trustee_keys.len(),
+            setup_started.elapsed().as_secs_f64(),
+            closed.proving_key_hash.as_deref().unwrap_or("?")
+        ),
+    );
+
+    // Key ceremony, part one: every trustee deals.
     let mut dealt = Vec::new();
     for k in &trustee_keys {
         dealt.push(trustee::deal(&board, &eid, k.clone()).await?);
@@ -168,7 +198,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     pb.finish_and_clear();
     commission::step(&board, &commission, &eid, "freeze").await?;
     phase(
-        3,
+        4,
         "registration",
         format!(
             "{} voters registered with one-time codes; roll frozen",
@@ -195,7 +225,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     }
     let status = board.status(&eid).await?;
     phase(
-        4,
+        5,
         "key ceremony",
         format!(
             "{n} trustees dealt, {} complaints, threshold {}; joint key {}",
@@ -205,7 +235,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         ),
     );
 
-    // 5. Voting.
+    // 6. Voting.
     let session = voter::prepare(&board, &eid).await?;
     let mut expected: Vec<Vec<u64>> = manifest
         .contests
@@ -271,18 +301,18 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     }
     pb.finish_and_clear();
     phase(
-        5,
+        6,
         "voting",
         format!("{} ballots cast and receipted", opts.voters),
     );
     println!("                voter 1 audited a ballot first (tracker {tracker}): it encrypts the choices made, and was not cast");
     println!("                voter 2 voted a second time: {second}");
 
-    // 6. Close.
+    // 7. Close.
     commission::step(&board, &commission, &eid, "close").await?;
-    phase(6, "close", "voting closed");
+    phase(7, "close", "voting closed");
 
-    // 7. Threshold decryption by the first t trustees, combination, publication.
+    // 8. Threshold decryption by the first t trustees, combination, publication.
     for (k, s) in trustee_keys
         .iter()
         .zip(&shares)
@@ -292,7 +322,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     }
     let (_, counts) = commission::tally(&board, &commission, &eid, Duration::from_secs(30)).await?;
     phase(
-        7,
+        8,
         "tally",
         format!(
             "{} of {n} trustees decrypted the aggregate; result published",
@@ -306,7 +336,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         ));
     }
 
-    // 8. Anyone can verify the record.
+    // 9. Anyone can verify the record.
     let text = board.record(&eid).await?;
     if let Some(path) = &opts.record_out {
         crate::files::write_public(path, text.as_bytes())?;
@@ -314,7 +344,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     let record = Record::parse(&text).map_err(|e| CliError::msg(e.to_string()))?;
     let report = verify(&record);
     phase(
-        8,
+        9,
         "verification",
         format!("record of {} entries checked", record.entries.len()),
     );

@@ -8,6 +8,7 @@ pub mod commission;
 #[cfg(feature = "server")]
 pub mod demo;
 pub mod files;
+pub mod setup;
 pub mod trustee;
 pub mod ui;
 pub mod voter;

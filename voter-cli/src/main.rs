@@ -6,14 +6,17 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zkvote_circuits::credential::Credential;
+use zkvote_circuits::setup::SetupPhase;
 use zkvote_cli::client::{parse_election_id, BoardClient};
 #[cfg(feature = "server")]
 use zkvote_cli::demo;
 use zkvote_cli::files::{self, ReceiptFile};
 use zkvote_cli::ui::{byte_bar, progress_enabled, result_table};
-use zkvote_cli::{commission, trustee, voter, CliError};
+use zkvote_cli::{commission, setup, trustee, voter, CliError};
+use zkvote_protocol::fields::ContributorName;
+use zkvote_verifier::transcript::{read_transcript, verify_transcript};
 use zkvote_verifier::verify_reader;
 
 #[derive(Parser)]
@@ -54,6 +57,11 @@ enum Command {
         /// last-ballot-counts (it supersedes the first).
         #[arg(long, default_value = "reject")]
         revote: String,
+        /// Depth of the voter roll's Merkle tree: up to 2^DEPTH voters. It sets the
+        /// eligibility circuit's size and so the setup ceremony's cost (most of the
+        /// demo's time at the production depth of 20).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(2..=32))]
+        roll_depth: u8,
     },
     /// The bulletin board server.
     #[cfg(feature = "server")]
@@ -65,6 +73,10 @@ enum Command {
     /// Trustee commands.
     #[command(subcommand)]
     Trustee(TrusteeCommand),
+    /// The setup ceremony of a version-2 election's eligibility keys: contribute, watch,
+    /// verify a transcript.
+    #[command(subcommand)]
+    Setup(SetupCommand),
     /// Voter credential and registration commands.
     #[command(subcommand)]
     Voter(VoterCommand),
@@ -157,6 +169,18 @@ enum CommissionCommand {
         #[arg(long)]
         manifest: PathBuf,
     },
+    /// Close the setup ceremony once every trustee has contributed to both phases: the
+    /// board computes the eligibility keys from the transcript and pins them in the log.
+    CloseSetup {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The commission's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Wait up to this many seconds for the trustees' contributions first.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
     /// Issue one-time voter registration codes (printed one per line, or written to --out).
     Codes {
         #[command(flatten)]
@@ -228,8 +252,9 @@ enum TrusteeCommand {
         #[arg(long)]
         key: PathBuf,
     },
-    /// Take part in the key ceremony: deal, check, complain, and save the key share once
-    /// voting opens.
+    /// Take part in the ceremonies: contribute to both phases of the setup ceremony (a
+    /// version-2 election) and wait for its close, then deal, check, complain, and save the
+    /// key share once voting opens.
     Ceremony {
         #[command(flatten)]
         at: ElectionAt,
@@ -253,6 +278,53 @@ enum TrusteeCommand {
         /// The trustee's key share (from `ceremony`).
         #[arg(long)]
         share: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SetupCommand {
+    /// Create a contributor's signing key file (ed25519) and print its public key.
+    Keygen {
+        /// Key file to create (never overwritten).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Contribute to the open setup ceremony of an election under your own key: fresh
+    /// secrets from the OS, zeroized once the contribution is made.
+    Contribute {
+        #[command(flatten)]
+        at: ElectionAt,
+        /// The contributor's key file (from `zkvote setup keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The name the log gives this contribution (e.g. an organization).
+        #[arg(long)]
+        name: String,
+        /// The phase (1 or 2; default: the one the transcript is in).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+        phase: Option<u8>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Where an election's setup ceremony stands (JSON).
+    Status {
+        #[command(flatten)]
+        at: ElectionAt,
+    },
+    /// Verify a setup ceremony's transcript alone: every contribution from the initial
+    /// parameters to the pinned keys, naming every contributor (exit status 0 only if it
+    /// verifies).
+    Verify {
+        /// A record file (from `zkvote record export`).
+        #[arg(long, conflicts_with_all = ["board", "election"])]
+        record: Option<PathBuf>,
+        /// The board to fetch the transcript from.
+        #[arg(long, requires = "election")]
+        board: Option<String>,
+        /// The election id (with --board).
+        #[arg(long, requires = "board")]
+        election: Option<String>,
     },
 }
 
@@ -321,8 +393,10 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             record_out,
             quiet,
             revote,
+            roll_depth,
         } => {
             demo::run(demo::DemoOptions {
+                roll_depth,
                 voters,
                 trustees,
                 threshold,
@@ -339,6 +413,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::msg(e.to_string()))?,
         Command::Commission(c) => commission_command(c).await?,
         Command::Trustee(t) => trustee_command(t).await?,
+        Command::Setup(c) => return setup_command(c).await,
         Command::Voter(VoterCommand::Keygen { credential }) => {
             files::save_credential(&credential, &Credential::generate(&mut rand_core::OsRng))?;
             println!("credential written to {}", credential.display());
@@ -507,6 +582,16 @@ async fn commission_command(c: CommissionCommand) -> Result<(), CliError> {
             let m = commission::create_election(&board, &signing_key(&key)?, &text).await?;
             println!("{}", hex::encode(m.election_id));
         }
+        CommissionCommand::CloseSetup { at, key, wait } => {
+            let (board, eid) = at.open()?;
+            let s =
+                setup::close(&board, &signing_key(&key)?, &eid, Duration::from_secs(wait)).await?;
+            println!(
+                "setup ceremony closed after {} contributions; proving-key hash {}",
+                s.contributors.len(),
+                s.proving_key_hash.as_deref().unwrap_or("?")
+            );
+        }
         CommissionCommand::Codes {
             at,
             key,
@@ -590,6 +675,8 @@ async fn trustee_command(t: TrusteeCommand) -> Result<(), CliError> {
             }
             let id = files::load_trustee_keys(&key)?;
             let n = board.manifest(&eid).await?.trustees.len();
+            let deadline = Instant::now() + Duration::from_secs(timeout);
+            trustee::setup_ceremony(&board, &eid, &id.keys, deadline).await?;
             let dealt = trustee::deal(&board, &eid, id.keys.clone()).await?;
             println!(
                 "trustee {}: dealing posted; waiting for the others",
@@ -613,6 +700,88 @@ async fn trustee_command(t: TrusteeCommand) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+async fn setup_command(c: SetupCommand) -> Result<ExitCode, CliError> {
+    match c {
+        SetupCommand::Keygen { key } => {
+            let k = zkvote_core::keyfile::create_signing_key(&key)
+                .map_err(|e| CliError::msg(e.to_string()))?;
+            println!("{}", hex::encode(k.verifying_key().to_bytes()));
+        }
+        SetupCommand::Contribute {
+            at,
+            key,
+            name,
+            phase,
+            timeout,
+        } => {
+            let (board, eid) = at.open()?;
+            let key = signing_key(&key)?;
+            let name = ContributorName::new(name)
+                .map_err(|e| CliError::msg(format!("bad --name: {e}")))?;
+            let mut t = setup::Transcript::fetch(&board, &eid).await?;
+            let phase = match phase {
+                Some(1) => SetupPhase::One,
+                Some(_) => SetupPhase::Two,
+                None => t.setup().ceremony().phase(),
+            };
+            let deadline = Instant::now() + Duration::from_secs(timeout);
+            match setup::contribute(&board, &mut t, &key, &name, phase, deadline).await? {
+                Some(index) => println!(
+                    "contribution to phase {} appended as log entry {index}",
+                    u8::from(phase)
+                ),
+                None => println!(
+                    "this key has already contributed to phase {}",
+                    u8::from(phase)
+                ),
+            }
+        }
+        SetupCommand::Status { at } => {
+            let (board, eid) = at.open()?;
+            let s = setup::status(&board, &eid).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&s).map_err(|e| CliError::msg(e.to_string()))?
+            );
+        }
+        SetupCommand::Verify {
+            record,
+            board,
+            election,
+        } => {
+            let entries = match (record, board, election) {
+                (Some(path), _, _) => {
+                    let file = std::fs::File::open(&path).map_err(|e| {
+                        CliError::msg(format!("cannot read record {}: {e}", path.display()))
+                    })?;
+                    read_transcript(std::io::BufReader::with_capacity(1 << 20, file))
+                        .map_err(|e| CliError::msg(e.to_string()))?
+                }
+                (None, Some(board), Some(election)) => {
+                    let eid = parse_election_id(&election)?;
+                    setup::transcript_entries(&BoardClient::new(&board)?, &eid).await?
+                }
+                _ => {
+                    return Err(CliError::msg(
+                        "give --record FILE, or --board URL and --election ID",
+                    ))
+                }
+            };
+            let report = tokio::task::spawn_blocking(move || verify_transcript(&entries))
+                .await
+                .map_err(|e| CliError::msg(e.to_string()))?
+                .map_err(|e| CliError::msg(e.to_string()))?;
+            println!("{report}");
+            return Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

@@ -1,12 +1,17 @@
-//! A trustee: take part in the key ceremony over the board, and publish a partial
+//! A trustee: contribute to the setup ceremony of the eligibility keys (version-2
+//! elections), take part in the key ceremony over the board, and publish a partial
 //! decryption of the aggregate once voting is closed.
 
 use crate::client::{election_path, BoardClient};
 use crate::commission::verified_tally_inputs;
+use crate::setup::{self, Transcript};
 use crate::CliError;
+use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use zkvote_circuits::setup::SetupPhase;
+use zkvote_protocol::fields::ContributorName;
 use zkvote_protocol::{Entry, EntryKind, Phase};
 use zkvote_tally::{
     partial_decrypt, CeremonyContext, Complaint, Dealing, Trustee, TrusteeKeys, TrusteeShare,
@@ -52,6 +57,76 @@ async fn complaints(
             _ => None,
         })
         .collect())
+}
+
+/// This trustee's contribution to `phase` of the setup ceremony, made in the order of
+/// trustee indices: it waits (until `deadline`) for the trustees before it to contribute
+/// to the phase, so that no trustee's work is made on a transcript that then moves on
+/// (the ceremony cannot close without every trustee anyway). Signed with the trustee's
+/// manifest signing key, under its manifest name. Nothing is done again if the log holds
+/// this trustee's contribution; returns whether one was made.
+pub async fn contribute_to_setup(
+    board: &BoardClient,
+    t: &mut Transcript,
+    keys: &TrusteeKeys,
+    phase: SetupPhase,
+    deadline: Instant,
+) -> Result<bool, CliError> {
+    let index = keys.index();
+    let name = match t.manifest().trustees.iter().find(|m| m.index == index) {
+        Some(m) if m.signing_key == keys.signing_public() => ContributorName::new(m.name.clone())
+            .map_err(|e| {
+            CliError::msg(format!("the manifest's name for trustee {index}: {e}"))
+        })?,
+        _ => {
+            return Err(CliError::msg(format!(
+                "this key file is not trustee {index} of the election's manifest"
+            )))
+        }
+    };
+    let key = SigningKey::from_bytes(&keys.signing_seed());
+    loop {
+        t.sync(board).await?;
+        let before: Vec<u32> = t
+            .setup()
+            .missing_trustees(phase)
+            .into_iter()
+            .filter(|&i| i < index)
+            .collect();
+        if before.is_empty() || t.has_contributed(&keys.signing_public(), phase) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(CliError::msg(format!(
+                "trustees {before:?} did not contribute to phase {} of the setup ceremony in time",
+                u8::from(phase)
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(setup::contribute(board, t, &key, &name, phase, deadline)
+        .await?
+        .is_some())
+}
+
+/// A trustee's whole part in the setup ceremony of a version-2 election: a contribution
+/// to each phase, then the wait for the commission to close it. Nothing for version 1.
+pub async fn setup_ceremony(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+    keys: &TrusteeKeys,
+    deadline: Instant,
+) -> Result<(), CliError> {
+    if board.manifest(election_id).await?.version() < 2 {
+        return Ok(());
+    }
+    let mut t = Transcript::fetch(board, election_id).await?;
+    if !t.closed() {
+        for phase in [SetupPhase::One, SetupPhase::Two] {
+            contribute_to_setup(board, &mut t, keys, phase, deadline).await?;
+        }
+    }
+    setup::wait_closed(board, election_id, deadline).await
 }
 
 /// Deals and posts this trustee's dealing. Refuses if the trustee already dealt: a

@@ -169,6 +169,80 @@ fn whole_election_through_the_cli() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
+
+    // The setup ceremony: an outside party contributes to phase 2 under its own key (it
+    // waits for the trustee's phase 1), the commission closes the ceremony once the
+    // trustee has contributed to both phases, and anyone checks the transcript.
+    ok(&["setup", "keygen", "--key", &p("civic.key")]);
+    let contribute = |key: &str, phase: &str| {
+        with(&[
+            "setup",
+            "contribute",
+            "--key",
+            key,
+            "--name",
+            "Civic Watch",
+            "--phase",
+            phase,
+            "--timeout",
+            "300",
+        ])
+    };
+    let args = contribute(&p("civic.key"), "2");
+    let out = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.contains("appended as log entry"), "{out}");
+    let again = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(again.contains("already contributed to phase 2"), "{again}");
+    // Codes may be issued during the ceremony; registration waits for its close.
+    let early = run_ok(&[
+        "commission",
+        "codes",
+        "--key",
+        &p("commission.key"),
+        "--count",
+        "1",
+    ]);
+    let e = run_refused(&[
+        "voter",
+        "register",
+        "--credential",
+        &p("v1.cred"),
+        "--code",
+        early.trim(),
+    ]);
+    assert!(
+        e.contains("setup-not-closed"),
+        "registration before the close: {e}"
+    );
+    let closed = run_ok(&[
+        "commission",
+        "close-setup",
+        "--key",
+        &p("commission.key"),
+        "--wait",
+        "300",
+    ]);
+    assert!(closed.contains("setup ceremony closed"), "{closed}");
+    let e = run_refused(&["commission", "close-setup", "--key", &p("commission.key")]);
+    assert!(e.contains("already closed"), "{e}");
+    ok(&["setup", "keygen", "--key", &p("late.key")]);
+    let late = contribute(&p("late.key"), "2");
+    let e = refused(&late.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("has closed"), "{e}");
+    let transcript = run_ok(&["setup", "verify"]);
+    for expected in [
+        "phase 1: 1 contributions",
+        "phase 2: 2 contributions",
+        "Only Trustee (trustee 1,",
+        "Civic Watch (outside contributor,",
+        "closed: the setup-final entry pins exactly the transcript's keys",
+        "the transcript verifies",
+    ] {
+        assert!(transcript.contains(expected), "{expected}: {transcript}");
+    }
+    let status: serde_json::Value = serde_json::from_str(&run_ok(&["setup", "status"])).unwrap();
+    assert_eq!(status["closed"], true);
+
     run_ok(&[
         "commission",
         "codes",
@@ -355,6 +429,12 @@ fn whole_election_through_the_cli() {
     run_ok(&["record", "export", "--out", &p("record.jsonl")]);
     let report = ok(&["verify", "--record", &p("record.jsonl")]);
     assert!(report.contains("every check passed"), "{report}");
+    // The transcript alone, from the exported record.
+    let transcript = ok(&["setup", "verify", "--record", &p("record.jsonl")]);
+    assert!(
+        transcript.contains("the transcript verifies"),
+        "{transcript}"
+    );
     let json = run_ok(&["verify", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["ok"], true);

@@ -21,6 +21,8 @@ fn demo_record(voters: &str, revote: &str) -> Record {
             voters,
             "--revote",
             revote,
+            "--roll-depth",
+            "4",
             "--quiet",
             "--record-out",
         ])
@@ -63,13 +65,21 @@ fn the_demo_record_verifies() {
     let report = verify(good_record());
     println!("{report}");
     assert!(report.ok());
-    for c in &report.checks[..8] {
+    for c in &report.checks {
         assert_eq!(c.status, Status::Pass, "check {}", c.number);
     }
-    // The demo's election is version 1: its single-party setup is a trust point.
+    // The demo's election is version 2: its three trustees contributed to both phases of
+    // the setup ceremony, and check 9 names them.
     let setup = report.check(9);
-    assert_eq!(setup.status, Status::NotApplicable);
-    assert!(setup.note.as_deref().unwrap().starts_with("trust point"));
+    assert_eq!(setup.counts["phase-1 contributions"], 3);
+    assert_eq!(setup.counts["phase-2 contributions"], 3);
+    let note = setup.note.as_deref().unwrap();
+    for i in 1..=3 {
+        assert!(
+            note.contains(&format!("Trustee {i} (trustee {i})")),
+            "{note}"
+        );
+    }
     assert_eq!(report.check(5).counts["ballots"], 6);
     assert_eq!(report.check(5).counts["counted"], 6);
     // The JSON report is machine-readable.

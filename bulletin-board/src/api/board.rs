@@ -3,7 +3,7 @@
 //! what serving it needs (the ballot box, the roll's bytes, the aggregate once
 //! computed); and the two ways the board appends an entry.
 
-use super::error::{append_refusal, bad_genesis, wrong_phase};
+use super::error::{append_refusal, bad_genesis, setup_not_closed, wrong_phase};
 use super::ApiError;
 use crate::ballot_box::{BallotBox, BallotBoxConfig};
 use crate::log::BoardLog;
@@ -100,7 +100,10 @@ pub(super) fn ceremony_outcome(s: &ElectionState) -> Result<CeremonyOutcome, Api
 pub(super) fn require_phase(s: &ElectionState, kind: EntryKind) -> Result<(), ApiError> {
     zkvote_protocol::transition(Some(s.phase()), kind)
         .map(|_| ())
-        .map_err(|_| wrong_phase(kind))
+        .map_err(|_| match s.phase() {
+            Phase::Ceremony => setup_not_closed(kind),
+            _ => wrong_phase(kind),
+        })
 }
 
 /// An entry to append under the phase rule, refused if the log holds its unique key

@@ -115,6 +115,17 @@ pub(crate) fn bad_genesis(e: ApplyError) -> ApiError {
     ApiError::new(code, e.to_string())
 }
 
+/// The refusal of an entry of `kind` (not of the setup ceremony) while a version-2
+/// election's setup ceremony is still open.
+pub(crate) fn setup_not_closed(kind: EntryKind) -> ApiError {
+    ApiError::new(
+        ErrorCode::SetupNotClosed,
+        format!(
+            "the setup ceremony of the eligibility keys has not closed yet: {kind} entries come after it"
+        ),
+    )
+}
+
 /// The refusal of an entry of `kind` in a phase whose rule does not allow it: the same
 /// status and code whether the board's state or the append transaction saw it first.
 pub(crate) fn wrong_phase(kind: EntryKind) -> ApiError {

@@ -210,7 +210,8 @@ pub(super) async fn issue_codes(
             format!("count must be 1 to {MAX_CODES}"),
         ));
     }
-    if s.phase() != Phase::Setup {
+    // Codes may be issued while the setup ceremony runs; registration waits for its close.
+    if !matches!(s.phase(), Phase::Ceremony | Phase::Setup) {
         return Err(ApiError::new(ErrorCode::RollFrozen, "the roll is frozen"));
     }
     let codes: Vec<String> = (0..r.count)

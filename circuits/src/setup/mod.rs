@@ -12,6 +12,7 @@
 //! proving key. The encodings, hash inputs and checks are those of `docs/protocol.md`
 //! section 9.8.
 
+mod memo;
 mod phase1;
 mod phase2;
 mod points;
@@ -208,10 +209,11 @@ enum Stage {
         phase1: Box<Phase1>,
         params: Option<Phase2>,
         /// The transition of section 9.8.5, once computed.
-        transition: Box<OnceLock<(KeyBase, Phase2)>>,
+        transition: Box<OnceLock<memo::Transition>>,
     },
 }
 
+#[derive(Clone)]
 enum Next {
     One(Phase1),
     Two(Phase2),
@@ -314,10 +316,10 @@ impl Ceremony {
     fn transition_in(
         &self,
         phase1: &Phase1,
-        cell: &OnceLock<(KeyBase, Phase2)>,
+        cell: &OnceLock<memo::Transition>,
     ) -> Result<(), SetupError> {
         if cell.get().is_none() {
-            let _ = cell.set(self.shape.vartime_transition(phase1)?);
+            let _ = cell.set(memo::vartime_transition(&self.shape, self.depth, phase1)?);
         }
         Ok(())
     }
@@ -349,7 +351,7 @@ impl Ceremony {
     pub fn contribute(
         &self,
         phase: SetupPhase,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> Result<Contribution, SetupError> {
         let (params, proof) = match (&self.stage, phase) {
             (Stage::One(p1), SetupPhase::One) => {
@@ -362,8 +364,8 @@ impl Ceremony {
                         "phase 2 cannot begin before a phase-1 contribution",
                     ));
                 }
-                let (_, initial) = self.shape.vartime_transition(p1)?;
-                let (next, proof) = initial.contribute(&self.digest, rng);
+                let transition = memo::vartime_transition(&self.shape, self.depth, p1)?;
+                let (next, proof) = transition.1.contribute(&self.digest, rng);
                 (next.to_bytes(), proof.to_bytes())
             }
             (Stage::Two { .. }, SetupPhase::Two) => {
@@ -389,19 +391,31 @@ impl Ceremony {
     pub fn vartime_apply(
         &mut self,
         c: &Contribution,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> Result<(), SetupError> {
         let checked = self.vartime_check(c, rng)?;
         self.accept(checked)
     }
 
     /// Checks a contribution against the transcript so far without changing it (variable
-    /// time; public data only); [`Ceremony::accept`] appends what this returns.
+    /// time; public data only); [`Ceremony::accept`] appends what this returns. A
+    /// contribution this process has already checked on the same transcript (the digest it
+    /// leads to names both) is not checked again.
     pub fn vartime_check(
         &self,
         c: &Contribution,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> Result<Checked, SetupError> {
+        let digest = self.digest.next(c.phase, &c.proof, &params_hash(&c.params));
+        let checked = |next| Checked {
+            after: *self.digest(),
+            digest,
+            phase: c.phase,
+            next,
+        };
+        if let Some(next) = memo::checked(&digest) {
+            return Ok(checked(next));
+        }
         let next = match (&self.stage, c.phase) {
             (Stage::One(prev), SetupPhase::One) => {
                 let proof = Phase1Proof::from_bytes(&c.proof)?;
@@ -430,19 +444,15 @@ impl Ceremony {
                 ))
             }
         };
-        Ok(Checked {
-            after: *self.digest(),
-            digest: self.digest.next(c.phase, &c.proof, &params_hash(&c.params)),
-            phase: c.phase,
-            next,
-        })
+        memo::remember_checked(digest, &next);
+        Ok(checked(next))
     }
 
     fn verify_phase2(
         &self,
         prev: Phase2Prev<'_>,
         c: &Contribution,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> Result<Phase2, SetupError> {
         let proof = Phase2Proof::from_bytes(&c.proof)?;
         let (h, l) = prev.lengths();
@@ -500,7 +510,7 @@ impl Ceremony {
     pub fn vartime_check_key(
         &self,
         pk: &ProvingKey,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> Result<(), SetupError> {
         let Stage::Two {
             phase1,

@@ -41,7 +41,7 @@ pub struct Phase1Proof {
     pub beta: KnowledgeProof,
 }
 
-fn nonzero_secret(rng: &mut impl CryptoRngCore) -> Zeroizing<Fr> {
+fn nonzero_secret(rng: &mut dyn CryptoRngCore) -> Zeroizing<Fr> {
     Zeroizing::new(loop {
         let x = Fr::rand(rng);
         if !x.is_zero() {
@@ -72,7 +72,7 @@ impl Phase1 {
     pub fn contribute(
         &self,
         digest: &SetupDigest,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> (Phase1, Phase1Proof) {
         let tau = nonzero_secret(rng);
         let alpha = nonzero_secret(rng);
@@ -100,7 +100,7 @@ impl Phase1 {
         next: &Phase1,
         proof: &Phase1Proof,
         digest: &SetupDigest,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> Result<(), SetupError> {
         if next.tau_g1[0] != G1Affine::generator() || next.tau_g2[0] != G2Affine::generator() {
             return Err(SetupError::Inconsistent {
@@ -139,7 +139,7 @@ impl Phase1 {
 
     /// The statements that make the parameters powers of one `tau` with one `alpha` and
     /// one `beta`.
-    fn vartime_structure(&self, batch: &mut RatioBatch, rng: &mut impl CryptoRngCore) {
+    fn vartime_structure(&self, batch: &mut RatioBatch, rng: &mut dyn CryptoRngCore) {
         let g1 = G1Affine::generator();
         let g2 = G2Affine::generator();
         let tau_g2 = (g2, self.tau_g2[1]);

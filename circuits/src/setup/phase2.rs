@@ -43,7 +43,7 @@ impl Phase2 {
     pub fn contribute(
         &self,
         digest: &SetupDigest,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> (Phase2, Phase2Proof) {
         let delta = Zeroizing::new(loop {
             let x = Fr::rand(rng);
@@ -71,7 +71,7 @@ impl Phase2 {
         next: &Phase2,
         proof: &Phase2Proof,
         digest: &SetupDigest,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> Result<(), SetupError> {
         Phase2Prev::Params(self).vartime_verify_update(next, proof, digest, rng)
     }
@@ -156,7 +156,7 @@ impl Phase2Prev<'_> {
         next: &Phase2,
         proof: &Phase2Proof,
         digest: &SetupDigest,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> Result<(), SetupError> {
         if (next.h_query.len(), next.l_query.len()) != self.lengths() {
             return Err(SetupError::Inconsistent {

@@ -93,7 +93,7 @@ impl KnowledgeProof {
         x: &Fr,
         secret: Secret,
         digest: &SetupDigest,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> KnowledgeProof {
         let k = Zeroizing::new(loop {
             let k = Fr::rand(rng);

@@ -282,7 +282,7 @@ impl CircuitShape {
         &self,
         p1: &Phase1,
         pk: &ProvingKey<Bls12_381>,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
     ) -> Result<(), SetupError> {
         let wrong = |what| Err(SetupError::KeyMismatch { what });
         let vars = self.instance_variables() + self.witness_variables();
@@ -328,7 +328,7 @@ impl CircuitShape {
 }
 
 /// `n` random 128-bit weights.
-pub(crate) fn weights(n: usize, rng: &mut impl CryptoRngCore) -> Vec<Fr> {
+pub(crate) fn weights(n: usize, rng: &mut dyn CryptoRngCore) -> Vec<Fr> {
     (0..n).map(|_| super::ratio::weight(rng)).collect()
 }
 

@@ -20,7 +20,7 @@ use ark_ff::One;
 use rand_core::CryptoRngCore;
 
 /// A random 128-bit weight.
-pub(crate) fn weight(rng: &mut impl CryptoRngCore) -> Fr {
+pub(crate) fn weight(rng: &mut dyn CryptoRngCore) -> Fr {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     Fr::from(u128::from_le_bytes(b))
@@ -51,7 +51,7 @@ impl RatioBatch {
     }
 
     /// Checks every statement (variable time; public data only).
-    pub(crate) fn vartime_check(self, rng: &mut impl CryptoRngCore) -> Result<(), SetupError> {
+    pub(crate) fn vartime_check(self, rng: &mut dyn CryptoRngCore) -> Result<(), SetupError> {
         let mut left = Vec::with_capacity(2 * self.statements.len());
         let mut right = Vec::with_capacity(2 * self.statements.len());
         for Statement {
@@ -95,7 +95,7 @@ fn product_is_one(g1: Vec<G1Affine>, g2: Vec<G2Affine>) -> bool {
 /// (variable time; public data only). `v` has at least two elements.
 pub(crate) fn vartime_power_pairs<P: SWCurveConfig<ScalarField = Fr>>(
     v: &[Affine<P>],
-    rng: &mut impl CryptoRngCore,
+    rng: &mut dyn CryptoRngCore,
 ) -> (Affine<P>, Affine<P>) {
     vartime_pairs(&v[..v.len() - 1], &v[1..], rng)
 }
@@ -106,7 +106,7 @@ pub(crate) fn vartime_power_pairs<P: SWCurveConfig<ScalarField = Fr>>(
 pub(crate) fn vartime_pairs<P: SWCurveConfig<ScalarField = Fr>>(
     a: &[Affine<P>],
     b: &[Affine<P>],
-    rng: &mut impl CryptoRngCore,
+    rng: &mut dyn CryptoRngCore,
 ) -> (Affine<P>, Affine<P>) {
     let rho: Vec<Fr> = a.iter().map(|_| weight(rng)).collect();
     let left = Projective::<P>::msm(a, &rho).expect("equal lengths");
