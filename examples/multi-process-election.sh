@@ -22,7 +22,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
 
 step "board: key and server (SQLite in $work), open to the commission's key only"
 commission_key=$("$zkvote" commission keygen --key "$work/commission.key")

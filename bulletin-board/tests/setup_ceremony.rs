@@ -18,6 +18,7 @@ use zkvote_protocol::setup::{contribution_entry, proving_key_hash};
 use zkvote_protocol::{Entry, ErrorBody};
 use zkvote_tally::TrusteeKeys;
 use zkvote_testkit::now;
+use zkvote_verifier::transcript::{read_transcript, verify_transcript};
 
 mod common;
 use common::serve_in_process;
@@ -239,9 +240,28 @@ async fn a_setup_ceremony_through_the_api() {
     let text = String::from_utf8(record.to_vec()).unwrap();
     let tampered = text.replacen("\"contributor\":\"key ", "\"contributor\":\"kez ", 1);
     assert_ne!(tampered, text);
-    let bad = verify(tampered.into_bytes()).await.unwrap();
+    let bad = verify(tampered.clone().into_bytes()).await.unwrap();
     assert_eq!(bad.check(9).status, zkvote_verifier::Status::Fail);
     assert!(bad.check(9).names(1), "{bad}");
+    // The transcript alone (`zkvote setup verify`): it verifies, names every contributor
+    // and the pinned keys, and the tampered one names the same entry.
+    let transcript = |text: String| {
+        tokio::task::spawn_blocking(move || {
+            let entries = read_transcript(text.as_bytes()).unwrap();
+            verify_transcript(&entries).unwrap()
+        })
+    };
+    let alone = transcript(text.clone()).await.unwrap();
+    assert!(alone.ok(), "{alone}");
+    assert_eq!(alone.contributors.len(), 4);
+    assert_eq!(
+        alone.keys.as_ref().map(|k| hex::encode(k.pk_hash)),
+        status.proving_key_hash
+    );
+    let refused = transcript(tampered).await.unwrap();
+    assert!(!refused.ok());
+    assert_eq!(refused.refused[0].0, 1, "{refused}");
+    assert!(refused.to_string().contains("does NOT verify"));
     let report = verify(record.to_vec()).await.unwrap();
     assert!(report.ok(), "{report}");
     let setup = report.check(9);

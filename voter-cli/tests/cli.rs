@@ -91,7 +91,7 @@ fn manifest(dir: &Path, trustee_key: &Path) -> PathBuf {
     ))
     .unwrap();
     let mut text = template
-        .replace("roll_depth = 20", "roll_depth = 4")
+        .replace("roll_depth = 20", "roll_depth = 2")
         .replace("threshold = 2", "threshold = 1");
     text.push_str(&ok(&[
         "trustee",
