@@ -50,8 +50,13 @@ for n, line in enumerate(lines):
     put("entry", f"{kind}{kinds_seen[kind]}", raw)
     if kind == "manifest":
         put("manifest_json", "demo", compact(entry["manifest"]))
-        create = {"manifest": entry["manifest"], "groth16_vk": entry["groth16_vk"], "proving_key": "AAAA"}
+        create = {"manifest": entry["manifest"]}
+        if "groth16_vk" in entry:  # version 1: the keys come with the manifest
+            create.update(groth16_vk=entry["groth16_vk"], proving_key="AAAA")
         put("request_bodies", "create", b"\x00" + compact(create))
+    elif kind == "setup-contribution":
+        body = {k: v for k, v in entry.items() if k != "kind"}
+        put("request_bodies", f"setup{kinds_seen[kind]}", b"\x07" + compact(body))
     elif kind == "registration":
         put("request_bodies", f"register{kinds_seen[kind]}", b"\x02" + compact({"code": "00" * 16, "commitment": entry["commitment"]}))
     elif kind == "dealing":
@@ -64,7 +69,7 @@ for n, line in enumerate(lines):
         ballot = entry["ballot"]
         put("complete_ballot_json", f"demo{kinds_seen[kind]}", compact(ballot))
         put("ballot_json", f"demo{kinds_seen[kind]}", compact(ballot["ballot"]))
-        put("request_bodies", f"ballot{kinds_seen[kind]}", b"\x07" + compact(ballot))
+        put("request_bodies", f"ballot{kinds_seen[kind]}", b"\x08" + compact(ballot))
         proof = bytes.fromhex(ballot["eligibility_proof"])
         put("complete_ballot_binary", f"vectors{kinds_seen[kind]}", ballot_bin + proof)
 put("request_bodies", "codes", b"\x01" + compact({"count": 5}))

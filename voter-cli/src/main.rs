@@ -106,15 +106,8 @@ enum Command {
     Record(RecordCommand),
     /// Verify a whole election record: exit status 0 only if every check passes.
     Verify {
-        /// A record file (from `zkvote record export` or `demo --record-out`).
-        #[arg(long, conflicts_with_all = ["board", "election"])]
-        record: Option<PathBuf>,
-        /// The board to fetch the record from.
-        #[arg(long, requires = "election")]
-        board: Option<String>,
-        /// The election id (with --board).
-        #[arg(long, requires = "board")]
-        election: Option<String>,
+        #[command(flatten)]
+        from: RecordSource,
         /// Machine-readable JSON report.
         #[arg(long)]
         json: bool,
@@ -138,6 +131,41 @@ struct ElectionAt {
     /// The election id (64 hex digits).
     #[arg(long)]
     election: String,
+}
+
+/// Where a record comes from: a file, or a board and an election.
+#[derive(Args)]
+struct RecordSource {
+    /// A record file (from `zkvote record export` or `demo --record-out`).
+    #[arg(long, conflicts_with_all = ["board", "election"])]
+    record: Option<PathBuf>,
+    /// The board to fetch it from.
+    #[arg(long, requires = "election")]
+    board: Option<String>,
+    /// The election id (with --board).
+    #[arg(long, requires = "board")]
+    election: Option<String>,
+}
+
+/// A [`RecordSource`] checked.
+enum Source {
+    File(PathBuf),
+    Board(BoardClient, [u8; 32]),
+}
+
+impl RecordSource {
+    fn open(self) -> Result<Source, CliError> {
+        match (self.record, self.board, self.election) {
+            (Some(path), _, _) => Ok(Source::File(path)),
+            (None, Some(board), Some(election)) => Ok(Source::Board(
+                BoardClient::new(&board)?,
+                parse_election_id(&election)?,
+            )),
+            _ => Err(CliError::msg(
+                "give --record FILE, or --board URL and --election ID",
+            )),
+        }
+    }
 }
 
 impl ElectionAt {
@@ -316,15 +344,8 @@ enum SetupCommand {
     /// parameters to the pinned keys, naming every contributor (exit status 0 only if it
     /// verifies).
     Verify {
-        /// A record file (from `zkvote record export`).
-        #[arg(long, conflicts_with_all = ["board", "election"])]
-        record: Option<PathBuf>,
-        /// The board to fetch the transcript from.
-        #[arg(long, requires = "election")]
-        board: Option<String>,
-        /// The election id (with --board).
-        #[arg(long, requires = "board")]
-        election: Option<String>,
+        #[command(flatten)]
+        from: RecordSource,
     },
 }
 
@@ -490,31 +511,17 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             let size = board.download_record(&eid, &out).await?;
             println!("record ({size} bytes) written to {}", out.display());
         }
-        Command::Verify {
-            record,
-            board,
-            election,
-            json,
-            quiet,
-        } => {
-            let (path, temporary) = match (record, board, election) {
-                (Some(path), _, _) => (path, false),
-                (None, Some(board), Some(election)) => {
-                    let eid = parse_election_id(&election)?;
+        Command::Verify { from, json, quiet } => {
+            let (path, temporary) = match from.open()? {
+                Source::File(path) => (path, false),
+                Source::Board(board, eid) => {
                     let path = std::env::temp_dir().join(format!(
                         "zkvote-verify-{}-{}.jsonl",
-                        &election[..16.min(election.len())],
+                        hex::encode(&eid[..8]),
                         std::process::id()
                     ));
-                    BoardClient::new(&board)?
-                        .download_record(&eid, &path)
-                        .await?;
+                    board.download_record(&eid, &path).await?;
                     (path, true)
-                }
-                _ => {
-                    return Err(CliError::msg(
-                        "give --record FILE, or --board URL and --election ID",
-                    ))
                 }
             };
             let opened = std::fs::File::open(&path)
@@ -746,33 +753,29 @@ async fn setup_command(c: SetupCommand) -> Result<ExitCode, CliError> {
                 serde_json::to_string_pretty(&s).map_err(|e| CliError::msg(e.to_string()))?
             );
         }
-        SetupCommand::Verify {
-            record,
-            board,
-            election,
-        } => {
-            let entries = match (record, board, election) {
-                (Some(path), _, _) => {
+        SetupCommand::Verify { from } => {
+            let (entries, asked) = match from.open()? {
+                Source::File(path) => {
                     let file = std::fs::File::open(&path).map_err(|e| {
                         CliError::msg(format!("cannot read record {}: {e}", path.display()))
                     })?;
-                    read_transcript(std::io::BufReader::with_capacity(1 << 20, file))
-                        .map_err(|e| CliError::msg(e.to_string()))?
+                    let entries = read_transcript(std::io::BufReader::with_capacity(1 << 20, file))
+                        .map_err(|e| CliError::msg(e.to_string()))?;
+                    (entries, None)
                 }
-                (None, Some(board), Some(election)) => {
-                    let eid = parse_election_id(&election)?;
-                    setup::transcript_entries(&BoardClient::new(&board)?, &eid).await?
-                }
-                _ => {
-                    return Err(CliError::msg(
-                        "give --record FILE, or --board URL and --election ID",
-                    ))
+                Source::Board(board, eid) => {
+                    (setup::transcript_entries(&board, &eid).await?, Some(eid))
                 }
             };
             let report = tokio::task::spawn_blocking(move || verify_transcript(&entries))
                 .await
                 .map_err(|e| CliError::msg(e.to_string()))?
                 .map_err(|e| CliError::msg(e.to_string()))?;
+            if asked.is_some_and(|eid| eid != report.election_id) {
+                return Err(CliError::msg(
+                    "the board answered with another election's manifest",
+                ));
+            }
             println!("{report}");
             return Ok(if report.ok() {
                 ExitCode::SUCCESS
