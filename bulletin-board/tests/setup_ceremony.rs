@@ -7,7 +7,7 @@ use rand::rngs::OsRng;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use zkvote_board::api::{header_map, sign_request};
-use zkvote_circuits::groth16::{proving_key_from_bytes, vk_hash};
+use zkvote_circuits::groth16::{proving_key_from_pinned_bytes, vk_hash};
 use zkvote_circuits::setup::{Ceremony, Contribution, SetupDigest, SetupPhase};
 use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::sample::sample_manifest_toml;
@@ -204,7 +204,7 @@ async fn a_setup_ceremony_through_the_api() {
     let status = c.status().await;
     assert!(status.closed);
     let pk_bytes = c.get("/proving-key").await.bytes().await.unwrap();
-    let pk = proving_key_from_bytes(&pk_bytes).unwrap();
+    let pk = proving_key_from_pinned_bytes(&pk_bytes).unwrap();
     assert_eq!(
         status.proving_key_hash,
         Some(hex::encode(proving_key_hash(&pk)))

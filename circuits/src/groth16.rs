@@ -214,6 +214,58 @@ pub fn proving_key_from_bytes(bytes: &[u8]) -> Result<ProvingKey, Groth16Error> 
     Ok(pk)
 }
 
+const G1_UNCOMPRESSED: usize = 96;
+const G2_UNCOMPRESSED: usize = 192;
+/// Size of an uncompressed verifying key: `alpha (96) || beta, gamma, delta (3 x 192) ||
+/// LE64(5) || IC_0..IC_4 (5 x 96)`.
+const VK_UNCOMPRESSED_SIZE: usize = 96 + 3 * 192 + 8 + 5 * 96;
+
+/// The uncompressed serialization of a proving key (the same fields in the same order as
+/// the compressed one, each point as `x || y`): the form a version-2 election serves and
+/// pins by hash (`docs/protocol.md` section 9.8.5), which a client decodes without
+/// square roots or point checks once its hash matches the pin.
+pub fn proving_key_to_pinned_bytes(pk: &ProvingKey) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pk.uncompressed_size());
+    pk.serialize_uncompressed(&mut out)
+        .expect("in-memory write");
+    out
+}
+
+/// Decodes a proving key in the form of [`proving_key_to_pinned_bytes`] **without checking
+/// its points**: only for bytes whose hash the caller has matched against a pin of a key
+/// that was checked (a version-2 election's `setup-final` entry pins the transcript's key,
+/// which every verifier of the record checks). The layout (every length prefix, nothing
+/// after the key) is checked first, so no input makes the decoder reserve memory it cannot
+/// fill.
+pub fn proving_key_from_pinned_bytes(bytes: &[u8]) -> Result<ProvingKey, Groth16Error> {
+    const WHAT: &str = "proving key";
+    let vk = bytes
+        .get(..VK_UNCOMPRESSED_SIZE)
+        .ok_or_else(|| key_error(WHAT, "truncated"))?;
+    check_layout(
+        WHAT,
+        vk,
+        G1_UNCOMPRESSED + 3 * G2_UNCOMPRESSED,
+        &[G1_UNCOMPRESSED],
+    )?;
+    check_layout(
+        WHAT,
+        bytes,
+        VK_UNCOMPRESSED_SIZE + 2 * G1_UNCOMPRESSED,
+        &[
+            G1_UNCOMPRESSED,
+            G1_UNCOMPRESSED,
+            G2_UNCOMPRESSED,
+            G1_UNCOMPRESSED,
+            G1_UNCOMPRESSED,
+        ],
+    )?;
+    let pk = ProvingKey::deserialize_with_mode(bytes, Compress::No, Validate::No)
+        .map_err(|e| key_error(WHAT, e.to_string()))?;
+    check_inputs(&pk.vk)?;
+    Ok(pk)
+}
+
 /// The verifying key's layout: exactly [`VK_SIZE`] bytes with 5 `IC` points.
 fn verifying_key_layout(bytes: &[u8], what: &'static str) -> Result<(), Groth16Error> {
     if bytes.len() != VK_SIZE {
@@ -453,5 +505,33 @@ mod tests {
         }
         // Distinct halves give distinct weights (a + b * lambda < 2^192 < r).
         assert_ne!(glv_weight(1, 0), glv_weight(0, 1));
+    }
+
+    #[test]
+    fn the_pinned_form_is_the_uncompressed_encoding_and_round_trips() {
+        let (pk, _) = setup(2, &mut ChaCha20Rng::from_seed([5; 32]));
+        let bytes = proving_key_to_pinned_bytes(&pk);
+        assert!(proving_key_from_pinned_bytes(&bytes).unwrap() == pk);
+        // docs/protocol.md section 12.1: alpha_g1 as x || y (96 bytes, no flag set), then
+        // beta_g2 as x.c1 || x.c0 || y.c1 || y.c0; the G2 generator's x.c1 begins 13 e0 2b 60.
+        let mut g1 = Vec::new();
+        pk.vk.alpha_g1.serialize_uncompressed(&mut g1).unwrap();
+        assert_eq!(&bytes[..96], &g1[..]);
+        assert_eq!(bytes[0] & 0xe0, 0);
+        let mut g2 = Vec::new();
+        ark_bls12_381::G2Affine::generator()
+            .serialize_uncompressed(&mut g2)
+            .unwrap();
+        assert_eq!(&g2[..4], &[0x13, 0xe0, 0x2b, 0x60]);
+        // Truncated, extended, or with a forged length prefix: refused, never a panic.
+        assert!(proving_key_from_pinned_bytes(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(proving_key_from_pinned_bytes(&longer).is_err());
+        let mut forged = bytes.clone();
+        forged[VK_UNCOMPRESSED_SIZE + 2 * G1_UNCOMPRESSED..][..8]
+            .copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(proving_key_from_pinned_bytes(&forged).is_err());
+        assert!(proving_key_from_pinned_bytes(&[]).is_err());
     }
 }

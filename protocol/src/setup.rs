@@ -14,7 +14,7 @@ use crate::fields::{
 };
 use ed25519_dalek::{Signer, SigningKey};
 use sha2::{Digest, Sha256};
-use zkvote_circuits::groth16::{key_to_bytes, ProvingKey};
+use zkvote_circuits::groth16::{key_to_bytes, proving_key_to_pinned_bytes, ProvingKey};
 use zkvote_circuits::setup::{
     params_hash, Ceremony, Checked, Contribution, SetupDigest, SetupError, SetupPhase,
 };
@@ -25,12 +25,18 @@ use zkvote_tally::labels::SIG_SETUP_CONTRIBUTION;
 /// Domain prefix of the proving-key hash pinned by the `setup-final` entry.
 pub const PK_HASH_DOMAIN: &[u8] = b"zkvote/v2/groth16-pk";
 
-/// `SHA-256(PK_HASH_DOMAIN || compressed proving key)`: the pin clients check the proving
-/// key a board serves against.
+/// `SHA-256(PK_HASH_DOMAIN || uncompressed proving key)`: the pin clients check the
+/// proving key a board serves against.
 pub fn proving_key_hash(pk: &ProvingKey) -> [u8; 32] {
+    pinned_bytes_hash(&proving_key_to_pinned_bytes(pk))
+}
+
+/// `SHA-256(PK_HASH_DOMAIN || bytes)` of a proving key served in its pinned (uncompressed)
+/// form: a client compares it with the pin before decoding anything.
+pub fn pinned_bytes_hash(bytes: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(PK_HASH_DOMAIN);
-    h.update(key_to_bytes(pk));
+    h.update(bytes);
     h.finalize().into()
 }
 

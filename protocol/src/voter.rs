@@ -22,7 +22,9 @@ use std::sync::Arc;
 use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
-use zkvote_circuits::groth16::{proving_key_from_bytes, vk_hash, ProvingKey};
+use zkvote_circuits::groth16::{
+    proving_key_from_bytes, proving_key_from_pinned_bytes, vk_hash, ProvingKey,
+};
 use zkvote_circuits::merkle::{MerklePath, VoterRoll};
 use zkvote_core::codec::hex32;
 use zkvote_core::log::{leaf_hash, Checkpoint, Receipt};
@@ -103,28 +105,39 @@ pub fn require_open(status: &ElectionStatus) -> Result<(), VoterError> {
     }
 }
 
-/// The proving key must be the election's: in version 1 the one whose verifying key the
-/// manifest pins, in version 2 the one whose hash the setup ceremony's final entry pins
-/// (`docs/protocol.md` section 12.1), so a board cannot hand voters another key.
-pub fn check_proving_key(
+/// Decodes the proving key a board serves, which must be the election's, so that a board
+/// cannot hand voters another key (`docs/protocol.md` section 12.1). Version 1: the
+/// compressed key, every point validated, whose verifying key's hash the manifest pins.
+/// Version 2: the pinned (uncompressed) form, whose hash must equal the one the setup
+/// ceremony's final entry pins (as the board's status reports it) before anything is
+/// decoded; its points then need no checks (they are the transcript's key, which every
+/// verifier of the record checks), so loading it costs no square roots.
+pub fn load_proving_key(
     manifest: &Manifest,
     status: &ElectionStatus,
-    pk: &ProvingKey,
-) -> Result<(), VoterError> {
-    let matches = match manifest.groth16_vk_hash {
-        Some(pinned) => vk_hash(&pk.vk) == pinned,
-        None => {
-            status.proving_key_hash.as_deref()
-                == Some(hex::encode(crate::setup::proving_key_hash(pk)).as_str())
-        }
-    };
-    if matches {
-        Ok(())
-    } else {
-        Err(board(
+    bytes: &[u8],
+) -> Result<ProvingKey, VoterError> {
+    let not_pinned = || {
+        board(
             "proving key",
             "it is not the election's pinned eligibility key",
-        ))
+        )
+    };
+    match manifest.groth16_vk_hash {
+        Some(pinned) => {
+            let pk = proving_key_from_bytes(bytes).map_err(|e| board("proving key", e))?;
+            if vk_hash(&pk.vk) != pinned {
+                return Err(not_pinned());
+            }
+            Ok(pk)
+        }
+        None => {
+            let hash = hex::encode(crate::setup::pinned_bytes_hash(bytes));
+            if status.proving_key_hash.as_deref() != Some(hash.as_str()) {
+                return Err(not_pinned());
+            }
+            proving_key_from_pinned_bytes(bytes).map_err(|e| board("proving key", e))
+        }
     }
 }
 
@@ -165,8 +178,7 @@ impl VotingSession {
                 "its root is not the root of its registrations",
             ));
         }
-        let pk = proving_key_from_bytes(proving_key).map_err(|e| board("proving key", e))?;
-        check_proving_key(&manifest, status, &pk)?;
+        let pk = load_proving_key(&manifest, status, proving_key)?;
         Ok(VotingSession {
             ctx: Arc::new(ElectionContext::new(manifest, joint_key)),
             proving_key: Arc::new(pk),

@@ -5,6 +5,7 @@
 
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
+use zkvote_circuits::groth16::proving_key_to_pinned_bytes;
 use zkvote_circuits::groth16::{key_to_bytes, vk_hash};
 use zkvote_circuits::setup::{Contribution, SetupError, SetupPhase};
 use zkvote_core::manifest::ManifestDocument;
@@ -13,7 +14,7 @@ use zkvote_core::Manifest;
 use zkvote_protocol::api::ElectionStatus;
 use zkvote_protocol::fields::{ContributorName, FieldElement, VerifyingKeyBytes};
 use zkvote_protocol::setup::{contribution_entry, proving_key_hash, SetupRuleError};
-use zkvote_protocol::voter::check_proving_key;
+use zkvote_protocol::voter::load_proving_key;
 use zkvote_protocol::{ApplyError, ElectionState, Entry, Phase, TransitionError};
 use zkvote_tally::TrusteeKeys;
 
@@ -210,11 +211,22 @@ fn a_version_2_election_runs_its_setup_ceremony_before_registration() {
         size: 0,
         proving_key_hash: state.proving_key_hash().map(hex::encode),
     };
-    check_proving_key(state.manifest(), &status, &pk).unwrap();
-    assert!(check_proving_key(state.manifest(), &status, &other_pk).is_err());
+    let served = proving_key_to_pinned_bytes(&pk);
+    let loaded = load_proving_key(state.manifest(), &status, &served).unwrap();
+    assert!(loaded == pk);
+    let other = proving_key_to_pinned_bytes(&other_pk);
+    assert!(load_proving_key(state.manifest(), &status, &other).is_err());
     let mut changed = pk.clone();
     changed.a_query[3] = changed.a_query[4];
-    assert!(check_proving_key(state.manifest(), &status, &changed).is_err());
+    let changed = proving_key_to_pinned_bytes(&changed);
+    assert!(load_proving_key(state.manifest(), &status, &changed).is_err());
+    // One flipped bit, and the key's compressed form, are refused before any decoding.
+    let mut flipped = served.clone();
+    flipped[served.len() / 2] ^= 1;
+    for bytes in [flipped, key_to_bytes(&pk)] {
+        let e = load_proving_key(state.manifest(), &status, &bytes).unwrap_err();
+        assert!(e.to_string().contains("pinned"), "{e}");
+    }
     // Nothing of the ceremony after it closed.
     let late = Entry::SetupFinal {
         groth16_vk: VerifyingKeyBytes::new(key_to_bytes(&pk.vk)).unwrap(),

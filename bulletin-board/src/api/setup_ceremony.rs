@@ -9,7 +9,7 @@ use super::{created, election_body, election_id, ApiError, AppState};
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use axum::Json;
-use zkvote_circuits::groth16::key_to_bytes;
+use zkvote_circuits::groth16::proving_key_to_pinned_bytes;
 use zkvote_circuits::setup::SetupPhase;
 use zkvote_protocol::api::{ContributorView, SetupContributionBody, SetupStatus, MAX_BODY};
 use zkvote_protocol::setup::SetupRuleError;
@@ -125,7 +125,7 @@ pub(super) async fn store_proving_key(b: &Board, eid: &[u8; 32]) -> Result<Vec<u
         }
         let pk = tokio::task::block_in_place(|| setup.proving_key())
             .map_err(|e| refusal(ApplyError::Setup(e)))?;
-        key_to_bytes(&pk)
+        proving_key_to_pinned_bytes(&pk)
     };
     b.log.store().put_blob(eid, "proving-key", &bytes).await?;
     Ok(bytes)
