@@ -399,6 +399,14 @@ fn load_credential(path: &std::path::Path) -> Result<Credential, CliError> {
     files::load_credential(path)
 }
 
+/// Creates an ed25519 signing key file (never overwritten) and prints its public key.
+fn create_signing_key(path: &std::path::Path) -> Result<(), CliError> {
+    let k =
+        zkvote_core::keyfile::create_signing_key(path).map_err(|e| CliError::msg(e.to_string()))?;
+    println!("{}", hex::encode(k.verifying_key().to_bytes()));
+    Ok(())
+}
+
 fn signing_key(path: &std::path::Path) -> Result<ed25519_dalek::SigningKey, CliError> {
     zkvote_core::keyfile::read_signing_key(path).map_err(|e| CliError::msg(e.to_string()))
 }
@@ -574,11 +582,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
 
 async fn commission_command(c: CommissionCommand) -> Result<(), CliError> {
     match c {
-        CommissionCommand::Keygen { key } => {
-            let k = zkvote_core::keyfile::create_signing_key(&key)
-                .map_err(|e| CliError::msg(e.to_string()))?;
-            println!("{}", hex::encode(k.verifying_key().to_bytes()));
-        }
+        CommissionCommand::Keygen { key } => create_signing_key(&key)?,
         CommissionCommand::Create {
             board,
             key,
@@ -711,11 +715,7 @@ async fn trustee_command(t: TrusteeCommand) -> Result<(), CliError> {
 
 async fn setup_command(c: SetupCommand) -> Result<ExitCode, CliError> {
     match c {
-        SetupCommand::Keygen { key } => {
-            let k = zkvote_core::keyfile::create_signing_key(&key)
-                .map_err(|e| CliError::msg(e.to_string()))?;
-            println!("{}", hex::encode(k.verifying_key().to_bytes()));
-        }
+        SetupCommand::Keygen { key } => create_signing_key(&key)?,
         SetupCommand::Contribute {
             at,
             key,
