@@ -168,7 +168,16 @@ pub async fn contribute(
             let body = SetupContributionBody::from_entry(entry).expect("a contribution");
             match board.post_json::<Receipt>(&path, &body).await {
                 Ok(r) => return Ok(Some(r.index)),
-                Err(e) if matches!(e.code(), Some(ErrorCode::SetupMovedOn)) => continue,
+                Err(e) if matches!(e.code(), Some(ErrorCode::SetupMovedOn)) => {
+                    // Another contribution landed first: contribute again on the new
+                    // transcript, unless the time is up.
+                    if Instant::now() >= deadline {
+                        return Err(CliError::msg(
+                            "other contributions kept landing first until the time was up: try again",
+                        ));
+                    }
+                    continue;
+                }
                 Err(e) if matches!(e.code(), Some(ErrorCode::SetupWaiting)) => {}
                 Err(e) => return Err(e),
             }
