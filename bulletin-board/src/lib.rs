@@ -8,6 +8,8 @@
 
 pub mod api;
 pub mod ballot_box;
+#[cfg(feature = "booth")]
+pub mod booth;
 pub mod log;
 pub mod rate_limit;
 pub mod server;

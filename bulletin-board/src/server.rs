@@ -111,6 +111,8 @@ pub async fn run(command: BoardCommand, name: &str) -> Result<(), ServerError> {
             let (addr, server) =
                 bind(&db, &listen, read_signing_key(&key)?, rate_limit, config).await?;
             println!("{name} listening on http://{addr}");
+            #[cfg(feature = "booth")]
+            println!("web booth at http://{addr}/booth/");
             server.await
         }
     }
@@ -145,6 +147,8 @@ pub async fn bind(
         .map_err(listen_error)?;
     let addr = listener.local_addr().map_err(listen_error)?;
     let app = router_with_limit(board, rate_limit, rate_limit.saturating_mul(2));
+    #[cfg(feature = "booth")]
+    let app = app.merge(crate::booth::router());
     let server = async move {
         axum::serve(
             listener,

@@ -17,6 +17,7 @@ use crate::entry::Entry;
 use crate::kind::Phase;
 use ark_bls12_381::Fr;
 use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
@@ -29,7 +30,7 @@ use zkvote_circuits::merkle::{MerklePath, VoterRoll};
 use zkvote_core::codec::hex32;
 use zkvote_core::log::{leaf_hash, Checkpoint, Receipt};
 use zkvote_core::{
-    vartime_verify_opening, BallotDigest, BallotSecrets, Choices, ElectionContext,
+    vartime_verify_opening, BallotDigest, BallotOpening, BallotSecrets, Choices, ElectionContext,
     ElectionPublicKey, Element, Manifest,
 };
 
@@ -242,14 +243,23 @@ pub fn parse_choices(manifest: &Manifest, specs: &[String]) -> Result<Choices, V
     Choices::from_ids(manifest, &selected).map_err(|e| VoterError::Choices(e.to_string()))
 }
 
+/// What an audit revealed and found.
+pub struct Audited {
+    /// Per contest, the indices of the options the ballot encrypts.
+    pub choices: Vec<Vec<usize>>,
+    /// The revealed plaintexts and nonces (anyone can re-check them against the ballot).
+    pub opening: BallotOpening,
+}
+
 /// Benaloh's challenge: reveals the ballot's nonces and checks that it encrypts the
-/// choices made. The audited ballot must never be cast. Returns the option indices found.
+/// choices made. The audited ballot must never be cast. Returns the option indices found
+/// with the opening.
 pub fn audit(
     session: &VotingSession,
     ballot: &CompleteBallot,
     secrets: BallotSecrets,
     rng: &mut impl CryptoRngCore,
-) -> Result<Vec<Vec<usize>>, VoterError> {
+) -> Result<Audited, VoterError> {
     let chosen = secrets.choices().selected_indices();
     let opening = secrets.into_opening();
     let found = vartime_verify_opening(&session.ctx, &ballot.ballot, &opening, rng)
@@ -259,7 +269,10 @@ pub fn audit(
             "the ballot does not encrypt the choices made".into(),
         ));
     }
-    Ok(found)
+    Ok(Audited {
+        choices: found,
+        opening,
+    })
 }
 
 fn board_key(manifest: &Manifest) -> Result<ed25519_dalek::VerifyingKey, VoterError> {
@@ -296,6 +309,33 @@ pub fn receipt_checkpoint(
     receipt
         .verify(&manifest.election_id, &board_key(manifest)?)
         .map_err(|e| VoterError::Receipt(e.to_string()))
+}
+
+/// A voter's saved receipt, as the CLI and the web booth write and read it: where, which
+/// election, the tracker and the board's receipt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptFile {
+    /// The board's base URL.
+    pub board: String,
+    /// Election id, hex.
+    pub election_id: String,
+    /// The ballot's tracker (digest), hex.
+    pub tracker: String,
+    /// The board's receipt.
+    pub receipt: Receipt,
+}
+
+impl ReceiptFile {
+    /// Parses a receipt file's text.
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The file's text (pretty JSON).
+    pub fn to_text(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a receipt file serializes")
+    }
 }
 
 /// Checks a kept receipt against the board's newest checkpoint: the receipt verifies, and

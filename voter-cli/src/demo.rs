@@ -40,6 +40,34 @@ pub struct DemoOptions {
     /// Depth of the voter roll's Merkle tree (the eligibility circuit's size, and with it
     /// the setup ceremony's cost).
     pub roll_depth: u8,
+    /// Keep the board and its web booth up for a person to register and vote in a
+    /// browser (`--web`): wait after registration and again after voting.
+    pub web: bool,
+}
+
+/// Registration codes left for people voting in the browser under `--web`.
+const WEB_CODES: u32 = 5;
+
+/// Waits for the person running the demo: a line on standard input or Ctrl-C.
+async fn wait_for_go() -> Result<(), CliError> {
+    use tokio::io::AsyncBufReadExt;
+    let mut line = String::new();
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map_err(|e| CliError::msg(format!("cannot wait for Ctrl-C: {e}"))),
+        _ = stdin.read_line(&mut line) => Ok(()),
+    }
+}
+
+/// Refuses `--web` in a build without the web booth.
+fn check_web_build(web: bool) -> Result<(), CliError> {
+    if web && !cfg!(feature = "booth") {
+        return Err(CliError::msg(
+            "this zkvote was built without the web booth: run scripts/build-booth.sh, then \
+             build with `--features booth`",
+        ));
+    }
+    Ok(())
 }
 
 fn phase(n: u32, name: &str, text: impl AsRef<str>) {
@@ -99,6 +127,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
             "the threshold must be between 1 and the number of trustees",
         ));
     }
+    check_web_build(opts.web)?;
     let mut rng = rand::thread_rng();
 
     // 1. The board.
@@ -186,7 +215,10 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     }
 
     // 4. Voters register with one-time codes; the roll is frozen.
-    let codes = commission::issue_codes(&board, &commission, &eid, opts.voters as u32).await?;
+    let web_codes = if opts.web { WEB_CODES } else { 0 };
+    let mut codes =
+        commission::issue_codes(&board, &commission, &eid, opts.voters as u32 + web_codes).await?;
+    let spare = codes.split_off(opts.voters);
     let credentials: Vec<Credential> = (0..opts.voters)
         .map(|_| Credential::generate(&mut rand_core::OsRng))
         .collect();
@@ -196,6 +228,16 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         pb.inc(1);
     }
     pb.finish_and_clear();
+    let booth = format!("http://{addr}/booth/#/{}", hex::encode(eid));
+    if opts.web {
+        println!("web booth: {booth}");
+        println!(
+            "unused registration codes for the booth: {}",
+            spare.join(" ")
+        );
+        println!("register in the browser, then press Enter (or Ctrl-C) to freeze the roll and open voting");
+        wait_for_go().await?;
+    }
     commission::step(&board, &commission, &eid, "freeze").await?;
     phase(
         4,
@@ -307,6 +349,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     );
     println!("                voter 1 audited a ballot first (tracker {tracker}): it encrypts the choices made, and was not cast");
     println!("                voter 2 voted a second time: {second}");
+    if opts.web {
+        println!("voting is open: vote at {booth}");
+        println!("press Enter (or Ctrl-C) to close the election, tally and verify");
+        wait_for_go().await?;
+    }
 
     // 7. Close.
     commission::step(&board, &commission, &eid, "close").await?;
@@ -330,7 +377,13 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         ),
     );
     print!("{}", result_table(&manifest, &counts));
-    if counts != expected {
+    // Under --web, ballots cast in the browser come on top of the demo's own.
+    let includes_expected = counts
+        .iter()
+        .flatten()
+        .zip(expected.iter().flatten())
+        .all(|(c, e)| c >= e);
+    if (opts.web && !includes_expected) || (!opts.web && counts != expected) {
         return Err(CliError::msg(
             "the published result is not the count of the ballots cast",
         ));
@@ -353,6 +406,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         println!("record written to {}", path.display());
     }
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
+    if opts.web {
+        println!("results: {booth}/results");
+        println!("press Enter (or Ctrl-C) to stop the board");
+        wait_for_go().await?;
+    }
     if opts.db.is_none() {
         std::fs::remove_dir_all(&dir).ok();
     }

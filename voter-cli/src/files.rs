@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use zkvote_circuits::credential::Credential;
-use zkvote_core::log::Receipt;
 use zkvote_core::SecretKey;
+use zkvote_protocol::voter::ReceiptFile;
 use zkvote_tally::{CeremonyOutcome, TrusteeKeys, TrusteeShare};
 
 /// Writes a new private file (mode 0600 on Unix); refuses to overwrite.
@@ -218,38 +218,16 @@ pub fn parse_share(
         .map_err(|e| CliError::msg(format!("share file {origin}: {e}")))
 }
 
-/// A voter's saved receipt: where, which election, the tracker and the board's receipt.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReceiptFile {
-    /// The board's base URL.
-    pub board: String,
-    /// Election id, hex.
-    pub election_id: String,
-    /// The ballot's tracker (digest), hex.
-    pub tracker: String,
-    /// The board's receipt.
-    pub receipt: Receipt,
+/// Reads a receipt file (the format is [`ReceiptFile`]'s, shared with the web booth).
+pub fn load_receipt(path: &Path) -> Result<ReceiptFile, CliError> {
+    let text = read_text(path, "receipt file")?;
+    ReceiptFile::parse(&text)
+        .map_err(|e| CliError::msg(format!("unreadable receipt file {}: {e}", path.display())))
 }
 
-impl ReceiptFile {
-    /// Reads a receipt file.
-    pub fn load(path: &Path) -> Result<Self, CliError> {
-        let text = read_text(path, "receipt file")?;
-        Self::parse(&text, &path.display().to_string())
-    }
-
-    /// Parses a receipt file's text (`origin` names it in errors).
-    pub fn parse(text: &str, origin: &str) -> Result<Self, CliError> {
-        serde_json::from_str(text)
-            .map_err(|e| CliError::msg(format!("unreadable receipt file {origin}: {e}")))
-    }
-
-    /// Writes the receipt file (a new file).
-    pub fn save(&self, path: &Path) -> Result<(), CliError> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| CliError::msg(e.to_string()))?;
-        write_public(path, text.as_bytes())
-    }
+/// Writes a receipt file (a new file).
+pub fn save_receipt(file: &ReceiptFile, path: &Path) -> Result<(), CliError> {
+    write_public(path, file.to_text().as_bytes())
 }
 
 #[cfg(all(test, unix))]

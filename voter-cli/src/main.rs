@@ -12,7 +12,7 @@ use zkvote_circuits::setup::SetupPhase;
 use zkvote_cli::client::{parse_election_id, BoardClient};
 #[cfg(feature = "server")]
 use zkvote_cli::demo;
-use zkvote_cli::files::{self, ReceiptFile};
+use zkvote_cli::files;
 use zkvote_cli::ui::{byte_bar, progress_enabled, result_table};
 use zkvote_cli::{commission, setup, trustee, voter, CliError};
 use zkvote_protocol::fields::ContributorName;
@@ -62,11 +62,21 @@ enum Command {
         /// demo's time at the production depth of 20).
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(2..=32))]
         roll_depth: u8,
+        /// Keep the board and its web booth up on loopback: print the booth's address and
+        /// unused registration codes, wait (Enter or Ctrl-C) while people register in a
+        /// browser, open voting, wait again while they vote, then close, tally and
+        /// verify. Needs a build with `--features booth`.
+        #[arg(long)]
+        web: bool,
     },
     /// The bulletin board server.
     #[cfg(feature = "server")]
     #[command(subcommand)]
     Board(zkvote_board::server::BoardCommand),
+    /// The web booth embedded in this binary.
+    #[cfg(feature = "booth")]
+    #[command(subcommand)]
+    Booth(BoothCommand),
     /// Election commission commands.
     #[command(subcommand)]
     Commission(CommissionCommand),
@@ -370,6 +380,15 @@ enum VoterCommand {
     },
 }
 
+/// `zkvote booth ...`.
+#[cfg(feature = "booth")]
+#[derive(Subcommand)]
+enum BoothCommand {
+    /// Print the SHA-256 of the embedded booth bundle (the page's footer shows the same;
+    /// compare it with a build from source: scripts/build-booth.sh prints it last).
+    Hash,
+}
+
 #[derive(Subcommand)]
 enum ReceiptCommand {
     /// Check a receipt: inclusion in its checkpoint, and consistency with the board's latest.
@@ -423,9 +442,11 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             quiet,
             revote,
             roll_depth,
+            web,
         } => {
             demo::run(demo::DemoOptions {
                 roll_depth,
+                web,
                 voters,
                 trustees,
                 threshold,
@@ -493,7 +514,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
                 println!("audit passed: this ballot encrypts the choices above. It was NOT cast; run `zkvote vote` again to cast a fresh ballot.");
             } else {
                 let receipt = voter::cast(&board, &session, &ballot).await?;
-                receipt.save(&receipt_out)?;
+                files::save_receipt(&receipt, &receipt_out)?;
                 println!(
                     "ballot cast: tracker {tracker}, log entry {}",
                     receipt.receipt.index
@@ -501,8 +522,18 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
                 println!("receipt saved to {}", receipt_out.display());
             }
         }
+        #[cfg(feature = "booth")]
+        Command::Booth(BoothCommand::Hash) => {
+            let hash = zkvote_board::booth::bundle_hash();
+            if zkvote_board::booth::stated_bundle_hash().as_deref() != Some(hash.as_str()) {
+                return Err(CliError::msg(format!(
+                    "the embedded booth's bundle.json does not state its hash {hash}"
+                )));
+            }
+            println!("{hash}");
+        }
         Command::Receipt(ReceiptCommand::Check { receipt, board }) => {
-            let file = ReceiptFile::load(&receipt)?;
+            let file = files::load_receipt(&receipt)?;
             let board = BoardClient::new(board.as_deref().unwrap_or(&file.board))?;
             let (old, new) = voter::check_receipt(&board, &file).await?;
             println!(

@@ -4,7 +4,6 @@
 //! the async executor.
 
 use crate::client::{election_path, BoardClient};
-use crate::files::ReceiptFile;
 use crate::CliError;
 use rand_core::OsRng;
 use zkvote_circuits::complete::CompleteBallot;
@@ -12,7 +11,7 @@ use zkvote_circuits::credential::Credential;
 use zkvote_core::log::{Checkpoint, Receipt};
 use zkvote_core::{BallotSecrets, Choices, Manifest};
 use zkvote_protocol::api::{CheckpointView, ConsistencyView};
-use zkvote_protocol::voter::{self as steps, VotingSession};
+use zkvote_protocol::voter::{self as steps, ReceiptFile, VotingSession};
 use zkvote_protocol::ErrorCode;
 
 pub use zkvote_protocol::voter::parse_choices;
@@ -118,7 +117,7 @@ pub fn audit(
     ballot: &CompleteBallot,
     secrets: BallotSecrets,
 ) -> Result<Vec<Vec<usize>>, CliError> {
-    Ok(steps::audit(session, ballot, secrets, &mut OsRng)?)
+    Ok(steps::audit(session, ballot, secrets, &mut OsRng)?.choices)
 }
 
 /// Casts a ballot; checks the receipt (signature, inclusion, and that the logged entry is

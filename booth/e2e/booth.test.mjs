@@ -1,0 +1,220 @@
+// End-to-end test of the web booth in a real browser (Debian's Chromium, headless, driven
+// by playwright-core), against `zkvote demo --web` on loopback:
+//
+//   a mistyped code is refused and changes nothing; a voter registers with a code in the
+//   browser and downloads the credential (the CLI's format); the roll is frozen and voting
+//   opens; the voter builds a ballot, audits it (Benaloh), builds a fresh one, casts it and
+//   checks the receipt; the demo's other voters vote with the CLI; the commission closes,
+//   the trustees decrypt, the record verifies; the results page shows the published counts,
+//   which include the browser's ballot. The browser's network log shows that neither the
+//   credential's secret nor the audited ballot's nonces ever left the page, and that no
+//   request went anywhere but the board. Screenshots of every page (English, Korean, phone
+//   width) are saved in the artifacts folder.
+//
+//   node booth.test.mjs ZKVOTE_BINARY ARTIFACTS_DIR
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const [zkvote, artifacts] = process.argv.slice(2);
+if (!zkvote || !artifacts) {
+  console.error("usage: node booth.test.mjs ZKVOTE_BINARY ARTIFACTS_DIR");
+  process.exit(2);
+}
+mkdirSync(artifacts, { recursive: true });
+const step = (text) => console.log(`== ${text}`);
+
+// ------------------------------------------------------------------ the demo
+
+const demo = spawn(zkvote, ["demo", "--web", "--voters", "3", "--roll-depth", "2", "--quiet",
+  "--record-out", join(artifacts, "record.jsonl")], { stdio: ["pipe", "pipe", "inherit"] });
+let output = "";
+const waiters = [];
+demo.stdout.on("data", (chunk) => {
+  output += chunk;
+  process.stdout.write(chunk);
+  for (const w of waiters.splice(0)) w();
+});
+const exited = new Promise((resolve) => demo.on("exit", (code) => resolve(code)));
+
+/** Waits until the demo's output matches `re`; returns the match. */
+async function expectOutput(re, seconds = 600) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const m = output.match(re);
+    if (m) return m;
+    if (Date.now() > deadline || demo.exitCode !== null) {
+      throw new Error(`the demo did not print ${re} (exit ${demo.exitCode})`);
+    }
+    await new Promise((r) => { waiters.push(r); setTimeout(r, 1000); });
+  }
+}
+
+const go = () => demo.stdin.write("\n");
+
+// ------------------------------------------------------------------ the browser
+
+const profile = join(tmpdir(), `zkvote-e2e-${process.pid}`);
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  acceptDownloads: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+  viewport: { width: 1000, height: 900 },
+  locale: "en-US",
+});
+const sent = []; // every request the booth made: url, method, body
+browser.on("request", (r) => sent.push({ url: r.url(), method: r.method(), body: r.postData() || "" }));
+const page = browser.pages()[0] || await browser.newPage();
+const consoleErrors = [];
+page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+async function shot(name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+async function saveDownload(linkText, name) {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByText(linkText).click()]);
+  const path = join(artifacts, name);
+  await download.saveAs(path);
+  return readFileSync(path, "utf8");
+}
+
+try {
+  const booth = (await expectOutput(/web booth: (\S+)/))[1];
+  const codes = (await expectOutput(/unused registration codes for the booth: (.+)\n/))[1].trim().split(/\s+/);
+  const eid = booth.split("#/")[1];
+  assert.equal(codes.length, 5);
+
+  step("election page (English, then Korean, then at phone width)");
+  await page.goto(booth);
+  await page.waitForSelector("#phase");
+  assert.equal(await page.getAttribute("#phase", "data-phase"), "setup");
+  await page.waitForSelector("#bundle-hash");
+  await shot("1-election");
+  await page.click("#lang-switch");
+  await page.waitForFunction(() => document.documentElement.lang === "ko");
+  await page.waitForSelector("#phase");
+  assert.match(await page.textContent("#phase"), /유권자 등록/);
+  await shot("1-election-ko");
+  await page.click("#lang-switch");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForSelector("#phase");
+  await shot("1-election-phone");
+  await page.setViewportSize({ width: 1000, height: 900 });
+
+  step("register: a mistyped code is refused, then a real one registers");
+  await page.goto(`${booth}/register`);
+  await page.fill("#code", "not-a-code");
+  await page.click("button[type=submit]");
+  await page.waitForSelector(".error");
+  assert.match(await page.textContent(".error"), /unknown or already used/);
+  await shot("2-register-refused");
+  await page.fill("#code", codes[0]);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("text=You are registered");
+  await shot("2-registered");
+  const credentialText = await saveDownload("Download my credential file", "credential.json");
+  const credential = JSON.parse(credentialText);
+  assert.equal(credential.format, "zkvote-credential");
+  assert.match(credential.secret, /^[0-9a-f]{64}$/);
+
+  step("the commission freezes the roll; voting opens");
+  go();
+  await expectOutput(/voting is open/);
+
+  step("vote: build, audit, build afresh, cast");
+  await page.goto(`${booth}/vote`);
+  await page.waitForSelector("#build");
+  // Too few choices are refused in the page, before anything is built.
+  await page.click("#build");
+  await page.waitForSelector("#choice-problems .error");
+  await shot("3-vote-form-refused");
+  const fieldsets = await page.$$("fieldset");
+  for (const f of fieldsets) {
+    await (await f.$("input")).check();
+  }
+  await page.click("#build");
+  await page.waitForSelector("#tracker", { timeout: 300000 });
+  const auditedTracker = await page.textContent("#tracker");
+  await shot("3-vote-built");
+  await page.click("#audit");
+  await page.waitForSelector("#audit-found");
+  await page.click("details summary");
+  const nonces = (await page.textContent("#audit-nonces")).split(/\s+/).filter(Boolean);
+  assert.ok(nonces.length >= 2 && nonces.every((n) => /^[0-9a-f]{64}$/.test(n)));
+  await shot("4-audited");
+  await page.click("#again");
+  await page.waitForSelector("#tracker", { timeout: 300000 });
+  const castTracker = await page.textContent("#tracker");
+  assert.notEqual(castTracker, auditedTracker);
+  await page.click("#cast");
+
+  step("receipt: shown, downloaded, checked");
+  await page.waitForSelector("#receipt-tracker", { timeout: 60000 });
+  assert.equal(await page.textContent("#receipt-tracker"), castTracker);
+  await page.click("#check");
+  await page.waitForSelector("#receipt-ok");
+  await shot("5-receipt-checked");
+  const receipt = JSON.parse(await saveDownload("Download my receipt", "receipt.json"));
+  assert.equal(receipt.tracker, castTracker);
+  assert.equal(receipt.election_id, eid);
+
+  step("a second ballot from the same voter is refused (the election's policy)");
+  await page.goto(`${booth}/vote`);
+  await page.waitForSelector("#build");
+  for (const f of await page.$$("fieldset")) await (await f.$("input")).check();
+  await page.click("#build");
+  await page.waitForSelector("#cast", { timeout: 300000 });
+  await page.click("#cast");
+  await page.waitForSelector(".error");
+  assert.match(await page.textContent(".error"), /already in the log/);
+  await shot("6-second-ballot-refused");
+
+  step("close, tally and verify");
+  go();
+  await expectOutput(/press Enter \(or Ctrl-C\) to stop the board/);
+  assert.match(output, /\[PASS\] 9\./);
+  assert.doesNotMatch(output, /\[FAIL\]/);
+  const lines = readFileSync(join(artifacts, "record.jsonl"), "utf8").trim().split("\n").map(JSON.parse);
+  const result = lines.map((l) => l.entry || l).find((e) => e.kind === "result");
+  assert.ok(result, "the record has a result");
+  assert.equal(result.ballots_counted, 4, "three CLI voters and the browser's voter");
+
+  step("results page");
+  await page.goto(`${booth}/results`);
+  await page.waitForSelector("#counted");
+  assert.match(await page.textContent("#counted"), /^4 ballots counted/);
+  const shown = await page.$$eval("table.chart", (tables) => tables.map((t) =>
+    [...t.querySelectorAll("td.count")].map((td) => Number(td.textContent.replace(/\D+/g, "")))));
+  assert.deepEqual(shown, result.counts);
+  await shot("7-results");
+
+  step("network log: secrets never left the page; only the board was contacted");
+  const origin = new URL(booth).origin;
+  for (const r of sent) {
+    assert.equal(new URL(r.url).origin, origin, `a request went to ${r.url}`);
+    const haystack = `${r.url}\n${r.body}`;
+    assert.ok(!haystack.includes(credential.secret), `the credential secret was sent to ${r.url}`);
+    for (const n of nonces) assert.ok(!haystack.includes(n), `a ballot nonce was sent to ${r.url}`);
+  }
+  const posts = sent.filter((r) => r.method === "POST").map((r) => new URL(r.url).pathname.split("/").pop());
+  assert.deepEqual(posts, ["registrations", "registrations", "ballots", "ballots"]);
+  assert.deepEqual(consoleErrors.filter((e) => !/status of 4\d\d/.test(e)), []);
+
+  go();
+  assert.equal(await exited, 0, "the demo exits cleanly");
+  console.log(`booth end-to-end test passed (${sent.length} requests checked)`);
+} catch (e) {
+  await shot("failure").catch(() => {});
+  demo.kill("SIGKILL");
+  throw e;
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}

@@ -1,0 +1,283 @@
+//! zkvote-booth: the voter's steps of [`zkvote_protocol::voter`] for the web booth.
+//!
+//! [`Booth`] and the free functions here are plain Rust (tested natively); the
+//! `wasm` module wraps them with wasm-bindgen for the booth's Web Worker (`web/worker.js`),
+//! which is the only place the browser runs them. Every value crossing into JavaScript is
+//! a string (JSON or hex) or bytes; every failure is a [`BoothError`] whose stable `code`
+//! the page translates (`web/i18n.js`) and whose `message` gives the detail.
+//!
+//! Secrets stay in this module's memory or the browser's storage: the credential's text
+//! comes in from the page's IndexedDB and the ballot's nonces never leave the worker
+//! except when the voter audits that ballot (which is then never cast).
+#![deny(missing_docs)]
+
+use rand_core::OsRng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+use zkvote_circuits::complete::CompleteBallot;
+use zkvote_circuits::credential::Credential;
+use zkvote_circuits::field::fr_to_bytes;
+use zkvote_core::{BallotSecrets, Choices, Manifest};
+use zkvote_protocol::api::{CheckpointView, ConsistencyView, ElectionStatus};
+use zkvote_protocol::voter::{self as steps, ReceiptFile, VoterError, VotingSession};
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+/// A failure, with a stable code for the page's message catalogue and a detail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BoothError {
+    /// Stable code: `credential`, `not-open`, `proving-key`, `roll`, `board-answer`,
+    /// `not-registered`, `choices`, `build`, `audit-failed`, `receipt`, `no-ballot`,
+    /// `input`.
+    pub code: &'static str,
+    /// What exactly went wrong (English; shown under the translated message).
+    pub message: String,
+}
+
+impl BoothError {
+    fn new(code: &'static str, message: impl ToString) -> Self {
+        BoothError {
+            code,
+            message: message.to_string(),
+        }
+    }
+
+    /// The error as JSON (`{"code": ..., "message": ...}`).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an error serializes")
+    }
+}
+
+impl From<VoterError> for BoothError {
+    fn from(e: VoterError) -> Self {
+        let code = match &e {
+            VoterError::NotOpen(_) => "not-open",
+            VoterError::Board { what, .. } if what.contains("proving key") => "proving-key",
+            VoterError::Board { what, .. } if what.contains("roll") => "roll",
+            VoterError::Board { .. } => "board-answer",
+            VoterError::NotRegistered => "not-registered",
+            VoterError::Choices(_) => "choices",
+            VoterError::Build(_) => "build",
+            VoterError::Audit(_) => "audit-failed",
+            VoterError::Receipt(_) => "receipt",
+        };
+        BoothError::new(code, e)
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T, BoothError> {
+    serde_json::from_str(json).map_err(|e| BoothError::new("input", format!("{what}: {e}")))
+}
+
+fn credential(text: &str) -> Result<Credential, BoothError> {
+    Credential::from_file_text(text).map_err(|e| BoothError::new("credential", e))
+}
+
+/// A new credential's file text (the format of `zkvote voter keygen`).
+pub fn new_credential() -> Zeroizing<String> {
+    Credential::generate(&mut OsRng).to_file_text()
+}
+
+/// Checks a credential file's text and returns its public commitment (hex).
+pub fn credential_commitment(text: &str) -> Result<String, BoothError> {
+    Ok(hex::encode(fr_to_bytes(&credential(text)?.commitment())))
+}
+
+/// The JSON body of `POST /v1/elections/{id}/registrations` for a one-time code.
+pub fn registration_body(code: &str, credential_text: &str) -> Result<String, BoothError> {
+    let body = steps::registration(code, &credential(credential_text)?);
+    Ok(serde_json::to_string(&body).expect("a registration serializes"))
+}
+
+/// The hash a version-2 election pins for its proving key, of the bytes a board served
+/// (hex): what the page uses as the key's cache name.
+pub fn proving_key_hash(bytes: &[u8]) -> String {
+    hex::encode(zkvote_protocol::setup::pinned_bytes_hash(bytes))
+}
+
+/// A ballot just built: its tracker and the body to post.
+#[derive(Serialize)]
+pub struct BuiltBallot {
+    /// The tracker (hex), which the voter can look up on the board.
+    pub tracker: String,
+    /// The complete ballot as the JSON body of `POST /v1/elections/{id}/ballots`.
+    pub body: String,
+}
+
+/// An audited ballot: the options it encrypts and the revealed nonces.
+#[derive(Serialize)]
+pub struct AuditReport {
+    /// The audited ballot's tracker (hex).
+    pub tracker: String,
+    /// Per contest (manifest order): its id and the ids of the options the ballot encrypts.
+    pub choices: Vec<(String, Vec<String>)>,
+    /// Per contest, per option: the encryption nonce (hex of the canonical scalar).
+    pub nonces: Vec<Vec<String>>,
+}
+
+/// One open election in the booth: the checked session and the ballot built last, kept
+/// until it is audited or cast.
+pub struct Booth {
+    session: VotingSession,
+    pending: Option<(CompleteBallot, BallotSecrets)>,
+}
+
+impl Booth {
+    /// Opens the election `election_id` (hex) from the board's answers (manifest and
+    /// status as JSON, the roll and the proving key as bytes), checked against each other by
+    /// [`VotingSession::new`]: the proving key must hash to the election's pin.
+    pub fn open(
+        election_id: &str,
+        manifest: &str,
+        status: &str,
+        roll: &[u8],
+        proving_key: &[u8],
+    ) -> Result<Booth, BoothError> {
+        let manifest: Manifest = parse("manifest", manifest)?;
+        if hex::encode(manifest.election_id) != election_id {
+            return Err(BoothError::new(
+                "board-answer",
+                "the board answered with another election's manifest",
+            ));
+        }
+        let status: ElectionStatus = parse("status", status)?;
+        let session = VotingSession::new(manifest, &status, roll, proving_key)?;
+        Ok(Booth {
+            session,
+            pending: None,
+        })
+    }
+
+    fn manifest(&self) -> &Manifest {
+        self.session.ctx.manifest()
+    }
+
+    /// Builds a complete ballot for the choices (`{"contest id": ["option id", ...]}`),
+    /// keeping it (and its secrets) for [`Booth::audit`] or [`Booth::cast_receipt`]. A
+    /// ballot built before and not cast is dropped.
+    pub fn build(
+        &mut self,
+        credential_text: &str,
+        choices: &str,
+    ) -> Result<BuiltBallot, BoothError> {
+        self.pending = None;
+        let selected: BTreeMap<String, Vec<String>> = parse("choices", choices)?;
+        let choices = Choices::from_ids(self.manifest(), &selected)
+            .map_err(|e| BoothError::new("choices", e))?;
+        let cred = credential(credential_text)?;
+        let (ballot, secrets) = self.session.build_ballot(&cred, &choices, &mut OsRng)?;
+        let built = BuiltBallot {
+            tracker: hex::encode(self.session.tracker(&ballot).as_bytes()),
+            body: serde_json::to_string(&ballot).expect("a ballot serializes"),
+        };
+        self.pending = Some((ballot, secrets));
+        Ok(built)
+    }
+
+    fn take_pending(&mut self) -> Result<(CompleteBallot, BallotSecrets), BoothError> {
+        self.pending
+            .take()
+            .ok_or_else(|| BoothError::new("no-ballot", "no ballot has been built"))
+    }
+
+    /// Benaloh's challenge on the ballot built last: reveals its nonces and checks it
+    /// encrypts the choices made. That ballot can no longer be cast.
+    pub fn audit(&mut self) -> Result<AuditReport, BoothError> {
+        let (ballot, secrets) = self.take_pending()?;
+        let audited = steps::audit(&self.session, &ballot, secrets, &mut OsRng)?;
+        let manifest = self.manifest();
+        let choices = manifest
+            .contests
+            .iter()
+            .zip(&audited.choices)
+            .map(|(c, found)| {
+                let ids = found.iter().map(|&i| c.options[i].id.clone()).collect();
+                (c.id.clone(), ids)
+            })
+            .collect();
+        let nonces = audited
+            .opening
+            .contests
+            .iter()
+            .map(|c| c.nonces.iter().map(|n| hex::encode(n.to_bytes())).collect())
+            .collect();
+        Ok(AuditReport {
+            tracker: hex::encode(self.session.tracker(&ballot).as_bytes()),
+            choices,
+            nonces,
+        })
+    }
+
+    /// Checks the board's receipt (`receipt`, JSON) for the ballot built last and cast:
+    /// signed by the manifest's board key, its inclusion proof, and the logged entry is
+    /// exactly that ballot. Returns the receipt file's text (the CLI's format). The
+    /// ballot is kept if the receipt does not verify.
+    pub fn cast_receipt(&mut self, board_url: &str, receipt: &str) -> Result<String, BoothError> {
+        let (ballot, _) = self
+            .pending
+            .as_ref()
+            .ok_or_else(|| BoothError::new("no-ballot", "no ballot has been built"))?;
+        let receipt = parse("receipt", receipt)?;
+        steps::check_cast_receipt(self.manifest(), ballot, &receipt)?;
+        let file = ReceiptFile {
+            board: board_url.to_string(),
+            election_id: hex::encode(self.manifest().election_id),
+            tracker: hex::encode(self.session.tracker(ballot).as_bytes()),
+            receipt,
+        };
+        self.pending = None;
+        Ok(file.to_text())
+    }
+}
+
+/// What a receipt check established.
+#[derive(Serialize)]
+pub struct ReceiptCheck {
+    /// The ballot's tracker (hex).
+    pub tracker: String,
+    /// Its index in the log.
+    pub index: u64,
+    /// The size of the receipt's signed checkpoint.
+    pub receipt_size: u64,
+    /// The size of the board's latest checkpoint, which extends the receipt's.
+    pub latest_size: u64,
+}
+
+/// Checks a kept receipt file against the board's latest checkpoint and the consistency
+/// proof from the receipt's checkpoint to it (all JSON, as the board serves them).
+pub fn check_receipt(
+    manifest: &str,
+    receipt_file: &str,
+    latest: &str,
+    consistency: &str,
+) -> Result<ReceiptCheck, BoothError> {
+    let manifest: Manifest = parse("manifest", manifest)?;
+    let file =
+        ReceiptFile::parse(receipt_file).map_err(|e| BoothError::new("receipt", e.to_string()))?;
+    if file.election_id != hex::encode(manifest.election_id) {
+        return Err(BoothError::new(
+            "receipt",
+            "the receipt is for another election",
+        ));
+    }
+    let latest: CheckpointView = parse("checkpoint", latest)?;
+    let proof: ConsistencyView = parse("consistency proof", consistency)?;
+    let (old, new) = steps::check_receipt_extension(&manifest, &file.receipt, &latest, &proof)?;
+    Ok(ReceiptCheck {
+        tracker: file.tracker,
+        index: file.receipt.index,
+        receipt_size: old.size,
+        latest_size: new.size,
+    })
+}
+
+/// The checkpoint size a receipt file's receipt is signed at (checked against the
+/// manifest's board key), so the page can ask for the consistency proof from it.
+pub fn receipt_size(manifest: &str, receipt_file: &str) -> Result<u64, BoothError> {
+    let manifest: Manifest = parse("manifest", manifest)?;
+    let file =
+        ReceiptFile::parse(receipt_file).map_err(|e| BoothError::new("receipt", e.to_string()))?;
+    Ok(steps::receipt_checkpoint(&manifest, &file.receipt)?.size)
+}

@@ -1,0 +1,99 @@
+//! The wasm-bindgen surface the booth's worker calls. Every failure is thrown as a
+//! JavaScript `Error` whose message is the [`BoothError`]'s JSON, so the worker can hand
+//! the page its stable code.
+
+use crate::{BoothError, Serialize};
+use wasm_bindgen::prelude::*;
+
+fn thrown(e: BoothError) -> JsError {
+    JsError::new(&e.to_json())
+}
+
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("serializes")
+}
+
+/// A new credential's file text.
+#[wasm_bindgen(js_name = newCredential)]
+pub fn new_credential() -> String {
+    (*crate::new_credential()).clone()
+}
+
+/// A credential file's public commitment (hex); throws if the file is not a credential.
+#[wasm_bindgen(js_name = credentialCommitment)]
+pub fn credential_commitment(text: &str) -> Result<String, JsError> {
+    crate::credential_commitment(text).map_err(thrown)
+}
+
+/// The registration request's JSON body.
+#[wasm_bindgen(js_name = registrationBody)]
+pub fn registration_body(code: &str, credential: &str) -> Result<String, JsError> {
+    crate::registration_body(code, credential).map_err(thrown)
+}
+
+/// The pinned hash of a served proving key (hex).
+#[wasm_bindgen(js_name = provingKeyHash)]
+pub fn proving_key_hash(bytes: &[u8]) -> String {
+    crate::proving_key_hash(bytes)
+}
+
+/// A receipt check's result as JSON.
+#[wasm_bindgen(js_name = checkReceipt)]
+pub fn check_receipt(
+    manifest: &str,
+    receipt_file: &str,
+    latest: &str,
+    consistency: &str,
+) -> Result<String, JsError> {
+    crate::check_receipt(manifest, receipt_file, latest, consistency)
+        .map(|c| json(&c))
+        .map_err(thrown)
+}
+
+/// The checkpoint size a receipt file is signed at.
+#[wasm_bindgen(js_name = receiptSize)]
+pub fn receipt_size(manifest: &str, receipt_file: &str) -> Result<f64, JsError> {
+    crate::receipt_size(manifest, receipt_file)
+        .map(|s| s as f64)
+        .map_err(thrown)
+}
+
+/// One open election (see [`crate::Booth`]).
+#[wasm_bindgen]
+pub struct Booth(crate::Booth);
+
+#[wasm_bindgen]
+impl Booth {
+    /// Opens an election from the board's answers.
+    #[wasm_bindgen(constructor)]
+    pub fn open(
+        election_id: &str,
+        manifest: &str,
+        status: &str,
+        roll: &[u8],
+        proving_key: &[u8],
+    ) -> Result<Booth, JsError> {
+        crate::Booth::open(election_id, manifest, status, roll, proving_key)
+            .map(Booth)
+            .map_err(thrown)
+    }
+
+    /// Builds a ballot; returns `{"tracker", "body"}` as JSON.
+    pub fn build(&mut self, credential: &str, choices: &str) -> Result<String, JsError> {
+        self.0
+            .build(credential, choices)
+            .map(|b| json(&b))
+            .map_err(thrown)
+    }
+
+    /// Audits the ballot built last; returns the audit report as JSON.
+    pub fn audit(&mut self) -> Result<String, JsError> {
+        self.0.audit().map(|a| json(&a)).map_err(thrown)
+    }
+
+    /// Checks the cast ballot's receipt; returns the receipt file's text.
+    #[wasm_bindgen(js_name = castReceipt)]
+    pub fn cast_receipt(&mut self, board_url: &str, receipt: &str) -> Result<String, JsError> {
+        self.0.cast_receipt(board_url, receipt).map_err(thrown)
+    }
+}

@@ -1,0 +1,198 @@
+//! The booth's steps natively (the same code the worker runs as WebAssembly): a ballot is
+//! built and audited for a registered credential; every refusal carries the stable code
+//! the page translates, and a refused step keeps nothing.
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{OsRng, SeedableRng};
+use zkvote_booth::{credential_commitment, new_credential, registration_body, Booth};
+use zkvote_circuits::credential::Credential;
+use zkvote_circuits::field::fr_to_bytes;
+use zkvote_circuits::groth16::{key_to_bytes, setup, ProvingKey};
+use zkvote_circuits::merkle::VoterRoll;
+use zkvote_core::sample::sample_manifest_toml;
+use zkvote_core::SecretKey;
+use zkvote_protocol::api::ElectionStatus;
+use zkvote_protocol::Phase;
+use zkvote_tally::TrusteeKeys;
+use zkvote_testkit::TestManifest;
+
+const DEPTH: u8 = 2;
+const EID: [u8; 32] = [0xb0; 32];
+
+struct Election {
+    manifest: String,
+    status: ElectionStatus,
+    roll: Vec<u8>,
+    proving_key: Vec<u8>,
+    voter: String,
+}
+
+fn election_with(pk: &ProvingKey) -> Election {
+    let board = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
+    let commission = ed25519_dalek::SigningKey::from_bytes(&[2; 32]).verifying_key();
+    let trustees = [TrusteeKeys::generate(1, &mut OsRng)];
+    let manifest = TestManifest {
+        election_id: EID,
+        commission: &commission,
+        board: &board,
+        eligibility: pk,
+        roll_depth: DEPTH,
+        revote_policy: "reject",
+        trustees: (&trustees, 1),
+    }
+    .build(&sample_manifest_toml());
+    let voter = Credential::generate(&mut OsRng);
+    let other = Credential::generate(&mut OsRng);
+    let commitments = vec![other.commitment(), voter.commitment()];
+    let roll = VoterRoll::new(DEPTH, commitments.clone()).unwrap();
+    let joint = SecretKey::random(&mut OsRng).public_key();
+    let status = ElectionStatus {
+        phase: Phase::Open,
+        registrations: 2,
+        roll_root: Some(hex::encode(fr_to_bytes(&roll.root()))),
+        joint_key: Some(hex::encode(joint.element().to_bytes())),
+        ballots: 0,
+        dealings: 1,
+        complaints: 0,
+        partial_decryptions: 0,
+        size: 8,
+        proving_key_hash: None,
+    };
+    Election {
+        manifest: serde_json::to_string(&manifest).unwrap(),
+        status,
+        roll: commitments.iter().flat_map(fr_to_bytes).collect(),
+        proving_key: key_to_bytes(pk),
+        voter: (*voter.to_file_text()).clone(),
+    }
+}
+
+fn keys(seed: u64) -> ProvingKey {
+    setup(DEPTH, &mut ChaCha20Rng::seed_from_u64(seed)).0
+}
+
+fn open(e: &Election) -> Result<Booth, zkvote_booth::BoothError> {
+    let status = serde_json::to_string(&e.status).unwrap();
+    Booth::open(
+        &hex::encode(EID),
+        &e.manifest,
+        &status,
+        &e.roll,
+        &e.proving_key,
+    )
+}
+
+fn code_of<T>(r: Result<T, zkvote_booth::BoothError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(e) => e.code,
+    }
+}
+
+const CHOICES: &str = r#"{"mayor": ["ada"], "parks": ["trees", "pool"]}"#;
+
+#[test]
+fn a_registered_voter_builds_and_audits_a_ballot() {
+    let e = election_with(&keys(1));
+    let mut booth = open(&e).unwrap();
+    let built = booth.build(&e.voter, CHOICES).unwrap();
+    assert_eq!(built.tracker.len(), 64);
+    let ballot: serde_json::Value = serde_json::from_str(&built.body).unwrap();
+    assert!(ballot.is_object());
+    let report = booth.audit().unwrap();
+    assert_eq!(report.tracker, built.tracker);
+    assert_eq!(
+        report.choices[0],
+        ("mayor".to_string(), vec!["ada".to_string()])
+    );
+    assert_eq!(
+        report.choices[1].1,
+        vec!["trees".to_string(), "pool".to_string()]
+    );
+    assert!(report.nonces.iter().flatten().all(|n| n.len() == 64));
+    // The audited ballot is gone: it can be neither audited again nor cast.
+    assert_eq!(code_of(booth.audit()), "no-ballot");
+    assert_eq!(code_of(booth.cast_receipt("http://b", "{}")), "no-ballot");
+}
+
+#[test]
+fn what_the_board_serves_is_checked_against_the_election() {
+    let pk = keys(1);
+    let e = election_with(&pk);
+    assert_eq!(code_of(open(&e)), "ok");
+
+    let mut other_key = election_with(&pk);
+    other_key.proving_key = key_to_bytes(&keys(2));
+    assert_eq!(code_of(open(&other_key)), "proving-key");
+
+    let mut flipped = election_with(&pk);
+    let n = flipped.proving_key.len();
+    flipped.proving_key[n / 2] ^= 1;
+    assert_ne!(code_of(open(&flipped)), "ok");
+
+    let mut roll = election_with(&pk);
+    roll.roll[5] ^= 1;
+    assert_eq!(code_of(open(&roll)), "roll");
+
+    let mut closed = election_with(&pk);
+    closed.status.phase = Phase::Closed;
+    assert_eq!(code_of(open(&closed)), "not-open");
+
+    let status = serde_json::to_string(&e.status).unwrap();
+    let another = Booth::open(
+        &hex::encode([7u8; 32]),
+        &e.manifest,
+        &status,
+        &e.roll,
+        &e.proving_key,
+    );
+    assert_eq!(code_of(another), "board-answer");
+    assert_eq!(
+        code_of(Booth::open(
+            &hex::encode(EID),
+            "{",
+            &status,
+            &e.roll,
+            &e.proving_key
+        )),
+        "input"
+    );
+}
+
+#[test]
+fn the_voter_s_mistakes_are_named() {
+    let e = election_with(&keys(1));
+    let mut booth = open(&e).unwrap();
+    let stranger = new_credential();
+    assert_eq!(code_of(booth.build(&stranger, CHOICES)), "not-registered");
+    assert_eq!(
+        code_of(booth.build(&e.voter, r#"{"mayor": ["ada", "bo"]}"#)),
+        "choices"
+    );
+    assert_eq!(
+        code_of(booth.build(&e.voter, r#"{"mayor": ["nobody"]}"#)),
+        "choices"
+    );
+    assert_eq!(code_of(booth.build(&e.voter, "[1]")), "input");
+    let corrupt = e.voter.replace("\"secret\": \"", "\"secret\": \"0");
+    assert_eq!(code_of(booth.build(&corrupt, CHOICES)), "credential");
+    assert_eq!(code_of(booth.audit()), "no-ballot");
+}
+
+#[test]
+fn credentials_and_registrations_use_the_cli_s_formats() {
+    let text = new_credential();
+    let cred = Credential::from_file_text(&text).unwrap();
+    let commitment = credential_commitment(&text).unwrap();
+    assert_eq!(commitment, hex::encode(fr_to_bytes(&cred.commitment())));
+    let body: serde_json::Value =
+        serde_json::from_str(&registration_body(" code-1 ", &text).unwrap()).unwrap();
+    assert_eq!(body["code"], "code-1");
+    assert_eq!(body["commitment"], commitment.as_str());
+    // Only the code and the public commitment are sent.
+    assert_eq!(body.as_object().unwrap().len(), 2);
+    assert!(!body
+        .to_string()
+        .contains(&hex::encode(fr_to_bytes(cred.secret()))));
+    assert_eq!(code_of(registration_body("c", "{}")), "credential");
+}
