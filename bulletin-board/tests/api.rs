@@ -724,3 +724,49 @@ async fn a_long_record_is_streamed_whole() {
     assert_eq!(cp.size, VOTERS as u64 + 1);
     assert_eq!(cp.root, MemoryTree::from_leaf_hashes(leaves).root());
 }
+
+/// A booth on another origin may read and post: every answer allows any origin, and a
+/// CORS preflight is answered; an `OPTIONS` request that is not a preflight is still a
+/// method the API does not have.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_origins_may_call_the_api() {
+    let dir = std::env::temp_dir().join(format!("zkvote-cors-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("b.db").display());
+    let base = common::serve_in_process(&url, &SigningKey::generate(&mut OsRng)).await;
+    let http = reqwest::Client::new();
+    let get = http
+        .get(format!("{base}/v1/health"))
+        .header("origin", "https://booth.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.headers()["access-control-allow-origin"], "*");
+    let preflight = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{base}/v1/elections/{}/ballots", "ab".repeat(32)),
+        )
+        .header("origin", "https://booth.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    assert_eq!(
+        preflight.headers()["access-control-allow-methods"],
+        "GET, POST"
+    );
+    assert_eq!(
+        preflight.headers()["access-control-allow-headers"],
+        "content-type"
+    );
+    let options = http
+        .request(reqwest::Method::OPTIONS, format!("{base}/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status().as_u16(), 405);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -30,6 +30,43 @@ pub(super) async fn limit_uri(req: Request, next: axum::middleware::Next) -> Res
     next.run(req).await
 }
 
+/// Cross-origin access (a booth hosted on another origin): every answer may be read by any
+/// origin (`Access-Control-Allow-Origin: *`; no credentials are ever involved), and a
+/// CORS preflight (an `OPTIONS` request naming `Access-Control-Request-Method`) is
+/// answered 204 for GET and POST with a JSON body. Any other `OPTIONS` request goes on to
+/// the routes (405).
+pub(super) async fn cors(req: Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{header, HeaderValue, Method};
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut res = if preflight {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        r
+    } else {
+        next.run(req).await
+    };
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    res
+}
+
 /// Every refusal is a JSON error with a stable code: refusals made by the framework
 /// (path and query parse failures, wrong method, timeouts) are rewritten into that form,
 /// keeping their status and their text as the message.

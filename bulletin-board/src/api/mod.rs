@@ -111,20 +111,14 @@ pub fn router(board: Arc<Board>) -> Router {
         .route("/v1/elections/{id}/record", get(records::record))
         .fallback(framework::unknown_route)
         .layer(axum::middleware::from_fn(framework::limit_uri))
-        // Any origin may read the public record and post ballots (a booth hosted
-        // elsewhere): no credentials are ever involved.
-        .layer(
-            tower_http::cors::CorsLayer::new()
-                .allow_origin(tower_http::cors::Any)
-                .allow_methods([Method::GET, Method::POST])
-                .allow_headers([axum::http::header::CONTENT_TYPE]),
-        )
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
         // Outermost, so that the timeout's refusal is rewritten too.
         .layer(axum::middleware::map_response(framework::json_errors))
+        // Any origin may read the public record and post (a booth hosted elsewhere).
+        .layer(axum::middleware::from_fn(framework::cors))
         .with_state(board)
 }
 
