@@ -14,7 +14,7 @@
 //   node booth.test.mjs ZKVOTE_BINARY ARTIFACTS_DIR
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
@@ -78,6 +78,22 @@ async function shot(name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
 
+/** Presses Tab until the focused element matches `selector` (keyboard-only operation). */
+async function tabTo(selector) {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) return;
+  }
+  throw new Error(`Tab never reaches ${selector}`);
+}
+
+/** Every form control on the page has a label. */
+async function assertLabelled(where) {
+  const unlabelled = await page.$$eval("input, select, textarea", (els) =>
+    els.filter((e) => !e.labels || e.labels.length === 0).map((e) => e.outerHTML));
+  assert.deepEqual(unlabelled, [], `${where}: controls without a label`);
+}
+
 async function saveDownload(linkText, name) {
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByText(linkText).click()]);
   const path = join(artifacts, name);
@@ -110,6 +126,7 @@ try {
 
   step("register: a mistyped code is refused, then a real one registers");
   await page.goto(`${booth}/register`);
+  await assertLabelled("register");
   await page.fill("#code", "not-a-code");
   await page.click("button[type=submit]");
   await page.waitForSelector(".error");
@@ -124,13 +141,21 @@ try {
   assert.equal(credential.format, "zkvote-credential");
   assert.match(credential.secret, /^[0-9a-f]{64}$/);
 
+  step("voting before the election opens is refused in the voter's language");
+  await page.goto(`${booth}/vote`);
+  await page.waitForSelector(".error");
+  assert.match(await page.textContent(".error"), /not open for voting/);
+  await shot("2-vote-not-open");
+
   step("the commission freezes the roll; voting opens");
   go();
   await expectOutput(/voting is open/);
 
   step("vote: build, audit, build afresh, cast");
+  await page.goto(booth); // the same address again would not run the page's router
   await page.goto(`${booth}/vote`);
   await page.waitForSelector("#build");
+  await assertLabelled("vote");
   // Too few choices are refused in the page, before anything is built.
   await page.click("#build");
   await page.waitForSelector("#choice-problems .error");
@@ -166,12 +191,19 @@ try {
   assert.equal(receipt.election_id, eid);
 
   step("a second ballot from the same voter is refused (the election's policy)");
+  // This time with the keyboard only: Tab to each contest's first option, Space, Enter.
   await page.goto(`${booth}/vote`);
   await page.waitForSelector("#build");
-  for (const f of await page.$$("fieldset")) await (await f.$("input")).check();
-  await page.click("#build");
+  await tabTo("#c0o0");
+  await page.keyboard.press("Space");
+  await tabTo("#c1o0");
+  await page.keyboard.press("Space");
+  await shot("6-keyboard-focus");
+  await tabTo("#build");
+  await page.keyboard.press("Enter");
   await page.waitForSelector("#cast", { timeout: 300000 });
-  await page.click("#cast");
+  await tabTo("#cast");
+  await page.keyboard.press("Enter");
   await page.waitForSelector(".error");
   assert.match(await page.textContent(".error"), /already in the log/);
   await shot("6-second-ballot-refused");
@@ -195,6 +227,23 @@ try {
   assert.deepEqual(shown, result.counts);
   await shot("7-results");
 
+  step("the in-browser verifier passes on the real record and fails on a tampered one");
+  await page.goto(`${booth}/verify`);
+  await page.click("#verify");
+  await page.waitForSelector("#report", { timeout: 300000 });
+  assert.equal(await page.getAttribute("#report", "data-ok"), "true");
+  assert.equal((await page.$$("#report li[data-status=pass]")).length, 9);
+  await shot("8-verified");
+  const tamperedPath = join(artifacts, "record-tampered.jsonl");
+  const recordText = readFileSync(join(artifacts, "record.jsonl"), "utf8");
+  const tamperedText = recordText.replace(/("counts":\[\[)(\d+)/, (_, head, n) => `${head}${Number(n) + 1}`);
+  assert.notEqual(tamperedText, recordText);
+  writeFileSync(tamperedPath, tamperedText);
+  await page.setInputFiles("#record-file", tamperedPath);
+  await page.waitForSelector("#report[data-ok=false]", { timeout: 300000 });
+  assert.ok(await page.$("#report li[value='8'][data-status=fail]"), "check 8 names the changed count");
+  await shot("8-verify-tampered");
+
   step("network log: secrets never left the page; only the board was contacted");
   const origin = new URL(booth).origin;
   for (const r of sent) {
@@ -209,8 +258,18 @@ try {
 
   go();
   assert.equal(await exited, 0, "the demo exits cleanly");
+
+  step("the board gone: the kept receipt is still there, and checking it says why it cannot");
+  await page.evaluate((e) => { location.hash = `#/${e}/receipt`; }, eid);
+  await page.waitForSelector("#receipt-tracker");
+  assert.equal(await page.textContent("#receipt-tracker"), castTracker);
+  await page.click("#check");
+  await page.waitForSelector(".error");
+  assert.match(await page.textContent(".error"), /cannot be reached/);
+  await shot("8-board-unreachable");
   console.log(`booth end-to-end test passed (${sent.length} requests checked)`);
 } catch (e) {
+  if (consoleErrors.length) console.error("the browser's console errors:", consoleErrors);
   await shot("failure").catch(() => {});
   demo.kill("SIGKILL");
   throw e;

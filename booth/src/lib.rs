@@ -273,6 +273,16 @@ pub fn check_receipt(
     })
 }
 
+/// Verifies a whole election record (JSON Lines, `docs/protocol.md` section 12.3) with the
+/// numbered checks of section 13, exactly as `zkvote verify` does (the same streaming
+/// verifier, ballots verified in batches); `progress` is told the bytes read so far.
+/// Returns the report's JSON (`zkvote verify --json`'s form).
+pub fn verify_record(text: &str, progress: &dyn Fn(u64)) -> Result<String, BoothError> {
+    let (report, _) = zkvote_verifier::verify_reader(text.as_bytes(), Some(progress))
+        .map_err(|e| BoothError::new("input", e))?;
+    Ok(report.to_json())
+}
+
 /// The checkpoint size a receipt file's receipt is signed at (checked against the
 /// manifest's board key), so the page can ask for the consistency proof from it.
 pub fn receipt_size(manifest: &str, receipt_file: &str) -> Result<u64, BoothError> {

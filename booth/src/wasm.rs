@@ -58,6 +58,17 @@ pub fn receipt_size(manifest: &str, receipt_file: &str) -> Result<f64, JsError> 
         .map_err(thrown)
 }
 
+/// Verifies a whole record (its text); calls `progress(bytes read)` as it goes and returns
+/// the report's JSON.
+#[wasm_bindgen(js_name = verifyRecord)]
+pub fn verify_record(text: &str, progress: &js_sys::Function) -> Result<String, JsError> {
+    let report = |bytes: u64| {
+        // A failing progress callback changes nothing about the verdict.
+        let _ = progress.call1(&JsValue::NULL, &JsValue::from_f64(bytes as f64));
+    };
+    crate::verify_record(text, &report).map_err(thrown)
+}
+
 /// One open election (see [`crate::Booth`]).
 #[wasm_bindgen]
 pub struct Booth(crate::Booth);

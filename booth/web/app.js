@@ -64,6 +64,10 @@ function startWorker() {
   worker = new Worker(meta("zkvote-worker"));
   worker.onmessage = ({ data }) => {
     const p = waiting.get(data.id);
+    if ("progress" in data) {
+      if (p.onProgress) p.onProgress(data.progress);
+      return;
+    }
     waiting.delete(data.id);
     if (data.ok) p.resolve(data.value);
     else p.reject(new Failure(`err.${data.error.code}`, data.error.message));
@@ -75,19 +79,20 @@ function startWorker() {
   return call("init", { glue: meta("zkvote-glue"), wasm: meta("zkvote-wasm"), sha256: meta("zkvote-wasm-sha256") });
 }
 
-/** Runs `op` in the worker. */
-function call(op, args, transfer) {
+/** Runs `op` in the worker; `onProgress` hears its progress messages. */
+function call(op, args, transfer, onProgress) {
   const id = nextCall++;
   return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
+    waiting.set(id, { resolve, reject, onProgress });
     worker.postMessage({ id, op, args }, transfer || []);
   });
 }
 
 // ---------------------------------------------------------------- board
 
-/** A board request; JSON answers are parsed, `bytes` answers returned as ArrayBuffer. */
-async function board(path, { method = "GET", body, bytes = false } = {}) {
+/** A board request; JSON answers are parsed, `bytes` answers returned as ArrayBuffer,
+ * `text` answers as text. */
+async function board(path, { method = "GET", body, bytes = false, text = false } = {}) {
   let response;
   try {
     response = await fetch(`${BOARD}${path}`, {
@@ -110,7 +115,8 @@ async function board(path, { method = "GET", body, bytes = false } = {}) {
     const key = CATALOGUE.en[`api.${code}`] ? `api.${code}` : "api.other";
     throw new Failure(key, message, { code });
   }
-  return bytes ? response.arrayBuffer() : response.json();
+  if (bytes) return response.arrayBuffer();
+  return text ? response.text() : response.json();
 }
 
 const electionPath = (eid) => `/v1/elections/${eid}`;
@@ -208,7 +214,7 @@ async function openBooth(eid, status) {
 // ---------------------------------------------------------------- views
 
 function navigation(eid, current) {
-  const views = ["election", "register", "vote", "receipt", "results"];
+  const views = ["election", "register", "vote", "receipt", "results", "verify"];
   const nav = document.getElementById("nav");
   nav.setAttribute("aria-label", t("app.title"));
   nav.replaceChildren(h("ul", {}, views.map((v) => h("li", {},
@@ -366,12 +372,14 @@ async function buildBallot(eid, status, credential, choices, form, out) {
   button.disabled = true;
   try {
     await withProgress(out, "vote.loading_key", () => openBooth(eid, status));
+    const started = performance.now();
     const built = await withProgress(out, "vote.proving", () =>
       call("build", { eid, credential, choices: JSON.stringify(choices) }));
+    const ms = (performance.now() - started).toFixed(0);
     const again = () => buildBallot(eid, status, credential, choices, form, out);
     out.replaceChildren(
       h("p", { text: t("vote.built") }),
-      h("p", {}, `${t("vote.tracker")}: `, h("code", { id: "tracker", text: built.tracker })),
+      h("p", {}, `${t("vote.tracker")}: `, h("code", { id: "tracker", "data-ms": ms, text: built.tracker })),
       h("div", { class: "actions" },
         h("button", { type: "button", id: "audit", onclick: () => auditBallot(eid, out, again), text: t("vote.audit") }),
         h("button", { type: "button", id: "cast", class: "primary", onclick: (ev) => castBallot(eid, built, ev.target, out), text: t("vote.cast") })));
@@ -490,9 +498,55 @@ async function resultsView(eid) {
   for (const bar of document.querySelectorAll(".bar")) bar.style.width = `${Number(bar.dataset.share) * 100}%`;
 }
 
+async function verifyView(eid) {
+  const out = h("div", { id: "verify-result" });
+  const run = (button, text) => verifyRecord(button, text, out);
+  const button = h("button", { type: "button", id: "verify", class: "primary", text: t("verify.run"), onclick: async () => {
+    button.disabled = true;
+    try {
+      await run(button, () => board(`${electionPath(eid)}/record`, { text: true }));
+    } finally {
+      button.disabled = false;
+    }
+  } });
+  const input = h("input", { type: "file", id: "record-file", accept: ".jsonl,.json,text/plain" });
+  input.addEventListener("change", () => run(button, () => fileText(input)));
+  show(h("h2", { text: t("verify.heading") }), h("p", { text: t("verify.help") }), button,
+    h("p", { class: "import" }, h("label", { for: "record-file", text: t("verify.file") }), input), out);
+}
+
+async function verifyRecord(button, source, out) {
+  const progress = h("progress", { max: "1", value: "0", "aria-label": t("verify.progress") });
+  out.replaceChildren(statusLine("verify.progress"), progress);
+  try {
+    const text = await source();
+    const total = new TextEncoder().encode(text).length || 1;
+    const started = performance.now();
+    const report = await call("verifyRecord", { text }, [], (bytes) => { progress.value = bytes / total; });
+    progress.value = 1;
+    out.replaceChildren(reportView(report, (performance.now() - started) / 1000));
+  } catch (e) {
+    out.replaceChildren(errorBox(e));
+  }
+}
+
+function reportView(report, seconds) {
+  const status = (c) => ({ pass: "PASS", fail: "FAIL", "not-applicable": "n/a" })[c.status];
+  return h("div", { id: "report", "data-ok": String(report.ok), "data-seconds": seconds.toFixed(3) },
+    h("p", { class: report.ok ? "ok" : "error", role: "status",
+      text: t(report.ok ? "verify.ok" : "verify.failed", { entries: report.entries, seconds: seconds.toFixed(1) }) }),
+    h("ol", { class: "checks" }, report.checks.map((c) => h("li", { "data-status": c.status, value: String(c.number) },
+      h("strong", {}, `[${status(c)}] `), t(`check.${c.number}`),
+      c.failures.length ? h("ul", {}, c.failures.map((f) => h("li", { class: "detail" },
+        f.index === null || f.index === undefined ? f.message : `${t("verify.entry", { index: f.index })}: ${f.message}`))) : null))));
+}
+
 // ---------------------------------------------------------------- router
 
-const VIEWS = { "": electionView, register: registerView, vote: voteView, receipt: receiptView, results: resultsView };
+const VIEWS = {
+  "": electionView, register: registerView, vote: voteView, receipt: receiptView,
+  results: resultsView, verify: verifyView,
+};
 
 async function route() {
   const [, eid = "", view = ""] = location.hash.replace(/^#/, "").split("/");
@@ -533,7 +587,11 @@ async function start() {
     show(errorBox(new Failure("err.no-wasm")));
     return;
   }
-  startWorker().catch((e) => show(errorBox(e)));
+  // When the module is ready, the page records how long loading took (milliseconds since
+  // navigation; read by the booth's benchmark).
+  startWorker()
+    .then(() => { document.documentElement.dataset.readyMs = performance.now().toFixed(0); })
+    .catch((e) => show(errorBox(e)));
   await route();
 }
 

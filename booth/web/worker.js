@@ -1,6 +1,7 @@
 // The booth's Web Worker: the only place the WebAssembly module runs, so the page stays
-// responsive while a ballot is proved. The page sends {id, op, args}; the worker answers
-// {id, ok: true, value} or {id, ok: false, error: {code, message}}. The module's bytes are
+// responsive while a ballot is proved or a record verified. The page sends {id, op, args};
+// the worker answers {id, ok: true, value} or {id, ok: false, error: {code, message}},
+// after any number of {id, progress} messages. The module's bytes are
 // checked against the SHA-256 the page was built with before they are compiled.
 "use strict";
 
@@ -47,6 +48,9 @@ const OPS = {
   checkReceipt: ({ manifest, file, latest, consistency }) =>
     JSON.parse(wasm_bindgen.checkReceipt(manifest, file, latest, consistency)),
   receiptSize: ({ manifest, file }) => wasm_bindgen.receiptSize(manifest, file),
+  // Progress goes to the page as {id, progress: bytes read} while the record is checked.
+  verifyRecord: ({ text }, id) =>
+    JSON.parse(wasm_bindgen.verifyRecord(text, (bytes) => self.postMessage({ id, progress: bytes }))),
 };
 
 // A thrown wasm error's message is the booth error's JSON; anything else is reported as is.
@@ -70,7 +74,7 @@ self.onmessage = async ({ data: { id, op, args } }) => {
     }
     await ready;
     if (!OPS[op]) throw { code: "input", message: `unknown operation ${op}` };
-    self.postMessage({ id, ok: true, value: OPS[op](args || {}) });
+    self.postMessage({ id, ok: true, value: OPS[op](args || {}, id) });
   } catch (e) {
     self.postMessage({ id, ok: false, error: asError(e) });
   }
