@@ -1,7 +1,8 @@
 //! Verification of a whole tallied election record (`zkvote_verifier::verify`): 1,200
 //! ballots of a 1-contest x 5-option election, every check, both cores.
 //!
-//! `cargo bench -p zkvote-benches --bench verifier`
+//! `cargo bench -p zkvote-benches --bench verifier` (with `ZKVOTE_BENCH_RECORD_OUT=FILE`,
+//! the record is also written to FILE).
 
 #[path = "common/board_fixture.rs"]
 mod fixture;
@@ -94,6 +95,10 @@ fn bench_verify_record(c: &mut Criterion) {
             .await
             .unwrap()
     });
+    // The web booth's benchmark verifies the same record in the browser.
+    if let Some(path) = std::env::var_os("ZKVOTE_BENCH_RECORD_OUT") {
+        std::fs::write(path, &record_text).unwrap();
+    }
     let record = Record::parse(&record_text).unwrap();
     let report = verify(&record);
     assert!(report.ok(), "{report}");

@@ -371,7 +371,10 @@ async function buildBallot(eid, status, credential, choices, form, out) {
   const button = form.querySelector("#build");
   button.disabled = true;
   try {
+    const opening = performance.now();
     await withProgress(out, "vote.loading_key", () => openBooth(eid, status));
+    // How long opening took (read by the booth's benchmark; near zero once open).
+    document.documentElement.dataset.openMs = (performance.now() - opening).toFixed(0);
     const started = performance.now();
     const built = await withProgress(out, "vote.proving", () =>
       call("build", { eid, credential, choices: JSON.stringify(choices) }));
