@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build-booth.sh >/dev/null
 cargo build -q "$@" -p zkvote-cli --features booth
+# The embedded bundle's own test (its hash, its pins), which needs the feature.
+cargo test -q "$@" -p zkvote-board --features booth --lib booth
 if ! command -v "${CHROMIUM:-/usr/bin/chromium}" >/dev/null 2>&1 || ! fc-list | grep -qi nanum; then
   echo "== installing chromium and a Korean font (for the screenshots)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum >/dev/null

@@ -13,7 +13,7 @@
 //
 //   node booth.test.mjs ZKVOTE_BINARY ARTIFACTS_DIR
 import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,11 +107,21 @@ try {
   const eid = booth.split("#/")[1];
   assert.equal(codes.length, 5);
 
-  step("election page (English, then Korean, then at phone width)");
-  await page.goto(booth);
+  step("election page (English, then Korean, then at phone width); the page's headers and hash");
+  const response = await page.goto(booth);
+  const headers = response.headers();
+  assert.match(headers["content-security-policy"], /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.match(headers["content-security-policy"], /frame-ancestors 'none'/);
+  assert.doesNotMatch(headers["content-security-policy"], /unsafe-inline/);
+  assert.equal(headers["cross-origin-opener-policy"], "same-origin");
+  assert.equal(headers["cross-origin-embedder-policy"], "require-corp");
+  assert.equal(headers["x-content-type-options"], "nosniff");
   await page.waitForSelector("#phase");
   assert.equal(await page.getAttribute("#phase", "data-phase"), "setup");
   await page.waitForSelector("#bundle-hash");
+  const hash = execFileSync(zkvote, ["booth", "hash"], { encoding: "utf8" }).trim();
+  assert.match(hash, /^[0-9a-f]{64}$/);
+  assert.ok((await page.textContent("#bundle-hash")).includes(hash), "the footer shows `zkvote booth hash`");
   await shot("1-election");
   await page.click("#lang-switch");
   await page.waitForFunction(() => document.documentElement.lang === "ko");
