@@ -1,21 +1,28 @@
 // End-to-end test of the web booth in a real browser (Debian's Chromium, headless, driven
 // by playwright-core), against `zkvote demo --web` on loopback:
 //
-//   a mistyped code is refused and changes nothing; a voter registers with a code in the
-//   browser and downloads the credential (the CLI's format); the roll is frozen and voting
-//   opens; the voter builds a ballot, audits it (Benaloh), builds a fresh one, casts it and
-//   checks the receipt; the demo's other voters vote with the CLI; the commission closes,
-//   the trustees decrypt, the record verifies; the results page shows the published counts,
-//   which include the browser's ballot. The browser's network log shows that neither the
-//   credential's secret nor the audited ballot's nonces ever left the page, and that no
-//   request went anywhere but the board. Screenshots of every page (English, Korean, phone
-//   width) are saved in the artifacts folder.
+//   the booth's security headers, and its footer's hash equal to `zkvote booth hash`; a
+//   mistyped code is refused and changes nothing; a voter registers with a code in the
+//   browser and downloads the credential (the CLI's format); a corrupt credential file is
+//   refused; voting before the election opens is refused; the roll is frozen and voting
+//   opens; a reload in the middle of a proof loses nothing; the voter builds a ballot,
+//   audits it (Benaloh), builds a fresh one, casts it and checks the receipt; a second
+//   ballot, made with the keyboard only, is refused (one ballot per voter); the demo's
+//   other voters vote with the CLI; the commission closes, the trustees decrypt, the record
+//   verifies; the results page shows the published counts, which include the browser's
+//   ballot; the in-browser verifier passes on the real record and names check 8 on a
+//   tampered one. The browser's network log shows that neither the credential's secret nor
+//   the audited ballot's nonces ever left the page, and that no request went anywhere but
+//   the board. A static bundle on another origin shows the results from the board; once
+//   the board is gone, the kept receipt is still shown and checking it says why it cannot.
+//   Screenshots of every page (English, Korean, phone width) go to the artifacts folder.
 //
 //   node booth.test.mjs ZKVOTE_BINARY ARTIFACTS_DIR
 import { chromium } from "playwright-core";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 
@@ -78,6 +85,14 @@ async function shot(name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
 
+/** A free loopback port. */
+function freePort() {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
 /** Presses Tab until the focused element matches `selector` (keyboard-only operation). */
 async function tabTo(selector) {
   for (let i = 0; i < 60; i++) {
@@ -105,6 +120,7 @@ try {
   const booth = (await expectOutput(/web booth: (\S+)/))[1];
   const codes = (await expectOutput(/unused registration codes for the booth: (.+)\n/))[1].trim().split(/\s+/);
   const eid = booth.split("#/")[1];
+  const origin = new URL(booth).origin;
   assert.equal(codes.length, 5);
 
   step("election page (English, then Korean, then at phone width); the page's headers and hash");
@@ -151,6 +167,14 @@ try {
   assert.equal(credential.format, "zkvote-credential");
   assert.match(credential.secret, /^[0-9a-f]{64}$/);
 
+  step("a corrupt credential file is refused and changes nothing");
+  const corruptPath = join(artifacts, "credential-corrupt.json");
+  writeFileSync(corruptPath, credentialText.replace(credential.secret, credential.secret.replace(/^./, (c) => (c === "0" ? "1" : "0"))));
+  await page.setInputFiles("#credential-file", corruptPath);
+  await page.waitForSelector(".error");
+  assert.match(await page.textContent(".error"), /not a valid credential file/);
+  await shot("2-credential-corrupt");
+
   step("voting before the election opens is refused in the voter's language");
   await page.goto(`${booth}/vote`);
   await page.waitForSelector(".error");
@@ -174,6 +198,12 @@ try {
   for (const f of fieldsets) {
     await (await f.$("input")).check();
   }
+  // A reload while the ballot is being proved loses nothing that was saved.
+  await page.click("#build");
+  await page.waitForSelector("progress");
+  await page.reload();
+  await page.waitForSelector("#build");
+  for (const f of await page.$$("fieldset")) await (await f.$("input")).check();
   await page.click("#build");
   await page.waitForSelector("#tracker", { timeout: 300000 });
   const auditedTracker = await page.textContent("#tracker");
@@ -255,7 +285,6 @@ try {
   await shot("8-verify-tampered");
 
   step("network log: secrets never left the page; only the board was contacted");
-  const origin = new URL(booth).origin;
   for (const r of sent) {
     assert.equal(new URL(r.url).origin, origin, `a request went to ${r.url}`);
     const haystack = `${r.url}\n${r.body}`;
@@ -265,6 +294,25 @@ try {
   const posts = sent.filter((r) => r.method === "POST").map((r) => new URL(r.url).pathname.split("/").pop());
   assert.deepEqual(posts, ["registrations", "registrations", "ballots", "ballots"]);
   assert.deepEqual(consoleErrors.filter((e) => !/status of 4\d\d/.test(e)), []);
+
+  step("a static bundle hosted on another origin talks to the board (CORS)");
+  const staticDir = join(tmpdir(), `zkvote-static-${process.pid}`);
+  execFileSync("scripts/build-booth.sh", ["--board", origin, staticDir], { stdio: "ignore" });
+  const port = await freePort();
+  const host = spawn("python3", ["-m", "http.server", "--bind", "127.0.0.1", String(port), "--directory", staticDir], { stdio: "ignore" });
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    // In a second tab, so that the first keeps the board's origin (and its storage).
+    const other = await browser.newPage();
+    await other.goto(`http://127.0.0.1:${port}/index.html#/${eid}/results`);
+    await other.waitForSelector("#counted");
+    assert.match(await other.textContent("#counted"), /^4 ballots counted/);
+    await other.screenshot({ path: join(artifacts, "9-static-bundle-results.png"), fullPage: true });
+    await other.close();
+  } finally {
+    host.kill();
+    rmSync(staticDir, { recursive: true, force: true });
+  }
 
   go();
   assert.equal(await exited, 0, "the demo exits cleanly");

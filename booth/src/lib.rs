@@ -15,9 +15,13 @@ use rand_core::OsRng;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
-use zkvote_circuits::complete::CompleteBallot;
+use zkvote_circuits::complete::{CompleteBallot, PendingBallot};
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::fr_to_bytes;
+use zkvote_circuits::groth16::ProvingKey;
+use zkvote_circuits::split_prover::{
+    g2_from_bytes, g2_to_bytes, vartime_b_g2_sum, G1Part, Witness,
+};
 use zkvote_core::{BallotSecrets, Choices, Manifest};
 use zkvote_protocol::api::{CheckpointView, ConsistencyView, ElectionStatus};
 use zkvote_protocol::voter::{self as steps, ReceiptFile, VoterError, VotingSession};
@@ -117,11 +121,19 @@ pub struct AuditReport {
     pub nonces: Vec<Vec<String>>,
 }
 
-/// One open election in the booth: the checked session and the ballot built last, kept
-/// until it is audited or cast.
+/// One open election in the booth: the checked session, the ballot built last (kept until
+/// it is audited or cast) and a ballot whose proof is being made on two workers.
 pub struct Booth {
     session: VotingSession,
     pending: Option<(CompleteBallot, BallotSecrets)>,
+    proving: Option<Proving>,
+}
+
+/// A ballot whose eligibility proof is in progress ([`Booth::start`]).
+struct Proving {
+    ballot: PendingBallot,
+    witness: Witness,
+    g1: Option<G1Part>,
 }
 
 impl Booth {
@@ -147,6 +159,7 @@ impl Booth {
         Ok(Booth {
             session,
             pending: None,
+            proving: None,
         })
     }
 
@@ -163,17 +176,81 @@ impl Booth {
         choices: &str,
     ) -> Result<BuiltBallot, BoothError> {
         self.pending = None;
-        let selected: BTreeMap<String, Vec<String>> = parse("choices", choices)?;
-        let choices = Choices::from_ids(self.manifest(), &selected)
-            .map_err(|e| BoothError::new("choices", e))?;
+        self.proving = None;
+        let choices = self.choices(choices)?;
         let cred = credential(credential_text)?;
         let (ballot, secrets) = self.session.build_ballot(&cred, &choices, &mut OsRng)?;
+        Ok(self.built(ballot, secrets))
+    }
+
+    fn choices(&self, choices: &str) -> Result<Choices, BoothError> {
+        let selected: BTreeMap<String, Vec<String>> = parse("choices", choices)?;
+        Choices::from_ids(self.manifest(), &selected).map_err(|e| BoothError::new("choices", e))
+    }
+
+    fn built(&mut self, ballot: CompleteBallot, secrets: BallotSecrets) -> BuiltBallot {
         let built = BuiltBallot {
             tracker: hex::encode(self.session.tracker(&ballot).as_bytes()),
             body: serde_json::to_string(&ballot).expect("a ballot serializes"),
         };
         self.pending = Some((ballot, secrets));
-        Ok(built)
+        built
+    }
+
+    /// Starts a ballot whose proof is made on two workers: encrypts and proves the choices
+    /// and synthesizes the eligibility circuit. Returns the assignment for
+    /// [`Helper::b_g2_sum`] on the other worker; [`Booth::prove_g1`] meanwhile, then
+    /// [`Booth::finish`]. A ballot built before and not cast is dropped.
+    pub fn start(&mut self, credential_text: &str, choices: &str) -> Result<Vec<u8>, BoothError> {
+        self.pending = None;
+        self.proving = None;
+        let choices = self.choices(choices)?;
+        let cred = credential(credential_text)?;
+        let ballot = self.session.prepare_ballot(&cred, &choices, &mut OsRng)?;
+        let witness =
+            Witness::new(ballot.circuit.clone()).map_err(|e| BoothError::new("build", e))?;
+        let assignment = witness.assignment_bytes();
+        self.proving = Some(Proving {
+            ballot,
+            witness,
+            g1: None,
+        });
+        Ok(assignment)
+    }
+
+    fn proving(&mut self) -> Result<&mut Proving, BoothError> {
+        self.proving
+            .as_mut()
+            .ok_or_else(|| BoothError::new("no-ballot", "no ballot is being proved"))
+    }
+
+    /// The G1 part of the proof started by [`Booth::start`].
+    pub fn prove_g1(&mut self) -> Result<(), BoothError> {
+        let pk = self.session.proving_key.clone();
+        let p = self.proving()?;
+        let g1 = p
+            .witness
+            .vartime_g1_part(&pk, &mut OsRng)
+            .map_err(|e| BoothError::new("build", e))?;
+        p.g1 = Some(g1);
+        Ok(())
+    }
+
+    /// Completes the ballot with the other worker's G2 sum (192 bytes); the proof is
+    /// checked before the ballot is kept (for [`Booth::audit`] or [`Booth::cast_receipt`]).
+    pub fn finish(&mut self, b_g2_sum: &[u8]) -> Result<BuiltBallot, BoothError> {
+        let pk = self.session.proving_key.clone();
+        let p = self.proving()?;
+        let g1 =
+            p.g1.as_ref()
+                .ok_or_else(|| BoothError::new("no-ballot", "the G1 part is not made yet"))?;
+        let sum = g2_from_bytes(b_g2_sum).map_err(|e| BoothError::new("build", e))?;
+        let proof = g1
+            .finish(&pk, &sum, &p.ballot.circuit.public)
+            .map_err(|e| BoothError::new("build", e))?;
+        let p = self.proving.take().expect("checked above");
+        let (ballot, secrets) = p.ballot.complete(proof);
+        Ok(self.built(ballot, secrets))
     }
 
     fn take_pending(&mut self) -> Result<(CompleteBallot, BallotSecrets), BoothError> {
@@ -229,6 +306,40 @@ impl Booth {
         };
         self.pending = None;
         Ok(file.to_text())
+    }
+}
+
+/// The second worker's part of a two-worker proof: the election's proving key (checked
+/// against the election's pin exactly as [`Booth::open`] does) and the G2 sum.
+pub struct Helper {
+    proving_key: ProvingKey,
+}
+
+impl Helper {
+    /// Loads the proving key of the election `election_id` from the board's answers.
+    pub fn open(
+        election_id: &str,
+        manifest: &str,
+        status: &str,
+        proving_key: &[u8],
+    ) -> Result<Helper, BoothError> {
+        let manifest: Manifest = parse("manifest", manifest)?;
+        if hex::encode(manifest.election_id) != election_id {
+            return Err(BoothError::new(
+                "board-answer",
+                "the board answered with another election's manifest",
+            ));
+        }
+        let status: ElectionStatus = parse("status", status)?;
+        let proving_key = steps::load_proving_key(&manifest, &status, proving_key)?;
+        Ok(Helper { proving_key })
+    }
+
+    /// The G2 sum of [`Booth::start`]'s assignment, encoded for [`Booth::finish`].
+    pub fn b_g2_sum(&self, assignment: &[u8]) -> Result<Vec<u8>, BoothError> {
+        vartime_b_g2_sum(&self.proving_key, assignment)
+            .map(|p| g2_to_bytes(&p))
+            .map_err(|e| BoothError::new("build", e))
     }
 }
 

@@ -97,6 +97,22 @@ impl Booth {
             .map_err(thrown)
     }
 
+    /// Starts a two-worker ballot; returns the assignment for the helper.
+    pub fn start(&mut self, credential: &str, choices: &str) -> Result<Vec<u8>, JsError> {
+        self.0.start(credential, choices).map_err(thrown)
+    }
+
+    /// The G1 part of the started ballot's proof.
+    #[wasm_bindgen(js_name = proveG1)]
+    pub fn prove_g1(&mut self) -> Result<(), JsError> {
+        self.0.prove_g1().map_err(thrown)
+    }
+
+    /// Completes the started ballot with the helper's G2 sum; returns `{"tracker", "body"}`.
+    pub fn finish(&mut self, b_g2_sum: &[u8]) -> Result<String, JsError> {
+        self.0.finish(b_g2_sum).map(|b| json(&b)).map_err(thrown)
+    }
+
     /// Audits the ballot built last; returns the audit report as JSON.
     pub fn audit(&mut self) -> Result<String, JsError> {
         self.0.audit().map(|a| json(&a)).map_err(thrown)
@@ -106,5 +122,31 @@ impl Booth {
     #[wasm_bindgen(js_name = castReceipt)]
     pub fn cast_receipt(&mut self, board_url: &str, receipt: &str) -> Result<String, JsError> {
         self.0.cast_receipt(board_url, receipt).map_err(thrown)
+    }
+}
+
+/// The second worker's part of a two-worker proof (see [`crate::Helper`]).
+#[wasm_bindgen]
+pub struct Helper(crate::Helper);
+
+#[wasm_bindgen]
+impl Helper {
+    /// Loads the election's proving key, checked against its pin.
+    #[wasm_bindgen(constructor)]
+    pub fn open(
+        election_id: &str,
+        manifest: &str,
+        status: &str,
+        proving_key: &[u8],
+    ) -> Result<Helper, JsError> {
+        crate::Helper::open(election_id, manifest, status, proving_key)
+            .map(Helper)
+            .map_err(thrown)
+    }
+
+    /// The G2 sum of an assignment (192 bytes).
+    #[wasm_bindgen(js_name = bG2Sum)]
+    pub fn b_g2_sum(&self, assignment: &[u8]) -> Result<Vec<u8>, JsError> {
+        self.0.b_g2_sum(assignment).map_err(thrown)
     }
 }

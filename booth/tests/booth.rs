@@ -196,3 +196,39 @@ fn credentials_and_registrations_use_the_cli_s_formats() {
         .contains(&hex::encode(fr_to_bytes(cred.secret()))));
     assert_eq!(code_of(registration_body("c", "{}")), "credential");
 }
+
+#[test]
+fn a_ballot_proved_on_two_workers_is_checked_and_audits_like_any_other() {
+    use zkvote_booth::Helper;
+    let pk = keys(1);
+    let e = election_with(&pk);
+    let status = serde_json::to_string(&e.status).unwrap();
+    let eid = hex::encode(EID);
+    let mut booth = open(&e).unwrap();
+    let helper = Helper::open(&eid, &e.manifest, &status, &e.proving_key).unwrap();
+    let another_key = key_to_bytes(&keys(2));
+    assert_eq!(
+        code_of(Helper::open(&eid, &e.manifest, &status, &another_key)),
+        "proving-key"
+    );
+
+    let assignment = booth.start(&e.voter, CHOICES).unwrap();
+    let sum = helper.b_g2_sum(&assignment).unwrap();
+    // Out of order or malformed: refused, and the ballot in progress is kept.
+    assert_eq!(code_of(booth.finish(&sum)), "no-ballot");
+    booth.prove_g1().unwrap();
+    assert_eq!(code_of(booth.finish(&sum[..191])), "build");
+    assert_eq!(code_of(helper.b_g2_sum(&assignment[1..])), "build");
+    let built = booth.finish(&sum).unwrap();
+    let report = booth.audit().unwrap();
+    assert_eq!(report.tracker, built.tracker);
+    assert_eq!(report.choices[0].1, vec!["ada".to_string()]);
+    // A G2 sum from another ballot does not fit.
+    booth.start(&e.voter, r#"{"mayor": ["bo"]}"#).unwrap();
+    booth.prove_g1().unwrap();
+    assert_eq!(code_of(booth.finish(&sum)), "build");
+    assert_eq!(
+        code_of(booth.start(&new_credential(), CHOICES)),
+        "not-registered"
+    );
+}

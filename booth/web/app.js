@@ -38,6 +38,17 @@ function show(...nodes) {
   main.replaceChildren(...nodes.flat());
 }
 
+// Each address change starts a view; a view still loading when the address changes again
+// must not draw over the newer one: it draws through the renderer it took when it started.
+let routeToken = 0;
+
+function renderer() {
+  const token = routeToken;
+  return (...nodes) => {
+    if (token === routeToken) show(...nodes);
+  };
+}
+
 function errorBox(e) {
   const f = e instanceof Failure ? e : new Failure("err.input", String(e && e.message ? e.message : e));
   return h("div", { class: "error", role: "alert" },
@@ -56,13 +67,12 @@ function download(name, text, label) {
 
 // ---------------------------------------------------------------- worker
 
-let worker = null;
-const waiting = new Map();
-let nextCall = 1;
-
-function startWorker() {
-  worker = new Worker(meta("zkvote-worker"));
-  worker.onmessage = ({ data }) => {
+/** A Web Worker running worker.js, with calls that resolve to its answers. */
+function spawnWorker() {
+  const w = new Worker(meta("zkvote-worker"));
+  const waiting = new Map();
+  let next = 1;
+  w.onmessage = ({ data }) => {
     const p = waiting.get(data.id);
     if ("progress" in data) {
       if (p.onProgress) p.onProgress(data.progress);
@@ -72,20 +82,34 @@ function startWorker() {
     if (data.ok) p.resolve(data.value);
     else p.reject(new Failure(`err.${data.error.code}`, data.error.message));
   };
-  worker.onerror = () => {
+  w.onerror = () => {
     for (const p of waiting.values()) p.reject(new Failure("err.worker"));
     waiting.clear();
   };
-  return call("init", { glue: meta("zkvote-glue"), wasm: meta("zkvote-wasm"), sha256: meta("zkvote-wasm-sha256") });
+  /** Runs `op` in this worker; `onProgress` hears its progress messages. */
+  const run = (op, args, transfer, onProgress) => new Promise((resolve, reject) => {
+    const id = next++;
+    waiting.set(id, { resolve, reject, onProgress });
+    w.postMessage({ id, op, args }, transfer || []);
+  });
+  const ready = run("init", { glue: meta("zkvote-glue"), wasm: meta("zkvote-wasm"), sha256: meta("zkvote-wasm-sha256") });
+  return { run, ready };
 }
 
-/** Runs `op` in the worker; `onProgress` hears its progress messages. */
+// The main worker does every step; on a device with two or more cores a helper worker
+// makes the G2 half of each eligibility proof at the same time (split_prover).
+let worker = null;
+let helper = null;
+
+function startWorker() {
+  worker = spawnWorker();
+  if ((navigator.hardwareConcurrency || 1) >= 2) helper = spawnWorker();
+  return worker.ready;
+}
+
+/** Runs `op` in the main worker. */
 function call(op, args, transfer, onProgress) {
-  const id = nextCall++;
-  return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject, onProgress });
-    worker.postMessage({ id, op, args }, transfer || []);
-  });
+  return worker.run(op, args, transfer, onProgress);
 }
 
 // ---------------------------------------------------------------- board
@@ -207,7 +231,13 @@ async function openBooth(eid, status) {
   const { manifestText } = await election(eid);
   const roll = await board(`${electionPath(eid)}/roll`, { bytes: true });
   const pk = await provingKey(eid, status.proving_key_hash);
-  await call("open", { eid, manifest: manifestText, status: JSON.stringify(status), roll, pk }, [roll, pk]);
+  const statusText = JSON.stringify(status);
+  if (helper) {
+    await helper.ready;
+    const copy = pk.slice(0);
+    await helper.run("helperOpen", { eid, manifest: manifestText, status: statusText, pk: copy }, [copy]);
+  }
+  await call("open", { eid, manifest: manifestText, status: statusText, roll, pk }, [roll, pk]);
   opened.add(eid);
 }
 
@@ -222,6 +252,7 @@ function navigation(eid, current) {
 }
 
 function homeView() {
+  const render = renderer();
   document.getElementById("nav").replaceChildren();
   const input = h("input", { id: "eid", name: "eid", required: true, autocomplete: "off", spellcheck: "false", pattern: "[0-9a-fA-F]{64}" });
   const form = h("form", { onsubmit: (ev) => {
@@ -232,10 +263,11 @@ function homeView() {
   } },
   h("label", { for: "eid", text: t("home.id") }), input,
   h("button", { type: "submit", text: t("home.open") }));
-  show(h("h2", { text: t("home.heading") }), h("p", { text: t("home.help") }), form);
+  render(h("h2", { text: t("home.heading") }), h("p", { text: t("home.help") }), form);
 }
 
 async function electionView(eid) {
+  const render = renderer();
   const { manifest } = await election(eid);
   const [status, cp] = await Promise.all([board(electionPath(eid)), board(`${electionPath(eid)}/checkpoint`)]);
   const facts = h("dl", { class: "facts" },
@@ -247,19 +279,20 @@ async function electionView(eid) {
     h("h4", { text: c.title }),
     h("p", { class: "hint", text: t("election.choose", { min: c.min_selections, max: c.max_selections }) }),
     h("ul", {}, c.options.map((o) => h("li", { text: o.label })))));
-  show(h("h2", { text: manifest.title }), facts,
+  render(h("h2", { text: manifest.title }), facts,
     h("p", { text: t(`election.revote.${manifest.revote_policy}`) }),
     h("h3", { text: t("election.contests") }), contests);
 }
 
 async function registerView(eid) {
+  const render = renderer();
   const { manifest } = await election(eid);
   const heading = h("h2", { text: t("register.heading") });
   const existing = await loadCredential(eid);
   const out = h("div", { id: "register-result" });
   const importer = credentialImporter(eid, out);
   if (existing) {
-    show(heading, h("p", { text: t("register.have") }),
+    render(heading, h("p", { text: t("register.have") }),
       download("credential.json", existing, t("register.download")), importer);
     return;
   }
@@ -269,7 +302,7 @@ async function registerView(eid) {
     ev.preventDefault();
     register(eid, manifest, code.value, button, out);
   } }, h("label", { for: "code", text: t("register.code") }), code, button);
-  show(heading, h("p", { text: t("register.help") }), form, out, importer);
+  render(heading, h("p", { text: t("register.help") }), form, out, importer);
 }
 
 async function register(eid, manifest, code, button, out) {
@@ -338,18 +371,19 @@ function choiceForm(manifest, onSubmit) {
 }
 
 async function voteView(eid) {
+  const render = renderer();
   const { manifest } = await election(eid);
   const heading = h("h2", { text: t("vote.heading") });
   const credential = await loadCredential(eid);
   const out = h("div", { id: "vote-result" });
   if (!credential) {
-    show(heading, h("p", { text: t("vote.need_credential") }), credentialImporter(eid, out), out);
+    render(heading, h("p", { text: t("vote.need_credential") }), credentialImporter(eid, out), out);
     return;
   }
   const status = await board(electionPath(eid));
   if (status.phase !== "open") throw new Failure("err.not-open", t(`phase.${status.phase}`));
   const form = choiceForm(manifest, (choices) => buildBallot(eid, status, credential, choices, form, out));
-  show(heading, h("p", { text: t(`election.revote.${manifest.revote_policy}`) }), form, out);
+  render(heading, h("p", { text: t(`election.revote.${manifest.revote_policy}`) }), form, out);
 }
 
 async function withProgress(out, key, work) {
@@ -376,8 +410,7 @@ async function buildBallot(eid, status, credential, choices, form, out) {
     // How long opening took (read by the booth's benchmark; near zero once open).
     document.documentElement.dataset.openMs = (performance.now() - opening).toFixed(0);
     const started = performance.now();
-    const built = await withProgress(out, "vote.proving", () =>
-      call("build", { eid, credential, choices: JSON.stringify(choices) }));
+    const built = await withProgress(out, "vote.proving", () => prove(eid, credential, JSON.stringify(choices)));
     const ms = (performance.now() - started).toFixed(0);
     const again = () => buildBallot(eid, status, credential, choices, form, out);
     out.replaceChildren(
@@ -392,6 +425,17 @@ async function buildBallot(eid, status, credential, choices, form, out) {
   } finally {
     button.disabled = false;
   }
+}
+
+/** Builds a complete ballot: on both workers when there is a helper, else on one. */
+async function prove(eid, credential, choices) {
+  if (!helper) return call("build", { eid, credential, choices });
+  const assignment = await call("start", { eid, credential, choices });
+  const [sum] = await Promise.all([
+    helper.run("bG2Sum", { eid, assignment: assignment.buffer }, [assignment.buffer]),
+    call("proveG1", { eid }),
+  ]);
+  return call("finish", { eid, sum: sum.buffer }, [sum.buffer]);
 }
 
 async function auditBallot(eid, out, again) {
@@ -430,6 +474,7 @@ async function castBallot(eid, built, button, out) {
 }
 
 async function receiptView(eid) {
+  const render = renderer();
   const { manifestText } = await election(eid);
   const heading = h("h2", { text: t("receipt.heading") });
   const out = h("div", { id: "receipt-result" });
@@ -447,12 +492,12 @@ async function receiptView(eid) {
   const loader = h("p", { class: "import" }, h("label", { for: "receipt-file", text: t("receipt.file") }), input);
   const text = await loadReceipt(eid);
   if (!text) {
-    show(heading, h("p", { text: t("receipt.none") }), loader, out);
+    render(heading, h("p", { text: t("receipt.none") }), loader, out);
     return;
   }
   const file = JSON.parse(text);
   const size = await call("receiptSize", { manifest: manifestText, file: text });
-  show(heading,
+  render(heading,
     h("dl", { class: "facts" },
       h("dt", { text: t("receipt.tracker") }), h("dd", { class: "mono", id: "receipt-tracker", text: file.tracker }),
       h("dt", { text: t("receipt.index") }), h("dd", { id: "receipt-index", text: String(file.receipt.index) }),
@@ -477,11 +522,12 @@ async function checkReceipt(eid, manifest, file, size, out) {
 }
 
 async function resultsView(eid) {
+  const render = renderer();
   const { manifest } = await election(eid);
   const heading = h("h2", { text: t("results.heading") });
   const entries = await board(`${electionPath(eid)}/entries?kind=result&from=0&limit=1`);
   if (!entries.length) {
-    show(heading, h("p", { text: t("results.none") }));
+    render(heading, h("p", { text: t("results.none") }));
     return;
   }
   const result = entries[0].entry;
@@ -496,12 +542,13 @@ async function resultsView(eid) {
           h("td", {}, h("span", { class: "bar", style: null, "data-share": (counts[oi] / top).toFixed(4) })),
           h("td", { class: "count", text: t(counts[oi] === 1 ? "results.vote" : "results.votes", { n: counts[oi] }) }))))));
   });
-  show(heading, h("p", { id: "counted", text: t("results.counted", { n: result.ballots_counted }) }), charts);
+  render(heading, h("p", { id: "counted", text: t("results.counted", { n: result.ballots_counted }) }), charts);
   // Bar widths through the CSSOM (no inline style attributes under the CSP).
   for (const bar of document.querySelectorAll(".bar")) bar.style.width = `${Number(bar.dataset.share) * 100}%`;
 }
 
 async function verifyView(eid) {
+  const render = renderer();
   const out = h("div", { id: "verify-result" });
   const run = (button, text) => verifyRecord(button, text, out);
   const button = h("button", { type: "button", id: "verify", class: "primary", text: t("verify.run"), onclick: async () => {
@@ -514,7 +561,7 @@ async function verifyView(eid) {
   } });
   const input = h("input", { type: "file", id: "record-file", accept: ".jsonl,.json,text/plain" });
   input.addEventListener("change", () => run(button, () => fileText(input)));
-  show(h("h2", { text: t("verify.heading") }), h("p", { text: t("verify.help") }), button,
+  render(h("h2", { text: t("verify.heading") }), h("p", { text: t("verify.help") }), button,
     h("p", { class: "import" }, h("label", { for: "record-file", text: t("verify.file") }), input), out);
 }
 
@@ -552,6 +599,7 @@ const VIEWS = {
 };
 
 async function route() {
+  const token = ++routeToken;
   const [, eid = "", view = ""] = location.hash.replace(/^#/, "").split("/");
   document.getElementById("app-title").textContent = t("app.title");
   document.getElementById("lang-switch").textContent = t("lang.switch");
@@ -561,7 +609,7 @@ async function route() {
   try {
     await VIEWS[view](eid);
   } catch (e) {
-    show(errorBox(e));
+    if (token === routeToken) show(errorBox(e));
   }
   document.getElementById("main").focus({ preventScroll: true });
 }

@@ -7,6 +7,7 @@
 
 let ready = null;
 const booths = new Map(); // election id -> wasm_bindgen.Booth
+const helpers = new Map(); // election id -> wasm_bindgen.Helper (the second worker's)
 
 function hex(buffer) {
   return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -43,6 +44,22 @@ const OPS = {
     return true;
   },
   build: ({ eid, credential, choices }) => JSON.parse(booth(eid).build(credential, choices)),
+  // A proof on two workers: start (this worker) -> bG2Sum (the helper) and proveG1 (this
+  // worker) at the same time -> finish (this worker).
+  start: ({ eid, credential, choices }) => booth(eid).start(credential, choices),
+  proveG1: ({ eid }) => booth(eid).proveG1(),
+  finish: ({ eid, sum }) => JSON.parse(booth(eid).finish(new Uint8Array(sum))),
+  helperOpen: ({ eid, manifest, status, pk }) => {
+    const previous = helpers.get(eid);
+    helpers.set(eid, new wasm_bindgen.Helper(eid, manifest, status, new Uint8Array(pk)));
+    if (previous) previous.free();
+    return true;
+  },
+  bG2Sum: ({ eid, assignment }) => {
+    const h = helpers.get(eid);
+    if (!h) throw { code: "no-ballot", message: "the election is not open in the helper" };
+    return h.bG2Sum(new Uint8Array(assignment));
+  },
   audit: ({ eid }) => JSON.parse(booth(eid).audit()),
   castReceipt: ({ eid, board, receipt }) => booth(eid).castReceipt(board, receipt),
   checkReceipt: ({ manifest, file, latest, consistency }) =>

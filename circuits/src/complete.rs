@@ -102,18 +102,41 @@ impl CompleteBallot {
     }
 }
 
-/// Builds a complete ballot: encrypts and proves the choices, computes the digest, then
-/// proves eligibility over it. `path` is the voter's path in the frozen roll with `root`.
-#[allow(clippy::too_many_arguments)]
-pub fn build_complete_ballot(
+/// A ballot encrypted and proved valid, whose eligibility proof is still to be made:
+/// what [`prepare_complete_ballot`] returns.
+pub struct PendingBallot {
+    /// The encrypted ballot with its validity proofs.
+    pub ballot: Ballot,
+    /// Its plaintexts and nonces (for an audit).
+    pub secrets: BallotSecrets,
+    /// The eligibility circuit with its witness, over the ballot's digest.
+    pub circuit: EligibilityCircuit,
+}
+
+impl PendingBallot {
+    /// The complete ballot, with `proof` (made for [`PendingBallot::circuit`]).
+    pub fn complete(self, eligibility_proof: EligibilityProof) -> (CompleteBallot, BallotSecrets) {
+        (
+            CompleteBallot {
+                ballot: self.ballot,
+                eligibility_proof,
+            },
+            self.secrets,
+        )
+    }
+}
+
+/// Everything of a complete ballot but its eligibility proof: checks the path leads from
+/// the credential's commitment to `root`, encrypts and proves the choices under the
+/// credential's nullifier, and sets up the eligibility circuit over the ballot's digest.
+pub fn prepare_complete_ballot(
     ctx: &ElectionContext,
-    proving_key: &ProvingKey,
     credential: &Credential,
     path: &MerklePath,
     root: &Fr,
     choices: &Choices,
     rng: &mut impl CryptoRngCore,
-) -> Result<(CompleteBallot, BallotSecrets), CompleteBallotError> {
+) -> Result<PendingBallot, CompleteBallotError> {
     let depth = ctx.manifest().roll_depth;
     if path.siblings.len() != depth as usize {
         return Err(CompleteBallotError::Depth {
@@ -138,6 +161,30 @@ pub fn build_complete_ballot(
         secret: *credential.secret(),
         path: path.clone(),
     };
+    Ok(PendingBallot {
+        ballot,
+        secrets,
+        circuit,
+    })
+}
+
+/// Builds a complete ballot: encrypts and proves the choices, computes the digest, then
+/// proves eligibility over it. `path` is the voter's path in the frozen roll with `root`.
+#[allow(clippy::too_many_arguments)]
+pub fn build_complete_ballot(
+    ctx: &ElectionContext,
+    proving_key: &ProvingKey,
+    credential: &Credential,
+    path: &MerklePath,
+    root: &Fr,
+    choices: &Choices,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(CompleteBallot, BallotSecrets), CompleteBallotError> {
+    let PendingBallot {
+        ballot,
+        secrets,
+        circuit,
+    } = prepare_complete_ballot(ctx, credential, path, root, choices, rng)?;
     let eligibility_proof = groth16::prove(proving_key, circuit, rng)?;
     Ok((
         CompleteBallot {

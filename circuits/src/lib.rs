@@ -10,3 +10,4 @@ pub mod groth16;
 pub mod merkle;
 pub mod poseidon;
 pub mod setup;
+pub mod split_prover;

@@ -481,3 +481,57 @@ fn proof_points_at_infinity_are_refused() {
         );
     }
 }
+
+/// A proof made in two halves (the web booth's two workers) verifies like any other, its
+/// ballot is a complete ballot that verifies, and halves that do not belong together, or a
+/// malformed half, are refused.
+#[test]
+fn a_proof_made_on_two_threads_verifies_and_mismatched_halves_are_refused() {
+    use zkvote_circuits::split_prover::*;
+    let f = fixture();
+    let choices = Choices::from_indices(f.ctx.manifest(), &[vec![1], vec![0, 2]]).unwrap();
+    let path = f.roll.path(3).unwrap();
+    let pending = prepare_complete_ballot(
+        &f.ctx,
+        &f.voters[3],
+        &path,
+        &f.roll.root(),
+        &choices,
+        &mut OsRng,
+    )
+    .unwrap();
+    let public = pending.circuit.public;
+    let witness = Witness::new(pending.circuit.clone()).unwrap();
+    let bytes = witness.assignment_bytes();
+    let b_sum = g2_from_bytes(&g2_to_bytes(&vartime_b_g2_sum(&f.pk, &bytes).unwrap())).unwrap();
+    let g1 = witness.vartime_g1_part(&f.pk, &mut OsRng).unwrap();
+    let proof = g1.finish(&f.pk, &b_sum, &public).unwrap();
+    f.verifier.vartime_verify(&public, &proof).unwrap();
+    let (ballot, _) = pending.complete(proof);
+    vartime_verify_complete_ballot(&f.ctx, &f.verifier, &f.roll.root(), &ballot, &mut OsRng)
+        .unwrap();
+
+    // Another witness's G2 half does not fit.
+    let other = prepare_complete_ballot(
+        &f.ctx,
+        &f.voters[1],
+        &f.roll.path(1).unwrap(),
+        &f.roll.root(),
+        &choices,
+        &mut OsRng,
+    )
+    .unwrap();
+    let other_bytes = Witness::new(other.circuit).unwrap().assignment_bytes();
+    let wrong = vartime_b_g2_sum(&f.pk, &other_bytes).unwrap();
+    assert!(matches!(
+        g1.finish(&f.pk, &wrong, &public),
+        Err(Groth16Error::Prove(_))
+    ));
+    // Malformed halves.
+    assert!(vartime_b_g2_sum(&f.pk, &bytes[..bytes.len() - 32]).is_err());
+    assert!(vartime_b_g2_sum(&f.pk, &[0xff; 32].repeat(bytes.len() / 32)).is_err());
+    assert!(g2_from_bytes(&[0u8; 191]).is_err());
+    let mut off_curve = g2_to_bytes(&b_sum);
+    off_curve[100] ^= 1;
+    assert!(g2_from_bytes(&off_curve).is_err());
+}

@@ -20,7 +20,9 @@ use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
+use zkvote_circuits::complete::{
+    build_complete_ballot, prepare_complete_ballot, CompleteBallot, PendingBallot,
+};
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
 use zkvote_circuits::groth16::{
@@ -206,6 +208,26 @@ impl VotingSession {
         build_complete_ballot(
             &self.ctx,
             &self.proving_key,
+            credential,
+            &path,
+            &self.roll.root(),
+            choices,
+            rng,
+        )
+        .map_err(|e| VoterError::Build(e.to_string()))
+    }
+
+    /// Everything of a ballot but its eligibility proof, for a prover that splits the proof
+    /// across threads (the web booth's workers, `zkvote_circuits::split_prover`).
+    pub fn prepare_ballot(
+        &self,
+        credential: &Credential,
+        choices: &Choices,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<PendingBallot, VoterError> {
+        let path = self.path_for(credential)?;
+        prepare_complete_ballot(
+            &self.ctx,
             credential,
             &path,
             &self.roll.root(),
