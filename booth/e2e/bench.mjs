@@ -10,6 +10,9 @@
 //
 //   node bench.mjs ZKVOTE_BINARY ROLL_DEPTH RUNS [RECORD_FILE]
 //
+// With ONE_WORKER=1 the page is told the device has one core, so it proves ballots on one
+// worker (its fallback) instead of two.
+//
 // Prints one JSON object with every figure (milliseconds) and the module's sizes.
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -39,8 +42,12 @@ const browser = await chromium.launchPersistentContext(profile, {
     "--disable-component-update", "--disable-sync", "--no-first-run"],
 });
 const page = browser.pages()[0] || await browser.newPage();
+// ONE_WORKER=1: the page sees one core, so it proves on one worker (the fallback).
+if (process.env.ONE_WORKER) {
+  await page.addInitScript(() => Object.defineProperty(navigator, "hardwareConcurrency", { get: () => 1 }));
+}
 const attr = async (sel, name) => Number(await page.getAttribute(sel, name));
-const figures = { roll_depth: Number(depth), chromium: browser.browser() ? browser.browser().version() : "" };
+const figures = { roll_depth: Number(depth), workers: process.env.ONE_WORKER ? 1 : 2, chromium: browser.browser() ? browser.browser().version() : "" };
 
 try {
   const booth = (await expectOutput(/web booth: (\S+)/))[1];
