@@ -75,6 +75,23 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T, Bo
     serde_json::from_str(json).map_err(|e| BoothError::new("input", format!("{what}: {e}")))
 }
 
+/// The board's manifest and status (JSON) for the election `election_id` (hex): the
+/// manifest must be that election's.
+fn election_answers(
+    election_id: &str,
+    manifest: &str,
+    status: &str,
+) -> Result<(Manifest, ElectionStatus), BoothError> {
+    let manifest: Manifest = parse("manifest", manifest)?;
+    if hex::encode(manifest.election_id) != election_id {
+        return Err(BoothError::new(
+            "board-answer",
+            "the board answered with another election's manifest",
+        ));
+    }
+    Ok((manifest, parse("status", status)?))
+}
+
 fn credential(text: &str) -> Result<Credential, BoothError> {
     Credential::from_file_text(text).map_err(|e| BoothError::new("credential", e))
 }
@@ -147,14 +164,7 @@ impl Booth {
         roll: &[u8],
         proving_key: &[u8],
     ) -> Result<Booth, BoothError> {
-        let manifest: Manifest = parse("manifest", manifest)?;
-        if hex::encode(manifest.election_id) != election_id {
-            return Err(BoothError::new(
-                "board-answer",
-                "the board answered with another election's manifest",
-            ));
-        }
-        let status: ElectionStatus = parse("status", status)?;
+        let (manifest, status) = election_answers(election_id, manifest, status)?;
         let session = VotingSession::new(manifest, &status, roll, proving_key)?;
         Ok(Booth {
             session,
@@ -323,14 +333,7 @@ impl Helper {
         status: &str,
         proving_key: &[u8],
     ) -> Result<Helper, BoothError> {
-        let manifest: Manifest = parse("manifest", manifest)?;
-        if hex::encode(manifest.election_id) != election_id {
-            return Err(BoothError::new(
-                "board-answer",
-                "the board answered with another election's manifest",
-            ));
-        }
-        let status: ElectionStatus = parse("status", status)?;
+        let (manifest, status) = election_answers(election_id, manifest, status)?;
         let proving_key = steps::load_proving_key(&manifest, &status, proving_key)?;
         Ok(Helper { proving_key })
     }
