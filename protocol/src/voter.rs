@@ -20,13 +20,11 @@ use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use zkvote_circuits::complete::{
-    build_complete_ballot, prepare_complete_ballot, CompleteBallot, PendingBallot,
-};
+use zkvote_circuits::complete::{prepare_complete_ballot, CompleteBallot, PendingBallot};
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
 use zkvote_circuits::groth16::{
-    proving_key_from_bytes, proving_key_from_pinned_bytes, vk_hash, ProvingKey,
+    prove, proving_key_from_bytes, proving_key_from_pinned_bytes, vk_hash, ProvingKey,
 };
 use zkvote_circuits::merkle::{MerklePath, VoterRoll};
 use zkvote_core::codec::hex32;
@@ -204,17 +202,10 @@ impl VotingSession {
         choices: &Choices,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(CompleteBallot, BallotSecrets), VoterError> {
-        let path = self.path_for(credential)?;
-        build_complete_ballot(
-            &self.ctx,
-            &self.proving_key,
-            credential,
-            &path,
-            &self.roll.root(),
-            choices,
-            rng,
-        )
-        .map_err(|e| VoterError::Build(e.to_string()))
+        let pending = self.prepare_ballot(credential, choices, rng)?;
+        let proof = prove(&self.proving_key, pending.circuit.clone(), rng)
+            .map_err(|e| VoterError::Build(e.to_string()))?;
+        Ok(pending.complete(proof))
     }
 
     /// Everything of a ballot but its eligibility proof, for a prover that splits the proof
