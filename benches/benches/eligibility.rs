@@ -163,33 +163,49 @@ fn bench_groth16(c: &mut Criterion) {
             })
         })
     });
-    g.bench_function("zkvote_verify", |b| {
-        b.iter(|| one.install(|| verifier.vartime_verify(inputs, proof).unwrap()))
-    });
     let bytes = proof.to_bytes();
-    g.bench_function("proof_decode_validated", |b| {
-        b.iter(|| EligibilityProof::from_bytes(&bytes).unwrap())
-    });
+    for backend in [Backend::Arkworks, Backend::Blst] {
+        let name = format!("{backend:?}").to_lowercase();
+        g.bench_function(format!("zkvote_verify_{name}"), |b| {
+            b.iter(|| {
+                one.install(|| {
+                    verifier
+                        .vartime_verify_with(inputs, proof, backend)
+                        .unwrap()
+                })
+            })
+        });
+        g.bench_function(format!("proof_decode_validated_{name}"), |b| {
+            b.iter(|| EligibilityProof::from_bytes_with(&bytes, backend).unwrap())
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("groth16_batch");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(8));
-    for threads in [1usize, 2] {
-        let p = pool(threads);
-        for n in [16usize, 64, 256] {
-            let items: Vec<(PublicInputs, &EligibilityProof)> =
-                proofs[..n].iter().map(|(i, p)| (*i, p)).collect();
-            g.throughput(Throughput::Elements(n as u64));
-            g.bench_with_input(
-                BenchmarkId::new(format!("threads{threads}"), n),
-                &n,
-                |b, _| {
-                    b.iter(|| {
-                        p.install(|| verifier.vartime_verify_batch(&items, &mut OsRng).unwrap())
-                    })
-                },
-            );
+    for backend in [Backend::Arkworks, Backend::Blst] {
+        let name = format!("{backend:?}").to_lowercase();
+        for threads in [1usize, 2] {
+            let p = pool(threads);
+            for n in [16usize, 64, 256] {
+                let items: Vec<(PublicInputs, &EligibilityProof)> =
+                    proofs[..n].iter().map(|(i, p)| (*i, p)).collect();
+                g.throughput(Throughput::Elements(n as u64));
+                g.bench_with_input(
+                    BenchmarkId::new(format!("{name}_threads{threads}"), n),
+                    &n,
+                    |b, _| {
+                        b.iter(|| {
+                            p.install(|| {
+                                verifier
+                                    .vartime_verify_batch_with(&items, &mut OsRng, backend)
+                                    .unwrap()
+                            })
+                        })
+                    },
+                );
+            }
         }
     }
     g.finish();
@@ -205,7 +221,6 @@ fn bench_complete(c: &mut Criterion) {
     let manifest = Manifest::from_toml(&text).unwrap();
     let sk = SecretKey::random(&mut OsRng);
     let ctx = ElectionContext::new(manifest.clone(), sk.public_key());
-    let verifier = EligibilityVerifier::new(&vk).unwrap();
     let t = Instant::now();
     let encoded: Vec<Vec<u8>> = (0..N)
         .into_par_iter()
@@ -236,31 +251,34 @@ fn bench_complete(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Elements(N as u64));
     let root = roll.root();
-    for threads in [1usize, 2] {
+    for (backend, threads) in [
+        (Backend::Arkworks, 1usize),
+        (Backend::Arkworks, 2),
+        (Backend::Blst, 1),
+        (Backend::Blst, 2),
+    ] {
         let p = pool(threads);
-        g.bench_with_input(
-            BenchmarkId::new("decode_and_verify_batched", threads),
-            &threads,
-            |b, &t| {
-                b.iter(|| {
-                    p.install(|| {
-                        let ballots: Vec<CompleteBallot> = encoded
-                            .par_iter()
-                            .map(|e| CompleteBallot::decode(e, &manifest).unwrap())
-                            .collect();
-                        vartime_verify_complete_ballots_parallel(
-                            &ctx,
-                            &verifier,
-                            &root,
-                            &ballots,
-                            N / t,
-                            &mut OsRng,
-                        )
-                        .unwrap()
-                    })
+        let verifier = EligibilityVerifier::with_backend(&vk, backend).unwrap();
+        let name = format!("decode_and_verify_batched_{backend:?}").to_lowercase();
+        g.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, &t| {
+            b.iter(|| {
+                p.install(|| {
+                    let ballots: Vec<CompleteBallot> = encoded
+                        .par_iter()
+                        .map(|e| CompleteBallot::decode_with(e, &manifest, backend).unwrap())
+                        .collect();
+                    vartime_verify_complete_ballots_parallel(
+                        &ctx,
+                        &verifier,
+                        &root,
+                        &ballots,
+                        N / t,
+                        &mut OsRng,
+                    )
+                    .unwrap()
                 })
-            },
-        );
+            })
+        });
     }
     g.finish();
 }

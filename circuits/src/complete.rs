@@ -6,7 +6,7 @@ use crate::circuit::{EligibilityCircuit, PublicInputs};
 use crate::credential::Credential;
 use crate::field::{digest_scalar, election_scalar, fr_from_bytes, fr_to_bytes, FieldError};
 use crate::groth16::{
-    self, EligibilityProof, EligibilityVerifier, Groth16Error, ProvingKey, PROOF_SIZE,
+    self, Backend, EligibilityProof, EligibilityVerifier, Groth16Error, ProvingKey, PROOF_SIZE,
 };
 use crate::merkle::MerklePath;
 use ark_bls12_381::Fr;
@@ -66,8 +66,18 @@ impl CompleteBallot {
         out
     }
 
-    /// Decodes the binary encoding for `manifest`.
+    /// Decodes the binary encoding for `manifest` (the proof's points checked with
+    /// [`Backend::FASTEST`]).
     pub fn decode(bytes: &[u8], manifest: &Manifest) -> Result<Self, CompleteBallotError> {
+        Self::decode_with(bytes, manifest, Backend::FASTEST)
+    }
+
+    /// [`CompleteBallot::decode`] with the proof's points checked by `backend`.
+    pub fn decode_with(
+        bytes: &[u8],
+        manifest: &Manifest,
+        backend: Backend,
+    ) -> Result<Self, CompleteBallotError> {
         let split = bytes
             .len()
             .checked_sub(PROOF_SIZE)
@@ -83,7 +93,7 @@ impl CompleteBallot {
         })?;
         Ok(CompleteBallot {
             ballot,
-            eligibility_proof: EligibilityProof::from_bytes(&bytes[split..])?,
+            eligibility_proof: EligibilityProof::from_bytes_with(&bytes[split..], backend)?,
         })
     }
 

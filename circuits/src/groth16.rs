@@ -11,6 +11,11 @@
 //! (`L_i = IC_0 + sum_j x_ij*IC_j` is folded into a single 5-term multiscalar
 //! multiplication over the key's `IC` points). A failing batch is re-checked proof by proof
 //! and the bad ones are named.
+//!
+//! Two back ends compute the same checks ([`Backend`]): arkworks throughout, or (on native
+//! targets, the default there) `blst` for the proof points' curve and subgroup checks and for
+//! the batch's multi-Miller loop and final exponentiation, about twice as fast. Keys, proofs
+//! and inputs stay arkworks types either way.
 
 use crate::circuit::{EligibilityCircuit, PublicInputs};
 use ark_bls12_381::{g1::Config as G1Config, Bls12_381, Fr, G1Affine, G1Projective};
@@ -35,6 +40,28 @@ pub const VK_HASH_DOMAIN: &[u8] = b"zkvote/v1/groth16-vk";
 /// uncompressed because decoding a compressed proof costs two extra square roots (about
 /// 135 µs, a sixth of a complete ballot's verification) to save 192 bytes.
 pub const PROOF_SIZE: usize = 384;
+
+/// Which library does the BLS12-381 work of decoding and verifying proofs. Both accept and
+/// reject exactly the same proofs (a property test holds them to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// arkworks 0.5 throughout (the only back end on WebAssembly).
+    Arkworks,
+    /// `blst` for point checks and pairings, arkworks for the rest (native targets).
+    #[cfg(not(target_arch = "wasm32"))]
+    Blst,
+}
+
+impl Backend {
+    /// The fastest back end of this build: `Blst` on native targets, `Arkworks` on
+    /// WebAssembly.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub const FASTEST: Backend = Backend::Blst;
+    /// The fastest back end of this build: `Blst` on native targets, `Arkworks` on
+    /// WebAssembly.
+    #[cfg(target_arch = "wasm32")]
+    pub const FASTEST: Backend = Backend::Arkworks;
+}
 
 /// Errors of this module.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,8 +110,13 @@ impl EligibilityProof {
     }
 
     /// Decodes and validates a proof: every point on its curve and in the prime-order
-    /// subgroup, coordinates canonical.
+    /// subgroup, coordinates canonical ([`Backend::FASTEST`] checks the points).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Groth16Error> {
+        Self::from_bytes_with(bytes, Backend::FASTEST)
+    }
+
+    /// [`EligibilityProof::from_bytes`] with the points checked by `backend`.
+    pub fn from_bytes_with(bytes: &[u8], backend: Backend) -> Result<Self, Groth16Error> {
         if bytes.len() != PROOF_SIZE {
             return Err(Groth16Error::Encoding {
                 what: "proof",
@@ -95,12 +127,17 @@ impl EligibilityProof {
             what: "proof",
             reason,
         };
-        let proof = ark_groth16::Proof::<Bls12_381>::deserialize_with_mode(
-            bytes,
-            Compress::No,
-            Validate::Yes,
-        )
-        .map_err(|e| bad(e.to_string()))?;
+        let validate = match backend {
+            Backend::Arkworks => Validate::Yes,
+            #[cfg(not(target_arch = "wasm32"))]
+            Backend::Blst => {
+                vartime_blst_check_points(bytes).map_err(|r| bad(r.into()))?;
+                Validate::No
+            }
+        };
+        let proof =
+            ark_groth16::Proof::<Bls12_381>::deserialize_with_mode(bytes, Compress::No, validate)
+                .map_err(|e| bad(e.to_string()))?;
         // The point at infinity has no place in a proof, and it has several encodings
         // (the flag bit with any coordinates): refuse it, and any form that does not
         // re-encode to the same bytes.
@@ -113,6 +150,18 @@ impl EligibilityProof {
         }
         Ok(proof)
     }
+}
+
+/// `A`, `B` and `C` checked by blst: no flag bits, on the curve, not the point at
+/// infinity, in the prime-order subgroup.
+#[cfg(not(target_arch = "wasm32"))]
+fn vartime_blst_check_points(bytes: &[u8]) -> Result<(), &'static str> {
+    use crate::blst_backend::{vartime_check_g1, vartime_check_g2, G1_BYTES, G2_BYTES};
+    let (a, rest) = bytes.split_at(G1_BYTES);
+    let (b, c) = rest.split_at(G2_BYTES);
+    vartime_check_g1(a.try_into().expect("96 bytes"))?;
+    vartime_check_g2(b.try_into().expect("192 bytes"))?;
+    vartime_check_g1(c.try_into().expect("96 bytes"))
 }
 
 impl serde::Serialize for EligibilityProof {
@@ -328,22 +377,39 @@ pub fn prove(
 pub struct EligibilityVerifier {
     pvk: PreparedVerifyingKey<Bls12_381>,
     hash: [u8; 32],
+    backend: Backend,
 }
 
 impl fmt::Debug for EligibilityVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EligibilityVerifier(vk hash {})", hex::encode(self.hash))
+        write!(
+            f,
+            "EligibilityVerifier(vk hash {}, {:?})",
+            hex::encode(self.hash),
+            self.backend
+        )
     }
 }
 
 impl EligibilityVerifier {
-    /// Prepares a verifying key.
+    /// Prepares a verifying key; proofs are verified with [`Backend::FASTEST`].
     pub fn new(vk: &VerifyingKey) -> Result<Self, Groth16Error> {
+        Self::with_backend(vk, Backend::FASTEST)
+    }
+
+    /// Prepares a verifying key whose proofs `backend` verifies.
+    pub fn with_backend(vk: &VerifyingKey, backend: Backend) -> Result<Self, Groth16Error> {
         check_inputs(vk)?;
         Ok(EligibilityVerifier {
             pvk: Groth16::<Bls12_381>::process_vk(vk).expect("processing a key cannot fail"),
             hash: vk_hash(vk),
+            backend,
         })
+    }
+
+    /// The back end that verifies this key's proofs.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The key's hash (compare with the manifest's `groth16_vk_hash`).
@@ -356,36 +422,77 @@ impl EligibilityVerifier {
         &self.pvk
     }
 
-    /// Verifies one proof (variable time; public data only).
+    /// Verifies one proof (variable time; public data only) with the verifier's back end.
     pub fn vartime_verify(
         &self,
         inputs: &PublicInputs,
         proof: &EligibilityProof,
     ) -> Result<(), Groth16Error> {
-        match Groth16::<Bls12_381>::verify_with_processed_vk(&self.pvk, &inputs.to_vec(), &proof.0)
-        {
-            Ok(true) => Ok(()),
-            _ => Err(Groth16Error::Invalid),
+        self.vartime_verify_with(inputs, proof, self.backend)
+    }
+
+    /// Verifies one proof with `backend`: arkworks' own verifier, or the batch equation for
+    /// one proof with weight 1 on blst.
+    pub fn vartime_verify_with(
+        &self,
+        inputs: &PublicInputs,
+        proof: &EligibilityProof,
+        backend: Backend,
+    ) -> Result<(), Groth16Error> {
+        let holds = match backend {
+            Backend::Arkworks => matches!(
+                Groth16::<Bls12_381>::verify_with_processed_vk(
+                    &self.pvk,
+                    &inputs.to_vec(),
+                    &proof.0
+                ),
+                Ok(true)
+            ),
+            #[cfg(not(target_arch = "wasm32"))]
+            Backend::Blst => self.batch_equation_holds(&[(*inputs, proof)], &[(1, 0)], backend),
+        };
+        if holds {
+            Ok(())
+        } else {
+            Err(Groth16Error::Invalid)
         }
     }
 
-    /// Verifies many proofs at once (see the module documentation). On failure returns
-    /// the positions of the proofs that fail on their own.
+    /// Verifies many proofs at once (see the module documentation) with the verifier's
+    /// back end. On failure returns the positions of the proofs that fail on their own.
     pub fn vartime_verify_batch(
         &self,
         items: &[(PublicInputs, &EligibilityProof)],
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), Vec<usize>> {
+        self.vartime_verify_batch_with(items, rng, self.backend)
+    }
+
+    /// [`EligibilityVerifier::vartime_verify_batch`] with `backend`.
+    pub fn vartime_verify_batch_with(
+        &self,
+        items: &[(PublicInputs, &EligibilityProof)],
+        rng: &mut impl CryptoRngCore,
+        backend: Backend,
+    ) -> Result<(), Vec<usize>> {
         if items.is_empty() {
             return Ok(());
         }
-        if self.batch_equation_holds(items, rng) {
+        // Weights r_i = a_i + b_i * lambda with a_i, b_i uniform 64-bit: 2^128 distinct
+        // values, and r_i * A_i = a_i * A_i + b_i * phi(A_i) costs 64 doublings.
+        let halves: Vec<(u64, u64)> = items
+            .iter()
+            .map(|_| (rng.next_u64(), rng.next_u64()))
+            .collect();
+        if self.batch_equation_holds(items, &halves, backend) {
             return Ok(());
         }
         let bad: Vec<usize> = items
             .iter()
             .enumerate()
-            .filter(|(_, (inputs, proof))| self.vartime_verify(inputs, proof).is_err())
+            .filter(|(_, (inputs, proof))| {
+                self.vartime_verify_with(inputs, proof, backend).is_err()
+            })
             .map(|(i, _)| i)
             .collect();
         if bad.is_empty() {
@@ -396,18 +503,14 @@ impl EligibilityVerifier {
         }
     }
 
+    /// The batch equation with weights `a_i + b_i * lambda` from `halves`.
     fn batch_equation_holds(
         &self,
         items: &[(PublicInputs, &EligibilityProof)],
-        rng: &mut impl CryptoRngCore,
+        halves: &[(u64, u64)],
+        backend: Backend,
     ) -> bool {
         let vk = &self.pvk.vk;
-        // Weights r_i = a_i + b_i * lambda with a_i, b_i uniform 64-bit: 2^128 distinct
-        // values, and r_i * A_i = a_i * A_i + b_i * phi(A_i) costs 64 doublings.
-        let halves: Vec<(u64, u64)> = items
-            .iter()
-            .map(|_| (rng.next_u64(), rng.next_u64()))
-            .collect();
         let r: Vec<Fr> = halves.iter().map(|&(a, b)| glv_weight(a, b)).collect();
         // sum_i r_i * L_i = (sum_i r_i) * IC_0 + sum_j (sum_i r_i * x_ij) * IC_j
         let mut ic_coeffs = [Fr::zero(); 5];
@@ -422,20 +525,34 @@ impl EligibilityVerifier {
         let cs: Vec<G1Affine> = items.iter().map(|(_, p)| p.0.c).collect();
         let c_sum = G1Projective::msm(&cs, &r).expect("as many scalars as points");
         let a: Vec<G1Affine> = items.iter().map(|(_, p)| p.0.a).collect();
-        let mut g1 = vartime_glv_scale(&a, &halves);
+        let mut g1 = vartime_glv_scale(&a, halves);
         g1.push(l_sum.into_affine());
         g1.push(c_sum.into_affine());
-        let mut g2: Vec<<Bls12_381 as Pairing>::G2Prepared> =
-            items.iter().map(|(_, p)| p.0.b.into()).collect();
-        g2.push(self.pvk.gamma_g2_neg_pc.clone());
-        g2.push(self.pvk.delta_g2_neg_pc.clone());
-        let ml = Bls12_381::multi_miller_loop(g1, g2);
-        let Some(lhs) = Bls12_381::final_exponentiation(ml) else {
-            return false;
-        };
-        let rhs =
-            PairingOutput::<Bls12_381>(self.pvk.alpha_g1_beta_g2).mul_bigint(sum_r.into_bigint());
-        lhs == rhs
+        match backend {
+            Backend::Arkworks => {
+                let mut g2: Vec<<Bls12_381 as Pairing>::G2Prepared> =
+                    items.iter().map(|(_, p)| p.0.b.into()).collect();
+                g2.push(self.pvk.gamma_g2_neg_pc.clone());
+                g2.push(self.pvk.delta_g2_neg_pc.clone());
+                let ml = Bls12_381::multi_miller_loop(g1, g2);
+                let Some(lhs) = Bls12_381::final_exponentiation(ml) else {
+                    return false;
+                };
+                let rhs = PairingOutput::<Bls12_381>(self.pvk.alpha_g1_beta_g2)
+                    .mul_bigint(sum_r.into_bigint());
+                lhs == rhs
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            Backend::Blst => {
+                // prod_i e(r_i*A_i, B_i) * e(L, -gamma) * e(C, -delta) * e((sum r_i)*alpha, -beta) = 1
+                g1.push((vk.alpha_g1 * sum_r).into_affine());
+                let mut g2: Vec<ark_bls12_381::G2Affine> =
+                    items.iter().map(|(_, p)| p.0.b).collect();
+                g2.extend([-vk.gamma_g2, -vk.delta_g2, -vk.beta_g2]);
+                let pairs: Vec<_> = g1.into_iter().zip(g2).collect();
+                crate::blst_backend::vartime_pairing_product_is_one(&pairs)
+            }
+        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! zkvote-circuits: anonymous eligibility and non-duplication.
-#![forbid(unsafe_code)]
+// Only `blst_backend` (FFI calls into blst) allows unsafe code.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(not(target_arch = "wasm32"))]
+mod blst_backend;
 pub mod circuit;
 pub mod complete;
 pub mod credential;

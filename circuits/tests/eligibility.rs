@@ -394,6 +394,14 @@ fn depth_20_end_to_end() {
     ));
 }
 
+/// The Groth16 back ends of this build.
+fn backends() -> Vec<Backend> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return vec![Backend::Arkworks, Backend::Blst];
+    #[cfg(target_arch = "wasm32")]
+    return vec![Backend::Arkworks];
+}
+
 /// A point on the curve but outside the prime-order subgroup, at the smallest x >= `start`.
 fn off_subgroup<C: ark_ec::short_weierstrass::SWCurveConfig>(
     mut x: C::BaseField,
@@ -438,11 +446,19 @@ fn proof_points_outside_the_subgroup_are_refused() {
             Validate::No
         )
         .is_ok());
-        // ...but a proof must be refused, in binary and in JSON.
-        assert!(
-            EligibilityProof::from_bytes(&bytes).is_err(),
-            "point at {at}"
-        );
+        // ...but a proof must be refused by both back ends, in binary and in JSON.
+        for backend in backends() {
+            assert!(
+                EligibilityProof::from_bytes_with(&bytes, backend).is_err(),
+                "point at {at}, {backend:?}"
+            );
+        }
+        // blst's refusal says why.
+        #[cfg(not(target_arch = "wasm32"))]
+        assert!(EligibilityProof::from_bytes_with(&bytes, Backend::Blst)
+            .unwrap_err()
+            .to_string()
+            .contains("not in the prime-order subgroup"));
         let json = format!("\"{}\"", hex::encode(bytes));
         assert!(serde_json::from_str::<EligibilityProof>(&json).is_err());
     }
@@ -475,10 +491,12 @@ fn proof_points_at_infinity_are_refused() {
         )
         .is_ok());
         // ...but the identity has no place in a proof.
-        assert!(
-            EligibilityProof::from_bytes(&bytes).is_err(),
-            "infinity at {at}"
-        );
+        for backend in backends() {
+            assert!(
+                EligibilityProof::from_bytes_with(&bytes, backend).is_err(),
+                "infinity at {at}, {backend:?}"
+            );
+        }
     }
 }
 
