@@ -70,8 +70,16 @@ fn check_web_build(web: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-fn phase(n: u32, name: &str, text: impl AsRef<str>) {
-    println!("[{n}/9] {name:<13} {}", text.as_ref());
+/// Prints each step's line with the seconds it took, so that a run shows where its time
+/// goes.
+struct Steps(Instant);
+
+impl Steps {
+    fn phase(&mut self, n: u32, name: &str, text: impl AsRef<str>) {
+        let took = self.0.elapsed().as_secs_f64();
+        self.0 = Instant::now();
+        println!("[{n}/9] {name:<13} {took:>5.1} s  {}", text.as_ref());
+    }
 }
 
 /// The demo manifest (version 2): the sample's two contests, these trustees, everything
@@ -112,6 +120,7 @@ fn random_choices(manifest: &Manifest, rng: &mut impl Rng) -> Result<Choices, Cl
 /// Runs the demo; returns an error if any step (or the final verification) fails.
 pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     let started = Instant::now();
+    let mut steps = Steps(started);
     if opts.voters < 2 {
         return Err(CliError::msg("the demo needs at least 2 voters"));
     }
@@ -149,7 +158,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         .map_err(|e| CliError::msg(e.to_string()))?;
     tokio::spawn(server);
     let board = BoardClient::new(&format!("http://{addr}"))?;
-    phase(
+    steps.phase(
         1,
         "board",
         format!(
@@ -166,7 +175,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         commission::create_election(&board, &commission, &demo_manifest(&trustee_keys, &opts)?)
             .await?;
     let eid = manifest.election_id;
-    phase(
+    steps.phase(
         2,
         "election",
         format!(
@@ -189,7 +198,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         }
     }
     let closed = setup::close(&board, &commission, &eid, Duration::ZERO).await?;
-    phase(
+    steps.phase(
         3,
         "setup",
         format!(
@@ -237,9 +246,10 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         );
         println!("register in the browser, then press Enter (or Ctrl-C) to freeze the roll and open voting");
         wait_for_go().await?;
+        steps.0 = Instant::now();
     }
     commission::step(&board, &commission, &eid, "freeze").await?;
-    phase(
+    steps.phase(
         4,
         "registration",
         format!(
@@ -266,7 +276,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         );
     }
     let status = board.status(&eid).await?;
-    phase(
+    steps.phase(
         5,
         "key ceremony",
         format!(
@@ -342,7 +352,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         pb.inc(1);
     }
     pb.finish_and_clear();
-    phase(
+    steps.phase(
         6,
         "voting",
         format!("{} ballots cast and receipted", opts.voters),
@@ -353,11 +363,12 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         println!("voting is open: vote at {booth}");
         println!("press Enter (or Ctrl-C) to close the election, tally and verify");
         wait_for_go().await?;
+        steps.0 = Instant::now();
     }
 
     // 7. Close.
     commission::step(&board, &commission, &eid, "close").await?;
-    phase(7, "close", "voting closed");
+    steps.phase(7, "close", "voting closed");
 
     // 8. Threshold decryption by the first t trustees, combination, publication.
     for (k, s) in trustee_keys
@@ -368,7 +379,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         trustee::decrypt(&board, &eid, k, s).await?;
     }
     let (_, counts) = commission::tally(&board, &commission, &eid, Duration::from_secs(30)).await?;
-    phase(
+    steps.phase(
         8,
         "tally",
         format!(
@@ -396,7 +407,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     }
     let record = Record::parse(&text).map_err(|e| CliError::msg(e.to_string()))?;
     let report = verify(&record);
-    phase(
+    steps.phase(
         9,
         "verification",
         format!("record of {} entries checked", record.entries.len()),
