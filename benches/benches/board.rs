@@ -2,9 +2,11 @@
 //! (SQLite, and PostgreSQL when `ZKVOTE_BENCH_POSTGRES_URL` is set), and inclusion and
 //! consistency proof generation in a log of 10 million entries.
 //!
-//! `./scripts/with-postgres.sh cargo bench -p zkvote-benches --bench board`
+//! `cargo build --release -p zkvote-board && ./scripts/with-postgres.sh cargo bench -p zkvote-benches --bench board`
 //!
-//! Each backend needs a fresh database (`scripts/with-postgres.sh` makes one).
+//! Each board is measured twice: in the benchmark's process, and as a separate
+//! `zkvote-board` process (the load generator is then the benchmark's process alone).
+//! Each run needs a fresh PostgreSQL database (`scripts/with-postgres.sh` makes one).
 
 #[path = "common/board_fixture.rs"]
 mod fixture;
@@ -12,7 +14,7 @@ mod fixture;
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use fixture::{ingest, percentile, prepare, Prepared, PER_ITERATION};
+use fixture::{ingest, percentile, prepare, Host, Prepared, PER_ITERATION, SEED};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use zkvote_core::log::{consistency_proof, inclusion_proof, leaf_hash, MemoryTree};
@@ -23,6 +25,34 @@ fn clients() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(128)
+}
+
+/// The boards to measure: in this process (`in_process`), and each `LABEL=PATH` of
+/// `ZKVOTE_BENCH_BOARD_BINS` (comma-separated `zkvote-board` binaries, each run as a child
+/// process), or by default `target/release/zkvote-board` when it has been built
+/// (`separate_process`).
+fn hosts() -> Vec<(String, Host)> {
+    let mut hosts = vec![("in_process".to_string(), Host::InProcess)];
+    match std::env::var("ZKVOTE_BENCH_BOARD_BINS") {
+        Ok(list) => hosts.extend(list.split(',').filter_map(|item| {
+            let (label, path) = item.split_once('=')?;
+            Some((label.to_string(), Host::Binary(path.into())))
+        })),
+        Err(_) => {
+            let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/release/zkvote-board");
+            if bin.exists() {
+                hosts.push(("separate_process".into(), Host::Binary(bin)));
+            } else {
+                eprintln!(
+                    "{} not built (cargo build --release -p zkvote-board): the board is \
+                     measured in this process only",
+                    bin.display()
+                );
+            }
+        }
+    }
+    hosts
 }
 
 fn bench_ingestion(c: &mut Criterion) {
@@ -42,17 +72,32 @@ fn bench_ingestion(c: &mut Criterion) {
         Ok(url) => backends.push(("postgres", url)),
         Err(_) => eprintln!("ZKVOTE_BENCH_POSTGRES_URL not set: PostgreSQL ingestion not measured"),
     }
+    let hosts = hosts();
     let mut g = c.benchmark_group("ingest_http_1x5");
     g.sample_size(10);
     g.sampling_mode(SamplingMode::Flat);
     g.warm_up_time(Duration::from_millis(1));
     g.measurement_time(Duration::from_millis(1));
     g.throughput(Throughput::Elements(PER_ITERATION as u64));
-    for (name, db) in backends {
-        let Prepared { url, fixture, .. } = rt.block_on(prepare(&db));
-        let fixture = Arc::new(Mutex::new(fixture));
+    let runs = hosts.iter().enumerate().flat_map(|(seed, (h, host))| {
+        backends
+            .iter()
+            .map(move |(b, db)| (seed as u64, h, host, b, db))
+    });
+    for (k, (seed, host_name, host, backend, db)) in runs.enumerate() {
+        let name = format!("{backend}/{host_name}");
+        // A fresh SQLite file per board; PostgreSQL boards share the database, each host's
+        // with an election (a seed, a cached fixture) of its own.
+        let db = match db.strip_suffix("board.db") {
+            Some(dir) => format!("{dir}board-{k}.db"),
+            None => db.clone(),
+        };
+        let prepared = rt.block_on(prepare(&db, host, SEED + seed));
+        let Prepared { url, .. } = &prepared;
+        let url = url.clone();
+        let fixture = Arc::new(Mutex::new(prepared.fixture.clone()));
         let latencies = Arc::new(Mutex::new(Vec::new()));
-        g.bench_function(BenchmarkId::from_parameter(name), |b| {
+        g.bench_function(BenchmarkId::from_parameter(&name), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {

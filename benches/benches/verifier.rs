@@ -8,7 +8,7 @@
 mod fixture;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use fixture::{ingest, post, prepare, signed};
+use fixture::{ingest, post, prepare, signed, Host, SEED};
 use rand::rngs::OsRng;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -29,7 +29,7 @@ fn bench_verify_record(c: &mut Criterion) {
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite://{}", dir.join("record.db").display());
     let record_text = rt.block_on(async {
-        let p = prepare(&db).await;
+        let p = prepare(&db, &Host::InProcess, SEED).await;
         let latencies = Arc::new(Mutex::new(Vec::new()));
         let ballots = p.fixture[..RECORD_BALLOTS].to_vec();
         ingest(&p.url, ballots, 64, &latencies).await;

@@ -12,7 +12,8 @@
 //! 8. the published result;
 //! 9. the setup ceremony of the eligibility keys (version 2).
 //!
-//! [`transcript`] checks a setup ceremony's transcript on its own.
+//! [`transcript`] checks a setup ceremony's transcript on its own; [`memory`] is what check
+//! 5's rules remember per ballot.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -20,6 +21,7 @@ mod checks;
 pub mod report;
 pub mod transcript;
 
+pub use checks::memory;
 pub use checks::{verify, verify_reader, verify_record, TallyInputs, Verifier};
 pub use report::{CheckReport, Failure, Report, Status};
 pub use zkvote_protocol::{Record, RecordEntry, RecordError};

@@ -11,6 +11,9 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zkvote_board::api::{router, Board, BoardConfig, Creators};
@@ -23,6 +26,10 @@ use zkvote_circuits::merkle::VoterRoll;
 use zkvote_core::sample::single_contest_manifest_toml;
 use zkvote_core::*;
 use zkvote_tally::{CeremonyContext, Trustee, TrusteeKeys};
+
+/// The seed of the benchmarks' first election (the verifier benchmark's and the in-process
+/// board's); other boards use the seeds after it, each with its own cached fixture.
+pub const SEED: u64 = 0x2b_5eed;
 
 /// Ballots posted per measured ingestion iteration.
 pub const PER_ITERATION: usize = 300;
@@ -41,12 +48,82 @@ pub async fn post(http: &reqwest::Client, base: &str, path: &str, body: &impl se
     assert!(r.status().is_success(), "{path}: {}", r.status());
 }
 
-/// Starts a board on `db`, opens a 1-contest x 5-option election with 16 voters
-/// (last ballot counts) derived from a fixed seed, and loads (or builds and caches) the
-/// fixture of encoded complete ballots.
-pub async fn prepare(db: &str) -> Prepared {
-    let mut seeded = ChaCha20Rng::seed_from_u64(0x2b_5eed);
-    let board_key = SigningKey::generate(&mut seeded);
+/// Where the board under test runs.
+#[derive(Clone, Debug)]
+pub enum Host {
+    /// In the benchmark's process, as a tokio task (`ZKVOTE_BENCH_LINGER_MS` and
+    /// `ZKVOTE_BENCH_MAX_BATCH` set its ballot box).
+    InProcess,
+    /// A `zkvote-board` binary started as a child process, so that the load generator
+    /// (this process) and the board share neither a runtime nor an allocator.
+    Binary(PathBuf),
+}
+
+/// A board running as a child process, stopped when dropped.
+pub struct BoardProcess {
+    child: Child,
+    _dir: TempDir,
+}
+
+impl Drop for BoardProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A folder removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl BoardProcess {
+    /// Starts `bin serve` on `db` with `key` (no rate limit to speak of, any commission);
+    /// returns it with the address it printed.
+    fn start(bin: &Path, db: &str, key: &SigningKey) -> (Self, String) {
+        let dir = TempDir(
+            std::env::temp_dir().join(format!("zkvote-bench-board-{}", rand::random::<u64>())),
+        );
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let key_file = dir.0.join("board.key");
+        std::fs::write(&key_file, hex::encode(key.to_bytes())).unwrap();
+        let mut child = Command::new(bin)
+            .args([
+                "serve",
+                "--db",
+                db,
+                "--listen",
+                "127.0.0.1:0",
+                "--rate-limit",
+                "1000000",
+                "--any-commission",
+                "--key",
+            ])
+            .arg(&key_file)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        // Whatever else it prints is read and dropped, so that it never writes to a closed
+        // pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("{} printed {line:?}", bin.display()))
+            .to_string();
+        (BoardProcess { child, _dir: dir }, base)
+    }
+}
+
+/// Starts a board in this process; returns its address.
+async fn start_in_process(db: &str, board_key: &SigningKey) -> String {
     let log = Arc::new(BoardLog::new(
         Store::open(db).await.unwrap(),
         board_key.clone(),
@@ -72,6 +149,22 @@ pub async fn prepare(db: &str) -> Prepared {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(board)).await.unwrap() });
+    base
+}
+
+/// Starts a board on `db` (in this process or as a child process), opens a 1-contest x
+/// 5-option election with 16 voters (last ballot counts) derived from `seed`, and loads
+/// (or builds and caches) the fixture of encoded complete ballots.
+pub async fn prepare(db: &str, host: &Host, seed: u64) -> Prepared {
+    let mut seeded = ChaCha20Rng::seed_from_u64(seed);
+    let board_key = SigningKey::generate(&mut seeded);
+    let (base, process) = match host {
+        Host::InProcess => (start_in_process(db, &board_key).await, None),
+        Host::Binary(bin) => {
+            let (p, base) = BoardProcess::start(bin, db, &board_key);
+            (base, Some(p))
+        }
+    };
     let http = reqwest::Client::new();
     let vk_board: VerifyingKey = board_key.verifying_key();
 
@@ -180,6 +273,7 @@ pub async fn prepare(db: &str) -> Prepared {
         commission,
         trustee: trustee_keys,
         share,
+        _process: process,
     }
 }
 
@@ -192,6 +286,8 @@ pub struct Prepared {
     pub commission: SigningKey,
     pub trustee: TrusteeKeys,
     pub share: zkvote_tally::TrusteeShare,
+    /// The board's process when it runs in one of its own.
+    _process: Option<BoardProcess>,
 }
 
 /// Posts `ballots` with `concurrency` clients; returns the elapsed time and records each

@@ -137,23 +137,16 @@ impl Verifier {
             }
             self.valid += 1;
             let b = &cb.ballot;
-            if let Some(prev) = b
-                .ciphertext_keys()
-                .find_map(|a| self.seen_ciphertexts.get(a))
-            {
+            if let Some(prev) = self.memory.cast_before(b.ciphertext_keys()) {
                 self.c5.fail(
                     Some(idx),
                     format!("a ciphertext of this ballot was already cast in entry {prev}"),
                 );
                 continue;
             }
-            for a in b.ciphertext_keys() {
-                self.seen_ciphertexts.insert(*a, idx);
-            }
-            let kept = kept_ciphertexts(b, policy);
-            match (self.by_nullifier.get(&b.nullifier), policy) {
-                (Some((prev, _)), RevotePolicy::Reject) => {
-                    let prev = *prev;
+            self.memory.remember_cast(b.ciphertext_keys(), idx);
+            match (self.memory.counted(&b.nullifier), policy) {
+                (Some(prev), RevotePolicy::Reject) => {
                     self.c5.fail(
                         Some(idx),
                         format!("this voter (nullifier) already voted in entry {prev}"),
@@ -161,15 +154,18 @@ impl Verifier {
                 }
                 (Some(_), RevotePolicy::LastBallotCounts) => {
                     self.superseded += 1;
-                    let old = self.by_nullifier.insert(b.nullifier, (idx, kept));
+                    let old = self
+                        .memory
+                        .count(b.nullifier, idx, Some(&kept_ciphertexts(b)));
+                    // A ballot counted earlier in this chunk was never added.
                     if chunk_counted.insert(b.nullifier, at).is_none() {
-                        if let Some((_, old)) = old {
-                            removed.push(old);
-                        }
+                        removed.extend(old);
                     }
                 }
                 (None, _) => {
-                    self.by_nullifier.insert(b.nullifier, (idx, kept));
+                    let kept =
+                        (policy == RevotePolicy::LastBallotCounts).then(|| kept_ciphertexts(b));
+                    self.memory.count(b.nullifier, idx, kept.as_deref());
                     chunk_counted.insert(b.nullifier, at);
                 }
             }
@@ -185,7 +181,7 @@ impl Verifier {
         if self.ballots == 0 && c5.status == Status::Pass {
             c5.not_applicable("no ballots");
         }
-        let counted = self.by_nullifier.len() as u64;
+        let counted = self.memory.voters() as u64;
         c5.count("ballots", self.ballots);
         c5.count("valid", self.valid);
         c5.count("counted", counted);
@@ -224,20 +220,12 @@ fn decode_chunk(chunk: &[RecordEntry]) -> Vec<(u64, Result<CompleteBallot, NotAB
         .collect()
 }
 
-/// What is kept of a counted ballot in case a later one supersedes it: its ciphertexts,
-/// compressed, under `last-ballot-counts` (nothing under `reject`).
-fn kept_ciphertexts(b: &Ballot, policy: RevotePolicy) -> Vec<[u8; 64]> {
-    if policy != RevotePolicy::LastBallotCounts {
-        return Vec::new();
-    }
+/// A counted ballot's ciphertexts as kept under `last-ballot-counts`: each selection's
+/// compressed `A || B`.
+fn kept_ciphertexts(b: &Ballot) -> Vec<u8> {
     b.contests
         .iter()
         .flat_map(|c| c.selections.iter())
-        .map(|s| {
-            let mut x = [0u8; 64];
-            x[..32].copy_from_slice(s.a.as_bytes());
-            x[32..].copy_from_slice(s.b.as_bytes());
-            x
-        })
+        .flat_map(|s| s.a.as_bytes().iter().chain(s.b.as_bytes()).copied())
         .collect()
 }

@@ -11,13 +11,14 @@ mod ceremony;
 mod decryption;
 mod log;
 mod manifest;
+pub mod memory;
 mod result;
 mod roll;
 mod setup;
 
 use crate::report::{CheckReport, Report, Status};
 use ark_bls12_381::Fr;
-use std::collections::HashMap;
+use memory::BallotMemory;
 use std::io::BufRead;
 use std::sync::Arc;
 use zkvote_circuits::groth16::EligibilityVerifier;
@@ -106,10 +107,6 @@ enum NotABallot {
     Invalid(String),
 }
 
-/// Per voter under `last-ballot-counts`: the counted ballot's index and its ciphertexts
-/// (compressed), to take it out of the aggregate when a later ballot supersedes it.
-type CountedBallot = (u64, Vec<[u8; 64]>);
-
 /// The streaming verifier: feed it every entry in order, then the checkpoint.
 pub struct Verifier {
     n: u64,
@@ -145,8 +142,8 @@ pub struct Verifier {
     ballots: u64,
     valid: u64,
     superseded: u64,
-    seen_ciphertexts: HashMap<[u8; 32], u64>,
-    by_nullifier: HashMap<[u8; 32], CountedBallot>,
+    /// What the replay and nullifier rules remember (`memory.rs`).
+    memory: BallotMemory,
     aggregate: Option<Aggregate>,
 }
 
@@ -188,8 +185,7 @@ impl Verifier {
             ballots: 0,
             valid: 0,
             superseded: 0,
-            seen_ciphertexts: HashMap::new(),
-            by_nullifier: HashMap::new(),
+            memory: BallotMemory::default(),
             aggregate: None,
         }
     }
