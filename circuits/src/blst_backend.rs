@@ -79,45 +79,72 @@ fn check_flags(bytes: &[u8]) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Checks an uncompressed G1 point: no flag bits, on the curve, not the point at infinity,
+/// A blst affine point type: decoding and the checks a proof point must pass.
+trait ProofPoint: Default {
+    /// Decodes uncompressed bytes (on-curve check included).
+    fn deserialize(&mut self, bytes: &[u8]) -> BLST_ERROR;
+    fn is_infinity(&self) -> bool;
+    fn in_subgroup(&self) -> bool;
+}
+
+impl ProofPoint for blst_p1_affine {
+    fn deserialize(&mut self, bytes: &[u8]) -> BLST_ERROR {
+        assert_eq!(bytes.len(), G1_BYTES);
+        // SAFETY: with no flag bit set blst reads exactly the 96 bytes of `bytes`.
+        unsafe { blst_p1_deserialize(self, bytes.as_ptr()) }
+    }
+    fn is_infinity(&self) -> bool {
+        // SAFETY: an initialised affine point.
+        unsafe { blst_p1_affine_is_inf(self) }
+    }
+    fn in_subgroup(&self) -> bool {
+        // SAFETY: an initialised affine point.
+        unsafe { blst_p1_affine_in_g1(self) }
+    }
+}
+
+impl ProofPoint for blst_p2_affine {
+    fn deserialize(&mut self, bytes: &[u8]) -> BLST_ERROR {
+        assert_eq!(bytes.len(), G2_BYTES);
+        // SAFETY: with no flag bit set blst reads exactly the 192 bytes of `bytes`.
+        unsafe { blst_p2_deserialize(self, bytes.as_ptr()) }
+    }
+    fn is_infinity(&self) -> bool {
+        // SAFETY: an initialised affine point.
+        unsafe { blst_p2_affine_is_inf(self) }
+    }
+    fn in_subgroup(&self) -> bool {
+        // SAFETY: an initialised affine point.
+        unsafe { blst_p2_affine_in_g2(self) }
+    }
+}
+
+/// Checks an uncompressed point: no flag bits, on the curve, not the point at infinity,
 /// in the prime-order subgroup. Coordinates' canonical form is the caller's to check.
-pub(crate) fn vartime_check_g1(bytes: &[u8; G1_BYTES]) -> Result<(), &'static str> {
+fn vartime_check<P: ProofPoint>(bytes: &[u8]) -> Result<(), &'static str> {
     check_flags(bytes)?;
-    let mut p = blst_p1_affine::default();
-    // SAFETY: with no flag bit set blst reads exactly the 96 bytes of `bytes`.
-    let decoded = unsafe { blst_p1_deserialize(&mut p, bytes.as_ptr()) };
+    let mut p = P::default();
+    let decoded = p.deserialize(bytes);
     if decoded != BLST_ERROR::BLST_SUCCESS {
         return Err(refusal(decoded));
     }
-    // SAFETY: `p` is an initialised affine point.
-    if unsafe { blst_p1_affine_is_inf(&p) } {
+    if p.is_infinity() {
         return Err("a proof point is the point at infinity");
     }
-    // SAFETY: as above.
-    if !unsafe { blst_p1_affine_in_g1(&p) } {
+    if !p.in_subgroup() {
         return Err(refusal(BLST_ERROR::BLST_POINT_NOT_IN_GROUP));
     }
     Ok(())
 }
 
-/// [`vartime_check_g1`] for an uncompressed G2 point.
+/// [`vartime_check`] for an uncompressed G1 point.
+pub(crate) fn vartime_check_g1(bytes: &[u8; G1_BYTES]) -> Result<(), &'static str> {
+    vartime_check::<blst_p1_affine>(bytes)
+}
+
+/// [`vartime_check`] for an uncompressed G2 point.
 pub(crate) fn vartime_check_g2(bytes: &[u8; G2_BYTES]) -> Result<(), &'static str> {
-    check_flags(bytes)?;
-    let mut p = blst_p2_affine::default();
-    // SAFETY: with no flag bit set blst reads exactly the 192 bytes of `bytes`.
-    let decoded = unsafe { blst_p2_deserialize(&mut p, bytes.as_ptr()) };
-    if decoded != BLST_ERROR::BLST_SUCCESS {
-        return Err(refusal(decoded));
-    }
-    // SAFETY: `p` is an initialised affine point.
-    if unsafe { blst_p2_affine_is_inf(&p) } {
-        return Err("a proof point is the point at infinity");
-    }
-    // SAFETY: as above.
-    if !unsafe { blst_p2_affine_in_g2(&p) } {
-        return Err(refusal(BLST_ERROR::BLST_POINT_NOT_IN_GROUP));
-    }
-    Ok(())
+    vartime_check::<blst_p2_affine>(bytes)
 }
 
 /// The product of the Miller loops of `(g1[i], g2[i])` (one shared loop).
