@@ -3,6 +3,7 @@
 //! its canonical bytes), so an entry's leaf bytes round-trip.
 
 use ark_bls12_381::Fr;
+use curve25519_dalek::ristretto::CompressedRistretto;
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
@@ -120,6 +121,21 @@ impl EncodedCiphertext {
         bytes[..32].copy_from_slice(c.a.compress().as_bytes());
         bytes[32..].copy_from_slice(c.b.compress().as_bytes());
         EncodedCiphertext(bytes)
+    }
+
+    /// The encoding given as its 64 bytes (not checked: it is compared, never decompressed,
+    /// until [`EncodedCiphertext::decode`]).
+    pub fn from_bytes(bytes: [u8; 64]) -> Self {
+        EncodedCiphertext(bytes)
+    }
+
+    /// The ciphertext, when both halves are canonical encodings of Ristretto points.
+    pub fn decode(&self) -> Option<Ciphertext> {
+        let point = |b: &[u8]| CompressedRistretto::from_slice(b).ok()?.decompress();
+        Some(Ciphertext {
+            a: point(&self.0[..32])?,
+            b: point(&self.0[32..])?,
+        })
     }
 
     /// The 64 bytes.

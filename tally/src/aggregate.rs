@@ -40,18 +40,30 @@ impl Aggregate {
         self
     }
 
-    /// Takes one counted ballot out of the aggregate, given its ciphertexts in the
-    /// manifest's order (contest by contest, option by option): a ballot superseded under
-    /// `last-ballot-counts`.
-    pub fn remove_ballot(&mut self, ciphertexts: impl IntoIterator<Item = Ciphertext>) {
+    /// Adds one ballot given its ciphertexts in the manifest's order (contest by contest,
+    /// option by option).
+    pub fn add_ciphertexts(&mut self, ciphertexts: impl IntoIterator<Item = Ciphertext>) {
         let flat = self.contests.iter_mut().flat_map(|row| row.iter_mut());
         for (acc, c) in flat.zip(ciphertexts) {
-            *acc = Ciphertext {
-                a: acc.a - c.a,
-                b: acc.b - c.b,
-            };
+            *acc += c;
         }
-        self.ballots -= 1;
+        self.ballots += 1;
+    }
+
+    /// The aggregate less the ballots of `other`, which must be among its own (e.g. the
+    /// ballots that were added but are not counted): `None` when `other` holds more
+    /// ballots than this one.
+    pub fn minus(mut self, other: &Aggregate) -> Option<Self> {
+        self.ballots = self.ballots.checked_sub(other.ballots)?;
+        for (x, y) in self.contests.iter_mut().zip(&other.contests) {
+            for (a, b) in x.iter_mut().zip(y) {
+                *a = Ciphertext {
+                    a: a.a - b.a,
+                    b: a.b - b.b,
+                };
+            }
+        }
+        Some(self)
     }
 
     /// The sum of two aggregates of the same manifest (ciphertexts and ballot counts).

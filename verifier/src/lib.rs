@@ -13,15 +13,18 @@
 //! 9. the setup ceremony of the eligibility keys (version 2).
 //!
 //! [`transcript`] checks a setup ceremony's transcript on its own; [`memory`] is what check
-//! 5's rules remember per ballot.
+//! 5's rules remember per ballot; [`split`] spreads check 5's work over machines, by ranges
+//! of entries, and merges their [`verdict`]s.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod checks;
 pub mod report;
+pub mod split;
 pub mod transcript;
 
 pub use checks::memory;
+pub use checks::verdict;
 pub use checks::{verify, verify_reader, verify_record, TallyInputs, Verifier};
 pub use report::{CheckReport, Failure, Report, Status};
 pub use zkvote_protocol::{Record, RecordEntry, RecordError};

@@ -11,6 +11,7 @@ pub mod files;
 pub mod setup;
 pub mod trustee;
 pub mod ui;
+pub mod verify;
 pub mod voter;
 
 use std::fmt;

@@ -13,11 +13,12 @@ use zkvote_cli::client::{parse_election_id, BoardClient};
 #[cfg(feature = "server")]
 use zkvote_cli::demo;
 use zkvote_cli::files;
-use zkvote_cli::ui::{byte_bar, progress_enabled, result_table};
+use zkvote_cli::ui::{progress_enabled, result_table};
+use zkvote_cli::verify::{self, Job};
 use zkvote_cli::{commission, setup, trustee, voter, CliError};
 use zkvote_protocol::fields::ContributorName;
+use zkvote_verifier::split::EntryRange;
 use zkvote_verifier::transcript::{read_transcript, verify_transcript};
-use zkvote_verifier::verify_reader;
 
 #[derive(Parser)]
 #[command(
@@ -114,7 +115,10 @@ enum Command {
     /// Election records.
     #[command(subcommand)]
     Record(RecordCommand),
-    /// Verify a whole election record: exit status 0 only if every check passes.
+    /// Verify a whole election record: exit status 0 only if every check passes. With
+    /// --range, verify only that range's ballots into a part; with --merge, verify the
+    /// record taking the ballots' verdicts from parts (a verification split across
+    /// machines).
     Verify {
         #[command(flatten)]
         from: RecordSource,
@@ -124,6 +128,16 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Verify only the ballots of entries FROM..TO (TO excluded) or FROM.. (to the
+        /// end), writing their verdicts to --part-out for a later --merge.
+        #[arg(long, requires = "part_out", conflicts_with_all = ["merge", "json"])]
+        range: Option<EntryRange>,
+        /// Where --range writes its part.
+        #[arg(long, requires = "range")]
+        part_out: Option<PathBuf>,
+        /// Part files made with --range whose ranges together cover the record.
+        #[arg(long, num_args = 1..)]
+        merge: Vec<PathBuf>,
     },
     /// An election's phase and counts.
     Status {
@@ -550,54 +564,20 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             let size = board.download_record(&eid, &out).await?;
             println!("record ({size} bytes) written to {}", out.display());
         }
-        Command::Verify { from, json, quiet } => {
-            let (path, temporary) = match from.open()? {
-                Source::File(path) => (path, false),
-                Source::Board(board, eid) => {
-                    let path = std::env::temp_dir().join(format!(
-                        "zkvote-verify-{}-{}.jsonl",
-                        hex::encode(&eid[..8]),
-                        std::process::id()
-                    ));
-                    board.download_record(&eid, &path).await?;
-                    (path, true)
-                }
+        Command::Verify {
+            from,
+            json,
+            quiet,
+            range,
+            part_out,
+            merge,
+        } => {
+            let job = match (range, part_out) {
+                (Some(range), Some(out)) => Job::Part { range, out },
+                _ if !merge.is_empty() => Job::Merge(merge),
+                _ => Job::Whole,
             };
-            let opened = std::fs::File::open(&path)
-                .and_then(|f| f.metadata().map(|m| (f, m.len())))
-                .map_err(|e| CliError::msg(format!("cannot read record {}: {e}", path.display())));
-            let result = match opened {
-                Err(e) => Err(e),
-                Ok((file, size)) => {
-                    let pb = byte_bar(size, "verifying", progress_enabled(quiet || json));
-                    tokio::task::spawn_blocking(move || {
-                        let progress = |bytes: u64| pb.set_position(bytes);
-                        let r = verify_reader(
-                            std::io::BufReader::with_capacity(1 << 20, file),
-                            Some(&progress),
-                        );
-                        pb.finish_and_clear();
-                        r
-                    })
-                    .await
-                    .map_err(|e| CliError::msg(e.to_string()))
-                    .and_then(|r| r.map_err(|e| CliError::msg(e.to_string())))
-                }
-            };
-            if temporary {
-                std::fs::remove_file(&path).ok();
-            }
-            let (report, _) = result?;
-            if json {
-                println!("{}", report.to_json());
-            } else {
-                println!("{report}");
-            }
-            return Ok(if report.ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
+            return verify_command(from, job, json, quiet).await;
         }
         Command::Status { at } => {
             let (board, eid) = at.open()?;
@@ -609,6 +589,50 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn verify_command(
+    from: RecordSource,
+    job: Job,
+    json: bool,
+    quiet: bool,
+) -> Result<ExitCode, CliError> {
+    let (path, temporary) = match from.open()? {
+        Source::File(path) => (path, false),
+        Source::Board(board, eid) => {
+            let path = std::env::temp_dir().join(format!(
+                "zkvote-verify-{}-{}.jsonl",
+                hex::encode(&eid[..8]),
+                std::process::id()
+            ));
+            board.download_record(&eid, &path).await?;
+            (path, true)
+        }
+    };
+    let result = verify::run(&path, job, progress_enabled(quiet || json)).await;
+    if temporary {
+        std::fs::remove_file(&path).ok();
+    }
+    let report = match result? {
+        verify::Outcome::Part(end) => {
+            println!(
+                "part written: {} entries, {} ballots, {} valid",
+                end.entries, end.ballots, end.valid
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        verify::Outcome::Report(report) => report,
+    };
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        println!("{report}");
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn commission_command(c: CommissionCommand) -> Result<(), CliError> {

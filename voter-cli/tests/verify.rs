@@ -279,10 +279,22 @@ fn a_tampered_record_fails_on_the_command_line() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// One demo election with a revote (revote policy `last-ballot-counts`).
+fn revote_record() -> &'static Record {
+    static RECORD: OnceLock<Record> = OnceLock::new();
+    RECORD.get_or_init(|| demo_record("4", "last-ballot-counts"))
+}
+
+/// The revote record's report.
+fn revote_report() -> &'static Report {
+    static REPORT: OnceLock<Report> = OnceLock::new();
+    REPORT.get_or_init(|| verify(revote_record()))
+}
+
 #[test]
 fn last_ballot_counts_supersedes_and_a_removed_revote_is_noticed() {
-    let r = demo_record("4", "last-ballot-counts");
-    let report = verify(&r);
+    let r = revote_record().clone();
+    let report = revote_report().clone();
     assert!(report.ok(), "{report}");
     let c5 = report.check(5);
     assert_eq!(
@@ -347,4 +359,60 @@ fn any_changed_byte_fails_and_nothing_panics() {
             .collect();
         assert!(Record::parse(&format!("{line}\n")).is_err());
     }
+}
+
+/// Runs `zkvote verify` with `args` on `record` (written to `dir`); returns its JSON report
+/// (or, for a part, nothing) and whether it succeeded.
+fn verify_cli(dir: &std::path::Path, record: &std::path::Path, args: &[&str]) -> (Value, bool) {
+    let out = Command::new(BIN)
+        .arg("verify")
+        .arg("--record")
+        .arg(record)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    assert!(
+        out.status.success() || !value.is_null(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (value, out.status.success())
+}
+
+#[test]
+fn a_verification_split_in_ranges_and_merged_equals_the_whole() {
+    // The revote record in two parts on the command line: the superseded ballot and its
+    // revote fall in different parts. (Tampered records and parts: verifier/tests/split.rs.)
+    let good = revote_record();
+    let ballots = positions(good, "ballot");
+    let dir = std::env::temp_dir().join(format!("zkvote-split-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let record = dir.join("record.jsonl");
+    std::fs::write(&record, good.to_jsonl()).unwrap();
+    let cut = ballots[1] + 1;
+    for (range, part) in [
+        (format!("0..{cut}"), "a.part"),
+        (format!("{cut}.."), "b.part"),
+    ] {
+        let (_, wrote) = verify_cli(&dir, &record, &["--range", &range, "--part-out", part]);
+        assert!(wrote);
+    }
+    let (merged, ok) = verify_cli(&dir, &record, &["--json", "--merge", "b.part", "a.part"]);
+    let whole: Value = serde_json::from_str(&revote_report().to_json()).unwrap();
+    assert_eq!(merged, whole);
+    assert!(ok);
+    assert_eq!(merged["checks"][4]["counts"]["superseded"], 1);
+    // A part missing: refused, no report.
+    let out = Command::new(BIN)
+        .args(["verify", "--merge", "a.part", "--record"])
+        .arg(&record)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the record's end"));
+    std::fs::remove_dir_all(&dir).ok();
 }

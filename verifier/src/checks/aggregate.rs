@@ -12,6 +12,9 @@ impl Verifier {
         let mut c6 = CheckReport::new(6, "aggregate of the counted ballots");
         let agg = self.aggregate.take().unwrap_or_else(|| Aggregate::empty(m));
         c6.count("ballots added", agg.ballots);
+        if let Some(why) = &self.broken {
+            c6.fail(None, why.clone());
+        }
         match &self.result {
             None => c6.not_applicable("no result published: nothing to compare with"),
             Some((

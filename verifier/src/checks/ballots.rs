@@ -1,178 +1,228 @@
-//! Check 5: every ballot. Ballots are buffered, decoded and verified in parallel chunks
-//! (sigma proofs in one multiscalar multiplication and Groth16 proofs in one batch per
-//! core), then the position, replay and nullifier rules are applied in log order and the
-//! counted ballots added into the running aggregate.
+//! Check 5: every ballot, in the two stages of `verdict.rs`. Ballots are buffered, decoded
+//! and verified in parallel chunks and the valid ones added into a running sum; then the
+//! position, replay and nullifier rules are applied in log order and the valid ballots
+//! that are not counted taken back out.
 
+use super::verdict::{CastBallot, Outcome, Verdict};
 use super::{NotABallot, Verifier};
 use crate::report::{CheckReport, Status};
-use curve25519_dalek::ristretto::CompressedRistretto;
 use rand_core::OsRng;
 use rayon::prelude::*;
-use std::collections::HashMap;
 use zkvote_circuits::complete::{vartime_verify_complete_ballots_parallel, CompleteBallot};
-use zkvote_core::{Ballot, Ciphertext, RevotePolicy};
-use zkvote_protocol::{Entry, RecordEntry};
+use zkvote_core::{Ballot, RevotePolicy};
+use zkvote_protocol::{EncodedCiphertext, Entry, RecordEntry};
+use zkvote_tally::Aggregate;
 
 impl Verifier {
-    /// Check 5 on the buffered ballots: decode and verify in parallel, then apply the
-    /// position, replay and nullifier rules in log order and update the aggregate.
+    /// Check 5 on the buffered ballots: the first stage on the chunk, then (verifying a
+    /// whole record) the second on its verdicts, or (verifying a part) the verdicts written
+    /// out.
     pub(super) fn flush_ballots(&mut self) {
         if self.pending.is_empty() {
             return;
         }
         let chunk = std::mem::take(&mut self.pending);
-        self.ballots += chunk.len() as u64;
-        let decoded = decode_chunk(&chunk);
+        let (verdicts, sum) = self.judge(&chunk);
         drop(chunk);
-        let Some((index, ballots)) = self.usable_ballots(decoded) else {
+        if let Some(part) = self.split.part_mut() {
+            part.write(&verdicts, sum);
             return;
+        }
+        if let (Some(agg), Some(sum)) = (self.aggregate.take(), sum) {
+            self.aggregate = Some(agg.merge(sum));
+        }
+        for v in verdicts {
+            self.apply_verdict(v);
+        }
+    }
+
+    /// The first stage on a chunk of ballot lines: decoded and verified in parallel (sigma
+    /// proofs in one multiscalar multiplication and Groth16 proofs in one batch per core).
+    /// Returns the verdicts in log order and the sum of the valid ballots (`None` without
+    /// a manifest).
+    pub(super) fn judge(&self, chunk: &[RecordEntry]) -> (Vec<Verdict>, Option<Aggregate>) {
+        let checkable = self.context.is_some() && self.root.is_some() && self.verifier.is_some();
+        let refused = |log: Option<String>, ballot: String| Outcome::Refused {
+            log,
+            ballot: if checkable {
+                ballot
+            } else {
+                UNCHECKABLE.into()
+            },
         };
-        let valid = self.verify_chunk(&index, &ballots);
-        let (counted, removed) = self.apply_rules(&index, &ballots, &valid);
-        let added: Vec<&Ballot> = counted.iter().map(|&at| &ballots[at].ballot).collect();
-        if let Some(m) = &self.manifest {
-            let sum = zkvote_tally::aggregate(m, &added);
-            if let Some(mut agg) = self.aggregate.take().map(|a| a.merge(sum)) {
-                for old in removed {
-                    agg.remove_ballot(old.iter().map(stored_ciphertext));
+        let mut judged = Vec::with_capacity(chunk.len());
+        let mut ballots = Vec::new();
+        for (index, b) in decode_chunk(chunk) {
+            let outcome = match b {
+                Err(NotABallot::Kind(kind)) => Some(refused(
+                    Some(format!(
+                        "the line says \"ballot\" but the entry is a {kind}"
+                    )),
+                    format!("the ballot does not decode: {kind}"),
+                )),
+                Err(NotABallot::Invalid(e)) => {
+                    Some(refused(None, format!("the ballot does not decode: {e}")))
                 }
-                self.aggregate = Some(agg);
-            }
-        }
-    }
-
-    /// The ballots that decoded, with their indices; the others are named (check 1 for an
-    /// entry of another kind, check 5 for one that does not decode). `None` when nothing
-    /// before them makes ballots checkable (manifest, frozen root, joint key).
-    fn usable_ballots(
-        &mut self,
-        decoded: Vec<(u64, Result<CompleteBallot, NotABallot>)>,
-    ) -> Option<(Vec<u64>, Vec<CompleteBallot>)> {
-        for (idx, b) in &decoded {
-            if let Err(NotABallot::Kind(kind)) = b {
-                self.c1.fail(
-                    Some(*idx),
-                    format!("the line says \"ballot\" but the entry is a {kind}"),
-                );
-            }
-        }
-        if self.context.is_none() || self.root.is_none() || self.verifier.is_none() {
-            for (idx, _) in &decoded {
-                self.c5.fail(
-                    Some(*idx),
-                    "cannot be checked: no valid manifest, open entry (joint key) or frozen roll root before it",
-                );
-            }
-            return None;
-        }
-        let mut index = Vec::with_capacity(decoded.len());
-        let mut ballots = Vec::with_capacity(decoded.len());
-        for (idx, b) in decoded {
-            match b {
+                Ok(_) if !checkable => Some(refused(None, String::new())),
                 Ok(b) => {
-                    index.push(idx);
                     ballots.push(b);
+                    None
                 }
-                Err(NotABallot::Kind(kind)) => self
-                    .c5
-                    .fail(Some(idx), format!("the ballot does not decode: {kind}")),
-                Err(NotABallot::Invalid(e)) => self
-                    .c5
-                    .fail(Some(idx), format!("the ballot does not decode: {e}")),
-            }
+            };
+            judged.push((index, outcome));
         }
-        Some((index, ballots))
+        let mut failures = self.verify_ballots(&ballots).into_iter().peekable();
+        let mut valid = Vec::with_capacity(ballots.len());
+        let mut ballots = ballots.into_iter().enumerate();
+        let verdicts = judged
+            .into_iter()
+            .map(|(index, outcome)| {
+                let outcome = outcome.unwrap_or_else(|| {
+                    let (at, b) = ballots.next().expect("one ballot per unjudged entry");
+                    match failures.next_if(|(i, _)| *i == at) {
+                        Some((_, reason)) => Outcome::Invalid { reason },
+                        None => {
+                            let cast = cast_ballot(&b.ballot);
+                            valid.push(b.ballot);
+                            Outcome::Valid(cast)
+                        }
+                    }
+                });
+                Verdict { index, outcome }
+            })
+            .collect();
+        let sum = self
+            .manifest
+            .as_ref()
+            .map(|m| zkvote_tally::aggregate(m, &valid));
+        (verdicts, sum)
     }
 
-    /// Verifies every ballot's proofs (in one batch per core); returns whether each holds,
-    /// naming those that do not.
-    fn verify_chunk(&mut self, index: &[u64], ballots: &[CompleteBallot]) -> Vec<bool> {
-        let mut valid = vec![true; ballots.len()];
+    /// Verifies every ballot's proofs (in one batch per core); returns the positions of
+    /// those that do not hold, in order, with why.
+    fn verify_ballots(&self, ballots: &[CompleteBallot]) -> Vec<(usize, String)> {
         let (Some(ctx), Some(root), Some(verifier)) = (&self.context, &self.root, &self.verifier)
         else {
-            return vec![false; ballots.len()];
+            return Vec::new();
         };
         let per_core = ballots.len().div_ceil(rayon::current_num_threads()).max(8);
-        if let Err(failures) = vartime_verify_complete_ballots_parallel(
+        match vartime_verify_complete_ballots_parallel(
             ctx, verifier, root, ballots, per_core, &mut OsRng,
         ) {
-            for (i, e) in failures {
-                valid[i] = false;
-                self.c5.fail(Some(index[i]), format!("invalid ballot: {e}"));
+            Ok(()) => Vec::new(),
+            Err(mut failures) => {
+                failures.sort_by_key(|(i, _)| *i);
+                failures.dedup_by_key(|(i, _)| *i);
+                failures
+                    .into_iter()
+                    .map(|(i, e)| (i, e.to_string()))
+                    .collect()
             }
         }
-        valid
     }
 
-    /// The position, replay and nullifier rules, in log order. Returns the positions in
-    /// the chunk of the ballots counted so far, and the kept ciphertexts of ballots counted
-    /// in earlier chunks and now superseded (to subtract from the running sum).
-    fn apply_rules(
-        &mut self,
-        index: &[u64],
-        ballots: &[CompleteBallot],
-        valid: &[bool],
-    ) -> (Vec<usize>, Vec<Vec<[u8; 64]>>) {
+    /// The second stage on one verdict, in log order: names what the first stage refused,
+    /// applies the position rule and then the replay and nullifier rules, and takes a
+    /// valid ballot that is not counted (or one it supersedes) back out of the sum.
+    pub(super) fn apply_verdict(&mut self, v: Verdict) {
+        self.ballots += 1;
+        let idx = v.index;
         let open = self.open.as_ref().map(|o| o.0);
+        let outside = open.map_or(true, |o| idx <= o) || self.close.is_some_and(|c| idx >= c);
+        let period = "cast outside the voting period (between open and close)";
+        match v.outcome {
+            Outcome::Refused { log, ballot } => {
+                if let Some(log) = log {
+                    self.c1.fail(Some(idx), log);
+                }
+                self.c5.fail(Some(idx), ballot);
+            }
+            Outcome::Invalid { reason } => {
+                self.c5.fail(Some(idx), format!("invalid ballot: {reason}"));
+                if outside {
+                    self.c5.fail(Some(idx), period);
+                }
+            }
+            Outcome::Valid(cast) if outside => {
+                self.c5.fail(Some(idx), period);
+                self.uncount(idx, &cast.ciphertexts);
+            }
+            Outcome::Valid(cast) => {
+                self.valid += 1;
+                self.apply_rules(idx, cast);
+            }
+        }
+    }
+
+    /// The replay and nullifier rules on a valid ballot cast in the voting period.
+    fn apply_rules(&mut self, idx: u64, cast: CastBallot) {
         let policy = self
             .manifest
             .as_ref()
             .map_or(RevotePolicy::Reject, |m| m.revote_policy);
-        // The ballots of this chunk counted so far, per nullifier: a ballot superseded
-        // within the chunk is simply not added; one counted in an earlier chunk is
-        // subtracted from the running sum.
-        let mut chunk_counted: HashMap<[u8; 32], usize> = HashMap::new();
-        let mut removed: Vec<Vec<[u8; 64]>> = Vec::new();
-        for (at, cb) in ballots.iter().enumerate() {
-            let idx = index[at];
-            if open.map_or(true, |o| idx <= o) || self.close.is_some_and(|c| idx >= c) {
+        if let Some(prev) = self.memory.cast_before(cast.keys()) {
+            self.c5.fail(
+                Some(idx),
+                format!("a ciphertext of this ballot was already cast in entry {prev}"),
+            );
+            return self.uncount(idx, &cast.ciphertexts);
+        }
+        self.memory.remember_cast(cast.keys(), idx);
+        let kept = (policy == RevotePolicy::LastBallotCounts).then(|| cast.ciphertext_bytes());
+        match (self.memory.counted(&cast.nullifier), policy) {
+            (Some(prev), RevotePolicy::Reject) => {
                 self.c5.fail(
                     Some(idx),
-                    "cast outside the voting period (between open and close)",
+                    format!("this voter (nullifier) already voted in entry {prev}"),
                 );
-                continue;
+                self.uncount(idx, &cast.ciphertexts);
             }
-            if !valid[at] {
-                continue;
-            }
-            self.valid += 1;
-            let b = &cb.ballot;
-            if let Some(prev) = self.memory.cast_before(b.ciphertext_keys()) {
-                self.c5.fail(
-                    Some(idx),
-                    format!("a ciphertext of this ballot was already cast in entry {prev}"),
-                );
-                continue;
-            }
-            self.memory.remember_cast(b.ciphertext_keys(), idx);
-            match (self.memory.counted(&b.nullifier), policy) {
-                (Some(prev), RevotePolicy::Reject) => {
-                    self.c5.fail(
-                        Some(idx),
-                        format!("this voter (nullifier) already voted in entry {prev}"),
-                    );
-                }
-                (Some(_), RevotePolicy::LastBallotCounts) => {
-                    self.superseded += 1;
-                    let old = self
-                        .memory
-                        .count(b.nullifier, idx, Some(&kept_ciphertexts(b)));
-                    // A ballot counted earlier in this chunk was never added.
-                    if chunk_counted.insert(b.nullifier, at).is_none() {
-                        removed.extend(old);
-                    }
-                }
-                (None, _) => {
-                    let kept =
-                        (policy == RevotePolicy::LastBallotCounts).then(|| kept_ciphertexts(b));
-                    self.memory.count(b.nullifier, idx, kept.as_deref());
-                    chunk_counted.insert(b.nullifier, at);
+            (prev, _) => {
+                self.superseded += u64::from(prev.is_some());
+                if let Some(old) = self.memory.count(cast.nullifier, idx, kept.as_deref()) {
+                    let old: Vec<_> = old.into_iter().map(EncodedCiphertext::from_bytes).collect();
+                    self.uncount(idx, &old);
                 }
             }
         }
-        let mut counted: Vec<usize> = chunk_counted.into_values().collect();
-        counted.sort_unstable();
-        (counted, removed)
+    }
+
+    /// Takes a ballot that was added into the sum but is not counted back out (`idx` is
+    /// the entry that made it so).
+    fn uncount(&mut self, idx: u64, ciphertexts: &[EncodedCiphertext]) {
+        let Some(m) = &self.manifest else { return };
+        let Some(decoded) = ciphertexts
+            .iter()
+            .map(|c| c.decode())
+            .collect::<Option<Vec<_>>>()
+        else {
+            // Only a corrupt part of a split verification can bring this.
+            self.broken.get_or_insert(format!(
+                "the ciphertexts taken out at entry {idx} do not decode"
+            ));
+            return;
+        };
+        self.uncounted
+            .get_or_insert_with(|| Aggregate::empty(m))
+            .add_ciphertexts(decoded);
+    }
+
+    /// The aggregate of the counted ballots: every valid ballot's sum less the ones not
+    /// counted.
+    pub(super) fn counted_aggregate(&mut self) -> Option<Aggregate> {
+        let sum = self.aggregate.take()?;
+        match self.uncounted.take() {
+            None => Some(sum),
+            Some(out) => {
+                let counted = sum.minus(&out);
+                if counted.is_none() {
+                    self.broken.get_or_insert(
+                        "more ballots were taken out of the sum than were added".into(),
+                    );
+                }
+                counted
+            }
+        }
     }
 
     /// Check 5, once the record is in: the counts.
@@ -191,20 +241,6 @@ impl Verifier {
     }
 }
 
-/// A counted ballot's ciphertext kept compressed (`A || B`) while it may be superseded.
-fn stored_ciphertext(bytes: &[u8; 64]) -> Ciphertext {
-    let point = |b: &[u8]| {
-        CompressedRistretto::from_slice(b)
-            .ok()
-            .and_then(|c| c.decompress())
-            .expect("kept from a decoded ballot")
-    };
-    Ciphertext {
-        a: point(&bytes[..32]),
-        b: point(&bytes[32..]),
-    }
-}
-
 /// Decodes a chunk of ballot lines in parallel.
 fn decode_chunk(chunk: &[RecordEntry]) -> Vec<(u64, Result<CompleteBallot, NotABallot>)> {
     chunk
@@ -220,12 +256,24 @@ fn decode_chunk(chunk: &[RecordEntry]) -> Vec<(u64, Result<CompleteBallot, NotAB
         .collect()
 }
 
-/// A counted ballot's ciphertexts as kept under `last-ballot-counts`: each selection's
-/// compressed `A || B`.
-fn kept_ciphertexts(b: &Ballot) -> Vec<u8> {
-    b.contests
-        .iter()
-        .flat_map(|c| c.selections.iter())
-        .flat_map(|s| s.a.as_bytes().iter().chain(s.b.as_bytes()).copied())
-        .collect()
+/// What the rules need of a valid ballot.
+fn cast_ballot(b: &Ballot) -> CastBallot {
+    CastBallot {
+        nullifier: b.nullifier,
+        ciphertexts: b
+            .contests
+            .iter()
+            .flat_map(|c| c.selections.iter())
+            .map(|s| {
+                let mut bytes = [0u8; 64];
+                bytes[..32].copy_from_slice(s.a.as_bytes());
+                bytes[32..].copy_from_slice(s.b.as_bytes());
+                EncodedCiphertext::from_bytes(bytes)
+            })
+            .collect(),
+    }
 }
+
+/// Check 5's failure for a ballot before what makes ballots checkable.
+const UNCHECKABLE: &str =
+    "cannot be checked: no valid manifest, open entry (joint key) or frozen roll root before it";

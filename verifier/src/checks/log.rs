@@ -4,20 +4,25 @@
 
 use super::Verifier;
 use crate::report::CheckReport;
-use zkvote_core::log::{leaf_hash, origin_for, Checkpoint, BOARD_KEY_NAME};
+use zkvote_core::log::{origin_for, Checkpoint, Hash, BOARD_KEY_NAME};
 use zkvote_protocol::{transition, Entry, EntryKind, RecordEntry, TransitionError};
 
 impl Verifier {
     /// Check 1 on the entry at position `pos`: its index, its leaf, and its place in the
     /// phase rule. Returns its kind, if the line names a known one.
-    pub(super) fn check_order(&mut self, pos: u64, e: &RecordEntry) -> Option<EntryKind> {
+    pub(super) fn check_order(
+        &mut self,
+        pos: u64,
+        e: &RecordEntry,
+        leaf: Hash,
+    ) -> Option<EntryKind> {
         if e.index != pos {
             self.c1.fail(
                 Some(e.index),
                 format!("found at position {pos} of the record (indices must be 0, 1, 2, ...)"),
             );
         }
-        self.leaves.push(leaf_hash(&e.data));
+        self.leaves.push(leaf);
         let kind = EntryKind::from_name(&e.kind);
         let next = match kind {
             None => Err(format!("unknown kind {:?}", e.kind)),

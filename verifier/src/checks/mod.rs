@@ -15,14 +15,16 @@ pub mod memory;
 mod result;
 mod roll;
 mod setup;
+pub mod verdict;
 
 use crate::report::{CheckReport, Report, Status};
+use crate::split::{Mode, PartEnd, SplitError};
 use ark_bls12_381::Fr;
 use memory::BallotMemory;
 use std::io::BufRead;
 use std::sync::Arc;
 use zkvote_circuits::groth16::EligibilityVerifier;
-use zkvote_core::log::RootAccumulator;
+use zkvote_core::log::{leaf_hash, RootAccumulator};
 use zkvote_core::{ElectionContext, ElectionPublicKey, Manifest};
 use zkvote_protocol::record::LineReader;
 use zkvote_protocol::{
@@ -72,9 +74,23 @@ pub fn verify_reader(
     progress: Option<&dyn Fn(u64)>,
 ) -> Result<(Report, Option<TallyInputs>), RecordError> {
     let mut v = Verifier::new();
+    let checkpoint = stream(reader, progress, &mut v)?;
+    Ok(v.finish(&checkpoint))
+}
+
+/// Feeds every entry of the record read from `reader` to `v`; returns the checkpoint line
+/// (empty, with check 1 failed, when there is none).
+pub(crate) fn stream(
+    reader: impl BufRead,
+    progress: Option<&dyn Fn(u64)>,
+    v: &mut Verifier,
+) -> Result<String, RecordError> {
     let mut lines = LineReader::new(reader.lines());
     let mut k = 0u64;
     while let Some(entry) = lines.next() {
+        if v.stopped() {
+            break;
+        }
         match entry {
             Ok(e) => v.push(e),
             Err(RecordError::Line { line, message }) => v.bad_line(line, &message),
@@ -87,14 +103,13 @@ pub fn verify_reader(
             }
         }
     }
-    let checkpoint = match lines.checkpoint() {
+    Ok(match lines.checkpoint() {
         Ok(c) => c,
         Err(e) => {
             v.c1.fail(None, e.to_string());
             String::new()
         }
-    };
-    Ok(v.finish(&checkpoint))
+    })
 }
 
 type Decoded = (u64, Result<Entry, String>);
@@ -144,7 +159,14 @@ pub struct Verifier {
     superseded: u64,
     /// What the replay and nullifier rules remember (`memory.rs`).
     memory: BallotMemory,
+    /// The sum of the valid ballots so far.
     aggregate: Option<Aggregate>,
+    /// The sum of the valid ballots that are not counted (taken out at the end).
+    uncounted: Option<Aggregate>,
+    /// Whole, one part, or a merge of parts (`split.rs`).
+    pub(crate) split: Mode,
+    /// Why the aggregate cannot be trusted: only a corrupt part can bring this.
+    broken: Option<String>,
 }
 
 impl Default for Verifier {
@@ -187,6 +209,9 @@ impl Verifier {
             superseded: 0,
             memory: BallotMemory::default(),
             aggregate: None,
+            uncounted: None,
+            split: Mode::Whole,
+            broken: None,
         }
     }
 
@@ -209,15 +234,25 @@ impl Verifier {
     pub fn push(&mut self, e: RecordEntry) {
         let pos = self.n;
         self.n += 1;
-        let kind = self.check_order(pos, &e);
+        let leaf = leaf_hash(&e.data);
+        if let Some(part) = self.split.entry(pos, &leaf) {
+            self.add_part_sum(part);
+        }
+        let kind = self.check_order(pos, &e, leaf);
         if kind == Some(EntryKind::Ballot) {
             if let Some(state) = &mut self.state {
                 // Check 1 names a ballot out of its phase; check 5 reads the bodies.
                 let _ = state.apply_unread_ballot();
             }
-            self.pending.push(e);
-            if self.pending.len() >= self.chunk {
-                self.flush_ballots();
+            if let Mode::Merge(parts) = &mut self.split {
+                if let Some(v) = parts.verdict(e.index) {
+                    self.apply_verdict(v);
+                }
+            } else if self.split.judges(e.index) {
+                self.pending.push(e);
+                if self.pending.len() >= self.chunk {
+                    self.flush_ballots();
+                }
             }
             return;
         }
@@ -336,9 +371,55 @@ impl Verifier {
         }
     }
 
+    /// Adds a part's sum of valid ballots (merging a split verification).
+    fn add_part_sum(&mut self, part: crate::split::PartSum) {
+        let Some(m) = &self.manifest else { return };
+        match part.decode(m) {
+            Ok(sum) => {
+                self.aggregate = self.aggregate.take().map(|agg| agg.merge(sum));
+            }
+            Err(e) => {
+                self.broken.get_or_insert(e.to_string());
+            }
+        }
+    }
+
+    /// Whether a split verification has found it cannot go on (reading the rest of the
+    /// record would not change that).
+    pub(crate) fn stopped(&self) -> bool {
+        self.broken.is_some() || self.split.failed()
+    }
+
+    /// Ends the verification of a part: writes its trailer.
+    pub(crate) fn finish_part(mut self) -> Result<PartEnd, SplitError> {
+        self.flush_ballots();
+        match std::mem::take(&mut self.split) {
+            Mode::Part(writer) => writer.finish(self.manifest.as_ref()),
+            _ => Err(SplitError::Parts("not verifying a part".into())),
+        }
+    }
+
+    /// Ends a merge: checks the last part, then runs what remains of every check.
+    pub(crate) fn finish_merge(
+        mut self,
+        checkpoint: &str,
+    ) -> Result<(Report, Option<TallyInputs>), SplitError> {
+        let Mode::Merge(parts) = &mut self.split else {
+            return Err(SplitError::Parts("not merging parts".into()));
+        };
+        if let Some(sum) = parts.finish()? {
+            self.add_part_sum(sum);
+        }
+        if let Some(why) = self.broken.take() {
+            return Err(SplitError::Parts(why));
+        }
+        Ok(self.finish(checkpoint))
+    }
+
     /// Runs what remains of every check once the whole record and its checkpoint are in.
     pub fn finish(mut self, checkpoint: &str) -> (Report, Option<TallyInputs>) {
         self.flush_ballots();
+        self.aggregate = self.counted_aggregate();
         let n = self.n;
         let mut checks = Vec::with_capacity(9);
         checks.push(self.check_1(checkpoint));
