@@ -256,6 +256,9 @@ impl Verifier {
             }
             return;
         }
+        if self.split.part_mut().is_some() && self.skim_setup(kind, &e) {
+            return;
+        }
         let index = e.index;
         let decoded = Entry::decode(&e.data).map_err(|err| err.to_string());
         self.check_line_kind(&e, &decoded);
@@ -322,6 +325,26 @@ impl Verifier {
             }
             _ => {}
         }
+    }
+
+    /// Verifying a part: takes a setup ceremony's entry by the phase rule alone, and from
+    /// the `setup-final` entry the verifying key it pins, without checking the ceremony
+    /// (a part's verdicts need only the pinned key; the merge checks the ceremony, check 9,
+    /// on the same entries, which the part's digest binds). Returns whether the entry was
+    /// such an entry.
+    fn skim_setup(&mut self, kind: Option<EntryKind>, e: &RecordEntry) -> bool {
+        let Some(k @ (EntryKind::SetupContribution | EntryKind::SetupFinal)) = kind else {
+            return false;
+        };
+        if let Some(state) = &mut self.state {
+            let _ = state.apply_unread(k);
+        }
+        if k == EntryKind::SetupFinal {
+            if let Ok(Entry::SetupFinal { groth16_vk, .. }) = Entry::decode(&e.data) {
+                self.verifier = groth16_vk.verifier().ok().map(Arc::new);
+            }
+        }
+        true
     }
 
     /// Applies the entry to the election's state by the board's rules
