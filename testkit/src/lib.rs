@@ -103,6 +103,17 @@ pub async fn post(http: &reqwest::Client, base: &str, path: &str, body: Vec<u8>)
     r.json().await.expect("a JSON answer")
 }
 
+/// Swaps the `A` components of the first two selections of a ballot entry's first contest:
+/// the ballot still decodes, and its proofs no longer hold.
+pub fn swap_ciphertexts(entry: &mut RecordEntry) {
+    edit_entry(entry, |v| {
+        let s = &mut v["ballot"]["ballot"]["contests"][0]["selections"];
+        let (x, y) = (s[0]["a"].clone(), s[1]["a"].clone());
+        s[0]["a"] = y;
+        s[1]["a"] = x;
+    });
+}
+
 /// Edits a record entry's JSON with `f`, then re-encodes it in the entry's canonical form
 /// when it still decodes (so that only the edit is at fault), or as compact JSON otherwise.
 pub fn edit_entry(entry: &mut RecordEntry, f: impl FnOnce(&mut Value)) {

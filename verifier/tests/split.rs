@@ -5,7 +5,7 @@
 use std::io::{BufRead, Cursor, Read, Write};
 use std::sync::{Arc, Mutex};
 use zkvote_protocol::Record;
-use zkvote_testkit::edit_entry as edit;
+use zkvote_testkit::{edit_entry as edit, swap_ciphertexts};
 use zkvote_verifier::split::{verify_merge, verify_part, EntryRange, SplitError};
 use zkvote_verifier::{verify_reader, Report};
 
@@ -109,12 +109,7 @@ fn a_split_verification_gives_the_whole_records_report() {
 fn a_tampered_ballot_in_one_part_is_caught() {
     let mut r = pinned();
     let p = position(&r, "ballot", 8);
-    edit(&mut r.entries[p], |v| {
-        let s = &mut v["ballot"]["ballot"]["contests"][0]["selections"];
-        let (x, y) = (s[0]["a"].clone(), s[1]["a"].clone());
-        s[0]["a"] = y;
-        s[1]["a"] = x;
-    });
+    swap_ciphertexts(&mut r.entries[p]);
     let report = assert_split_equals_whole(&r);
     assert!(report.fails(5, Some(p as u64)), "{report}");
 }
@@ -141,12 +136,7 @@ fn parts_of_another_record_are_refused() {
     let text = r.to_jsonl();
     let mut other = pinned();
     let p = position(&other, "ballot", 4);
-    edit(&mut other.entries[p], |v| {
-        let s = &mut v["ballot"]["ballot"]["contests"][0]["selections"];
-        let (x, y) = (s[0]["a"].clone(), s[1]["a"].clone());
-        s[0]["a"] = y;
-        s[1]["a"] = x;
-    });
+    swap_ciphertexts(&mut other.entries[p]);
     let cut = position(&r, "ballot", 2);
     let ranges = [format!("0..{cut}"), format!("{cut}..")];
     let ranges: Vec<&str> = ranges.iter().map(String::as_str).collect();

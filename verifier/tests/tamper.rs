@@ -5,7 +5,7 @@
 //! (the root no longer matches): that is asserted too.
 
 use zkvote_protocol::Record;
-use zkvote_testkit::edit_entry as edit;
+use zkvote_testkit::{edit_entry as edit, swap_ciphertexts};
 use zkvote_verifier::{verify, verify_reader, Status};
 
 fn pinned() -> Record {
@@ -70,12 +70,7 @@ fn an_entry_out_of_its_phase_is_named() {
 fn a_tampered_ballot_is_named() {
     let mut r = pinned();
     let p = position(&r, "ballot", 5);
-    edit(&mut r.entries[p], |v| {
-        let counts = &mut v["ballot"]["ballot"]["contests"][0]["selections"];
-        let (x, y) = (counts[0]["a"].clone(), counts[1]["a"].clone());
-        counts[0]["a"] = y;
-        counts[1]["a"] = x;
-    });
+    swap_ciphertexts(&mut r.entries[p]);
     let report = verify(&r);
     assert!(report.fails(5, Some(p as u64)), "{report}");
 }

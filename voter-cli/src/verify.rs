@@ -65,11 +65,24 @@ fn run_blocking(
             Ok(Outcome::Report(Box::new(report)))
         }
         Job::Part { range, out } => {
-            let file = File::create(&out)
-                .map_err(|e| CliError::msg(format!("cannot write part {}: {e}", out.display())))?;
-            let end = verify_part(reader, range, BufWriter::new(file), Some(progress))
-                .map_err(|e| fail(&e))?;
-            Ok(Outcome::Part(end))
+            // Written aside and renamed once whole, so that a part file is never partial.
+            let mut aside = out.clone().into_os_string();
+            aside.push(".incomplete");
+            let aside = PathBuf::from(aside);
+            let cannot = |e: std::io::Error| {
+                CliError::msg(format!("cannot write part {}: {e}", out.display()))
+            };
+            let file = File::create(&aside).map_err(cannot)?;
+            match verify_part(reader, range, BufWriter::new(file), Some(progress)) {
+                Ok(end) => {
+                    std::fs::rename(&aside, &out).map_err(cannot)?;
+                    Ok(Outcome::Part(end))
+                }
+                Err(e) => {
+                    std::fs::remove_file(&aside).ok();
+                    Err(fail(&e))
+                }
+            }
         }
         Job::Merge(paths) => {
             let mut parts: Vec<(String, Box<dyn BufRead>)> = Vec::with_capacity(paths.len());
