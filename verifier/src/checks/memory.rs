@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 /// Bytes gathered in memory before a spill writes them to its file.
+#[cfg_attr(not(unix), allow(dead_code))]
 const TAIL_LIMIT: usize = 1 << 20;
 
 /// An append-only sequence of fixed-size records: in an unlinked temporary file where the
@@ -67,17 +68,18 @@ impl Spill {
     /// The record in `slot`.
     pub fn get(&self, slot: u64, out: &mut [u8]) {
         assert_eq!(out.len(), self.record, "a spill's records have one size");
+        // Without a file (not Unix) nothing is flushed: every slot is in the tail.
         if slot >= self.flushed {
             let at = (slot - self.flushed) as usize * self.record;
             out.copy_from_slice(&self.tail[at..at + self.record]);
-            return;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileExt;
-            let file = self.file.as_ref().expect("flushed records are in the file");
-            file.read_exact_at(out, slot * self.record as u64)
-                .expect("a spill file reads back what was written");
+        } else {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::FileExt;
+                let file = self.file.as_ref().expect("flushed records are in the file");
+                file.read_exact_at(out, slot * self.record as u64)
+                    .expect("a spill file reads back what was written");
+            }
         }
     }
 
