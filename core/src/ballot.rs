@@ -404,6 +404,15 @@ pub enum BallotError {
         /// Whether the contest needs one.
         expected: bool,
     },
+    /// Two of the ballot's ciphertexts share their `A` component (a nonce used twice,
+    /// which would also reveal the difference of the two choices).
+    #[error("contest {contest:?}, selection {selection}: its ciphertext's A component repeats one earlier in the ballot")]
+    RepeatedCiphertext {
+        /// The contest id of the later of the two.
+        contest: String,
+        /// Its selection index.
+        selection: usize,
+    },
     /// A proof with the wrong shape.
     #[error("contest {contest:?}, {}: {source}", selection_name(*.selection))]
     ProofShape {
@@ -619,8 +628,38 @@ pub fn build_ballot(
 }
 
 /// Checks everything about a ballot that needs no group operation: version, election,
-/// and the shape of every contest and proof.
+/// the shape of every contest and proof, and that no two ciphertexts share their `A`.
 pub fn check_structure(ctx: &ElectionContext, ballot: &Ballot) -> Result<(), BallotError> {
+    check_shapes(ctx, ballot)?;
+    check_distinct_ciphertexts(ctx, ballot)
+}
+
+/// The ciphertexts' `A` components are pairwise distinct; the later of two equal ones is
+/// named.
+fn check_distinct_ciphertexts(ctx: &ElectionContext, ballot: &Ballot) -> Result<(), BallotError> {
+    let mut keys: Vec<(&[u8; 32], usize, usize)> = ballot
+        .contests
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            c.selections
+                .iter()
+                .enumerate()
+                .map(move |(j, s)| (s.a.as_bytes(), i, j))
+        })
+        .collect();
+    keys.sort_unstable();
+    match keys.windows(2).find(|w| w[0].0 == w[1].0) {
+        None => Ok(()),
+        Some(w) => Err(BallotError::RepeatedCiphertext {
+            contest: ctx.manifest.contests[w[1].1].id.clone(),
+            selection: w[1].2,
+        }),
+    }
+}
+
+/// Version, election, and the shape of every contest and proof.
+fn check_shapes(ctx: &ElectionContext, ballot: &Ballot) -> Result<(), BallotError> {
     let manifest = &ctx.manifest;
     if ballot.version != BALLOT_VERSION {
         return Err(BallotError::Version(ballot.version));

@@ -132,6 +132,49 @@ fn choices_are_validated() {
 
 /// Strong Fiat-Shamir: each element of the statement is bound into every challenge, so
 /// changing any one of them makes the ballot fail.
+/// A random number generator that always gives the same bytes: every nonce it draws is the
+/// same (what a broken client would do).
+struct Stuck;
+
+impl rand_core::RngCore for Stuck {
+    fn next_u32(&mut self) -> u32 {
+        7
+    }
+    fn next_u64(&mut self) -> u64 {
+        7
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        dest.fill(7);
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        dest.fill(7);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for Stuck {}
+
+#[test]
+fn a_ballot_that_repeats_a_nonce_is_refused() {
+    let (ctx, _) = context();
+    let c = choices(&ctx, "bo", &["trees", "pool"]);
+    // Every nonce the same: every ciphertext has the same A, and the proofs still hold.
+    let (b, _) = build_ballot(&ctx, &[3; 32], &c, &mut Stuck).unwrap();
+    let a = b.contests[0].selections[0].a.as_bytes();
+    assert!(b.ciphertext_keys().all(|k| k == a));
+    assert_eq!(
+        vartime_verify_ballot(&ctx, &b, &mut OsRng),
+        Err(BallotError::RepeatedCiphertext {
+            contest: "mayor".into(),
+            selection: 1,
+        })
+    );
+    assert!(vartime_verify_ballots(&ctx, std::slice::from_ref(&b), &mut OsRng).is_err());
+    // The same ballot with its nonces drawn properly verifies.
+    let (good, _) = build_ballot(&ctx, &[3; 32], &c, &mut OsRng).unwrap();
+    assert!(vartime_verify_ballot(&ctx, &good, &mut OsRng).is_ok());
+}
+
 #[test]
 fn changing_any_part_of_the_statement_breaks_the_proofs() {
     let (ctx, _) = context();
