@@ -213,3 +213,32 @@ fn ranges_read_as_written() {
         assert!(bad.parse::<EntryRange>().is_err(), "{bad}");
     }
 }
+
+#[test]
+fn a_verdict_not_in_the_manifests_shape_is_refused() {
+    let text = pinned().to_jsonl();
+    let (name, mut reader) = parts(&text, &["0.."]).remove(0);
+    let mut body = String::new();
+    reader.read_to_string(&mut body).unwrap();
+    // The first valid verdict loses a ciphertext.
+    let mut done = false;
+    let lines: Vec<String> = body
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if !done && v.get("valid").is_some() {
+                v["valid"]["ciphertexts"].as_array_mut().unwrap().pop();
+                done = true;
+            }
+            v.to_string()
+        })
+        .collect();
+    assert!(done);
+    let err = verify_merge(
+        Cursor::new(&text),
+        vec![(name, Box::new(Cursor::new(lines.join("\n").into_bytes())))],
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("manifest's shape"), "{err}");
+}

@@ -246,7 +246,7 @@ impl Verifier {
             }
             if let Mode::Merge(parts) = &mut self.split {
                 if let Some(v) = parts.verdict(e.index) {
-                    self.apply_verdict(v);
+                    self.apply_part_verdict(v);
                 }
             } else if self.split.judges(e.index) {
                 self.pending.push(e);
@@ -407,6 +407,22 @@ impl Verifier {
         }
     }
 
+    /// Applies a verdict read from a part, if it has the manifest's shape (a part is the
+    /// verifier's own computation, but a corrupt one must not steer the rules' memory).
+    fn apply_part_verdict(&mut self, v: verdict::Verdict) {
+        if let (verdict::Outcome::Valid(cast), Some(m)) = (&v.outcome, &self.manifest) {
+            let selections: usize = m.contests.iter().map(|c| c.options.len()).sum();
+            if cast.ciphertexts.len() != selections {
+                self.broken.get_or_insert(format!(
+                    "the verdict on entry {} does not have the manifest's shape",
+                    v.index
+                ));
+                return;
+            }
+        }
+        self.apply_verdict(v);
+    }
+
     /// Whether a split verification has found it cannot go on (reading the rest of the
     /// record would not change that).
     pub(crate) fn stopped(&self) -> bool {
@@ -427,6 +443,10 @@ impl Verifier {
         mut self,
         checkpoint: &str,
     ) -> Result<(Report, Option<TallyInputs>), SplitError> {
+        // What stopped the merge early comes first (the parts were not read to their end).
+        if let Some(why) = self.broken.take() {
+            return Err(SplitError::Parts(why));
+        }
         let Mode::Merge(parts) = &mut self.split else {
             return Err(SplitError::Parts("not merging parts".into()));
         };
