@@ -9,16 +9,9 @@ use zkvote_testkit::{edit_entry as edit, swap_ciphertexts};
 use zkvote_verifier::split::{verify_merge, verify_part, EntryRange, SplitError};
 use zkvote_verifier::{verify_reader, Report};
 
-fn pinned() -> Record {
-    Record::parse(include_str!("vectors/record-v1.jsonl")).unwrap()
-}
+mod common;
 
-fn position(r: &Record, kind: &str, nth: usize) -> usize {
-    (0..r.entries.len())
-        .filter(|&i| r.entries[i].kind == kind)
-        .nth(nth)
-        .unwrap()
-}
+use common::{pinned, position};
 
 /// A writer whose bytes can be read back once the verifier is done with it.
 #[derive(Clone, Default)]
@@ -142,13 +135,7 @@ fn parts_of_another_record_are_refused() {
     let ranges: Vec<&str> = ranges.iter().map(String::as_str).collect();
     // The second part was made from the tampered record: its verdict on the edited ballot
     // would hide nothing here, but its range's leaves are not this record's.
-    let mut mixed = parts(&text, &ranges);
-    mixed[1] = parts(&other.to_jsonl(), &ranges).remove(1);
-    let err = verify_merge(Cursor::new(&text), mixed, None).unwrap_err();
-    assert!(
-        err.to_string().contains("made from another record"),
-        "{err}"
-    );
+    assert_second_part_from_elsewhere_is_refused(&text, &other, &ranges);
     // A part whose own range is this record's but whose prefix (what its ballots were
     // judged against) is not: refused too.
     let mut before = pinned();
@@ -156,9 +143,14 @@ fn parts_of_another_record_are_refused() {
     edit(&mut before.entries[reg], |v| {
         v["commitment"] = serde_json::Value::from("01".repeat(32));
     });
-    let mut mixed = parts(&text, &ranges);
-    mixed[1] = parts(&before.to_jsonl(), &ranges).remove(1);
-    let err = verify_merge(Cursor::new(&text), mixed, None).unwrap_err();
+    assert_second_part_from_elsewhere_is_refused(&text, &before, &ranges);
+}
+
+/// Merging `text` with its second part made from `other` fails as made from another record.
+fn assert_second_part_from_elsewhere_is_refused(text: &str, other: &Record, ranges: &[&str]) {
+    let mut mixed = parts(text, ranges);
+    mixed[1] = parts(&other.to_jsonl(), ranges).remove(1);
+    let err = verify_merge(Cursor::new(text), mixed, None).unwrap_err();
     assert!(
         err.to_string().contains("made from another record"),
         "{err}"

@@ -4,20 +4,12 @@
 //! fault. The checkpoint cannot be re-signed here, so an edited entry also fails check 1
 //! (the root no longer matches): that is asserted too.
 
-use zkvote_protocol::Record;
 use zkvote_testkit::{edit_entry as edit, swap_ciphertexts};
 use zkvote_verifier::{verify, verify_reader, Status};
 
-fn pinned() -> Record {
-    Record::parse(include_str!("vectors/record-v1.jsonl")).unwrap()
-}
+mod common;
 
-fn position(r: &Record, kind: &str, nth: usize) -> usize {
-    (0..r.entries.len())
-        .filter(|&i| r.entries[i].kind == kind)
-        .nth(nth)
-        .unwrap()
-}
+use common::{pinned, position};
 
 #[test]
 fn the_pinned_record_passes_every_check() {

@@ -42,32 +42,15 @@ impl Verifier {
     /// a manifest).
     pub(super) fn judge(&self, chunk: &[RecordEntry]) -> (Vec<Verdict>, Option<Aggregate>) {
         let checkable = self.context.is_some() && self.root.is_some() && self.verifier.is_some();
-        let refused = |log: Option<String>, ballot: String| Outcome::Refused {
-            log,
-            ballot: if checkable {
-                ballot
-            } else {
-                UNCHECKABLE.into()
-            },
-        };
         let mut judged = Vec::with_capacity(chunk.len());
         let mut ballots = Vec::new();
         for (index, b) in decode_chunk(chunk) {
-            let outcome = match b {
-                Err(NotABallot::Kind(kind)) => Some(refused(
-                    Some(format!(
-                        "the line says \"ballot\" but the entry is a {kind}"
-                    )),
-                    format!("the ballot does not decode: {kind}"),
-                )),
-                Err(NotABallot::Invalid(e)) => {
-                    Some(refused(None, format!("the ballot does not decode: {e}")))
-                }
-                Ok(_) if !checkable => Some(refused(None, String::new())),
+            let outcome = match first_look(b, checkable) {
                 Ok(b) => {
                     ballots.push(b);
                     None
                 }
+                Err(refused) => Some(refused),
             };
             judged.push((index, outcome));
         }
@@ -254,6 +237,30 @@ fn decode_chunk(chunk: &[RecordEntry]) -> Vec<(u64, Result<CompleteBallot, NotAB
             (e.index, b)
         })
         .collect()
+}
+
+/// A ballot line as decoded: the ballot, when it can be verified, or why it is refused.
+fn first_look(
+    b: Result<CompleteBallot, NotABallot>,
+    checkable: bool,
+) -> Result<CompleteBallot, Outcome> {
+    let (log, ballot) = match b {
+        Ok(b) if checkable => return Ok(b),
+        Ok(_) => (None, String::new()),
+        Err(NotABallot::Kind(kind)) => (
+            Some(format!(
+                "the line says \"ballot\" but the entry is a {kind}"
+            )),
+            format!("the ballot does not decode: {kind}"),
+        ),
+        Err(NotABallot::Invalid(e)) => (None, format!("the ballot does not decode: {e}")),
+    };
+    let ballot = if checkable {
+        ballot
+    } else {
+        UNCHECKABLE.into()
+    };
+    Err(Outcome::Refused { log, ballot })
 }
 
 /// What the rules need of a valid ballot.
