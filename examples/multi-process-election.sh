@@ -67,7 +67,7 @@ step "registration: $voters voters, one code each"
 for v in $(seq 1 "$voters"); do
   "$zkvote" voter keygen --credential "$work/voter$v.cred" >/dev/null
   "$zkvote" voter register "${at[@]}" --credential "$work/voter$v.cred" \
-    --code "$(sed -n "${v}p" "$work/codes.txt")"
+    --code "$(sed -n "${v}p" "$work/codes.txt")" --registration-out "$work/registration$v.json"
 done
 "$zkvote" commission freeze "${at[@]}" --key "$work/commission.key"
 
@@ -83,9 +83,10 @@ parks=(river-walk playground trees pool skatepark)
 echo "voter 1 audits a ballot first (Benaloh's challenge; not cast):"
 "$zkvote" vote "${at[@]}" --credential "$work/voter1.cred" --choice mayor=bo \
   --choice parks=trees --audit
+echo "each voter downloads only the bucket of the frozen roll that holds it:"
 for v in $(seq 1 "$voters"); do
   "$zkvote" vote "${at[@]}" --credential "$work/voter$v.cred" \
-    --choice "mayor=${mayors[$((v % 4))]}" --choice "parks=${parks[$((v % 5))]},${parks[$(((v + 2) % 5))]}" \
+    --registration "$work/registration$v.json" --choice "mayor=${mayors[$((v % 4))]}" --choice "parks=${parks[$((v % 5))]},${parks[$(((v + 2) % 5))]}" \
     --receipt-out "$work/receipt$v.json"
 done
 echo "voter 2 tries to vote again:"

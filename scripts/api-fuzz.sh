@@ -55,6 +55,7 @@ for phase in ceremony setup frozen open closed tallied; do
   "$zkvote" commission codes "${at[@]}" --key "$work/commission.key" --count 2 --out "$work/codes-$phase.txt"
   "$zkvote" voter keygen --credential "$work/voter-$phase.cred" >/dev/null
   "$zkvote" voter register "${at[@]}" --credential "$work/voter-$phase.cred" \
+    --registration-out "$work/registration-$phase.json" \
     --code "$(head -n 1 "$work/codes-$phase.txt")" >/dev/null
   "$zkvote" commission freeze "${at[@]}" --key "$work/commission.key" >/dev/null
   [ "$phase" = frozen ] && continue

@@ -24,7 +24,7 @@ use zkvote_circuits::split_prover::{
 };
 use zkvote_core::{BallotSecrets, Choices, Manifest};
 use zkvote_protocol::api::{CheckpointView, ConsistencyView, ElectionStatus};
-use zkvote_protocol::voter::{self as steps, ReceiptFile, VoterError, VotingSession};
+use zkvote_protocol::voter::{self as steps, ReceiptFile, RollAnswer, VoterError, VotingSession};
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
@@ -66,6 +66,7 @@ impl From<VoterError> for BoothError {
             VoterError::Build(_) => "build",
             VoterError::Audit(_) => "audit-failed",
             VoterError::Receipt(_) => "receipt",
+            VoterError::Registration(_) => "registration",
         };
         BoothError::new(code, e)
     }
@@ -165,7 +166,7 @@ impl Booth {
         proving_key: &[u8],
     ) -> Result<Booth, BoothError> {
         let (manifest, status) = election_answers(election_id, manifest, status)?;
-        let session = VotingSession::new(manifest, &status, roll, proving_key)?;
+        let session = VotingSession::new(manifest, &status, RollAnswer::Whole(roll), proving_key)?;
         Ok(Booth {
             session,
             pending: None,

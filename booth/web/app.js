@@ -312,15 +312,15 @@ async function register(eid, manifest, code, button, out) {
     const credential = await call("newCredential");
     // Kept before it is registered, so a reload never loses a registered credential.
     await saveCredential(eid, credential);
-    let receipt;
+    let registered;
     try {
       const body = await call("registrationBody", { code, credential });
-      receipt = await board(`${electionPath(eid)}/registrations`, { method: "POST", body });
+      registered = await board(`${electionPath(eid)}/registrations`, { method: "POST", body });
     } catch (e) {
       if (e instanceof Failure && e.key.startsWith("api.")) await forgetCredential(eid);
       throw e;
     }
-    out.replaceChildren(statusLine("register.done", { index: receipt.index }),
+    out.replaceChildren(statusLine("register.done", { index: registered.receipt.index }),
       download("credential.json", credential, t("register.download")));
   } catch (e) {
     out.replaceChildren(errorBox(e));

@@ -12,11 +12,13 @@ use zkvote_circuits::complete::{build_complete_ballot, CompleteBallot};
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::fr_to_bytes;
 use zkvote_circuits::groth16::{key_to_bytes, setup, vk_hash};
+use zkvote_circuits::merkle::bucket::{BucketId, RollBucket};
 use zkvote_circuits::merkle::VoterRoll;
 use zkvote_core::log::{leaf_hash, Checkpoint, MemoryTree, Receipt, BOARD_KEY_NAME};
 use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::sample::sample_manifest_toml;
 use zkvote_core::*;
+use zkvote_protocol::voter::roll::check_registration;
 use zkvote_tally::*;
 use zkvote_testkit::now;
 
@@ -646,11 +648,22 @@ fn openapi_lists_every_route() {
     assert_eq!(documented, served);
 }
 
-/// A record longer than one page of the store is streamed whole: every entry once, in
-/// order, hashing to the signed checkpoint.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_record_is_streamed_whole() {
-    const VOTERS: usize = 1_100;
+/// A version-1 election on a fresh in-process board (SQLite) with voters registered.
+struct Registered {
+    c: Client,
+    /// The board's database.
+    url: String,
+    board_key: SigningKey,
+    manifest: Manifest,
+    /// The election's path.
+    e: String,
+    id: [u8; 32],
+    /// Per registration: its commitment (hex) and the board's answer.
+    answers: Vec<(String, Value)>,
+}
+
+/// [`Registered`] with `voters` in a roll of `depth`.
+async fn registered(voters: usize, depth: u8) -> Registered {
     let dir = std::env::temp_dir().join(format!("zkvote-api-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("board.db").display());
@@ -661,14 +674,14 @@ async fn a_long_record_is_streamed_whole() {
         base: serve(&url, &board_key).await,
         commission: commission.clone(),
     };
-    let (pk, _) = setup(11, &mut OsRng);
+    let (pk, _) = setup(depth, &mut OsRng);
     let mut id = [0u8; 32];
     OsRng.fill_bytes(&mut id);
     let mut doc = ManifestDocument::from(Manifest::from_toml(&sample_manifest_toml()).unwrap());
     doc.election_id = hex::encode(id);
     doc.commission_key = hex::encode(commission.verifying_key().to_bytes());
     doc.board_key = hex::encode(board_key.verifying_key().to_bytes());
-    doc.eligibility.roll_depth = 11;
+    doc.eligibility.roll_depth = depth;
     doc.eligibility.groth16_vk_hash = Some(hex::encode(vk_hash(&pk.vk)));
     let manifest = Manifest::try_from(doc).unwrap();
     let e = format!("/v1/elections/{}", hex::encode(id));
@@ -682,10 +695,11 @@ async fn a_long_record_is_streamed_whole() {
     let (_, v) = c
         .signed(
             &format!("{e}/registration-codes"),
-            &json!({ "count": VOTERS }),
+            &json!({ "count": voters }),
         )
         .await;
     let codes: Vec<String> = serde_json::from_value(v["codes"].clone()).unwrap();
+    let mut answers = Vec::new();
     for code_ in &codes {
         let commitment = Credential::generate(&mut OsRng).commitment();
         let body = json!({ "code": code_, "commitment": hex::encode(fr_to_bytes(&commitment)) });
@@ -696,7 +710,31 @@ async fn a_long_record_is_streamed_whole() {
             )
             .await;
         assert_eq!(s, 201, "{r}");
+        answers.push((hex::encode(fr_to_bytes(&commitment)), r));
     }
+    Registered {
+        c,
+        url,
+        board_key,
+        manifest,
+        e,
+        id,
+        answers,
+    }
+}
+
+/// A record longer than one page of the store is streamed whole: every entry once, in
+/// order, hashing to the signed checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_record_is_streamed_whole() {
+    const VOTERS: usize = 1_100;
+    let Registered {
+        c,
+        board_key,
+        e,
+        id,
+        ..
+    } = registered(VOTERS, 11).await;
     let (s, text) = c.get(&format!("{e}/record")).await;
     assert_eq!(s, 200);
     let lines: Vec<&str> = text.lines().collect();
@@ -723,6 +761,81 @@ async fn a_long_record_is_streamed_whole() {
     .unwrap();
     assert_eq!(cp.size, VOTERS as u64 + 1);
     assert_eq!(cp.root, MemoryTree::from_leaf_hashes(leaves).root());
+}
+
+/// The frozen roll by bucket (`docs/protocol.md` 9.4.1): each registration's answer
+/// carries its receipt and its roll position; every bucket's answer gives the frozen root
+/// and the whole roll's paths; a bucket outside the roll is refused; another board
+/// process on the same database gives the same answers (from the stored levels).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_frozen_roll_is_served_by_bucket() {
+    const VOTERS: usize = 600;
+    const DEPTH: u8 = 10;
+    let r = registered(VOTERS, DEPTH).await;
+    let (c, e) = (&r.c, &r.e);
+    let mut commitments = Vec::new();
+    for (i, (commitment, answer)) in r.answers.iter().enumerate() {
+        assert_eq!(answer["roll_position"], i as u64, "{answer}");
+        let receipt: Receipt = serde_json::from_value(answer["receipt"].clone()).unwrap();
+        assert_eq!(receipt.index, i as u64 + 1);
+        let bytes = zkvote_core::codec::hex32(commitment).unwrap();
+        commitments.push(zkvote_circuits::field::fr_from_bytes(&bytes, "c").unwrap());
+        // The voter's check of the answer: signed, included, and its own registration.
+        let answer: zkvote_protocol::api::Registered =
+            serde_json::from_value(answer.clone()).unwrap();
+        check_registration(&r.manifest, commitments.last().unwrap(), &answer).unwrap();
+        if i > 0 {
+            let e = check_registration(&r.manifest, &commitments[0], &answer).unwrap_err();
+            assert!(e.to_string().contains("not this registration"), "{e}");
+        }
+    }
+    let (s, body) = c.get(&format!("{e}/roll/buckets/0?bits=8")).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body.contains("roll-not-frozen"));
+    let (s, v) = c.signed(&format!("{e}/freeze"), &json!({})).await;
+    assert_eq!(s, 201, "{v}");
+
+    let fetch = |base: String, index: u64, bits: u8| {
+        let http = c.http.clone();
+        let path = format!("{base}{e}/roll/buckets/{index}?bits={bits}");
+        async move {
+            let r = http.get(path).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+    let roll = VoterRoll::new(DEPTH, commitments.clone()).unwrap();
+    for bits in [8u8, 9, 10] {
+        for index in 0..1u64 << (DEPTH - bits) {
+            let id = BucketId::new(DEPTH, bits, index).unwrap();
+            let bucket = RollBucket::decode(id, &fetch(c.base.clone(), index, bits).await).unwrap();
+            assert_eq!(bucket.root(), roll.root(), "bits {bits} bucket {index}");
+            let range = id.leaf_range(VOTERS as u64);
+            let mine = &commitments[range.start as usize..range.end as usize];
+            assert_eq!(bucket.leaves(), mine);
+            for (p, leaf) in range.zip(mine) {
+                assert_eq!(bucket.path(leaf), roll.path(p as usize));
+            }
+        }
+    }
+    for (query, expected) in [
+        ("0?bits=7", "bad-bucket"),
+        ("0?bits=11", "bad-bucket"),
+        ("4?bits=8", "bad-bucket"),
+        ("0", "bad-request"),
+        ("x?bits=8", "bad-request"),
+    ] {
+        let (s, body) = c.get(&format!("{e}/roll/buckets/{query}")).await;
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((s, code(&v)), (400, expected), "{query}: {body}");
+    }
+    let other = serve(&r.url, &r.board_key).await;
+    for index in [0, 2] {
+        assert_eq!(
+            fetch(other.clone(), index, 8).await,
+            fetch(c.base.clone(), index, 8).await
+        );
+    }
 }
 
 /// A booth on another origin may read and post: every answer allows any origin, and a

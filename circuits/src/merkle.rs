@@ -5,6 +5,8 @@
 use crate::poseidon;
 use ark_bls12_381::Fr;
 
+pub mod bucket;
+
 /// Why a roll could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RollError {

@@ -4,6 +4,7 @@
 use crate::entry::Entry;
 use crate::kind::{EntryKind, Phase};
 use serde::{Deserialize, Serialize};
+use zkvote_core::log::Receipt;
 use zkvote_core::Manifest;
 
 /// Largest accepted request body (a complete ballot of the largest manifest fits easily;
@@ -149,6 +150,27 @@ pub struct Register {
     pub code: String,
     /// The credential commitment (field element, hex).
     pub commitment: String,
+}
+
+/// Answer of `POST /v1/elections/{id}/registrations`: the signed receipt of the
+/// registration entry and the commitment's position in the roll (registration order),
+/// which the voter keeps to fetch only its bucket of the frozen roll later.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registered {
+    /// The board's receipt for the registration entry.
+    pub receipt: Receipt,
+    /// The commitment's leaf position in the roll.
+    pub roll_position: u64,
+}
+
+/// Query of `GET /v1/elections/{id}/roll/buckets/{index}`: the bucket holds `2^bits`
+/// leaves.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketQuery {
+    /// Leaves per bucket, as a power of two (`min(8, depth)..=depth`).
+    pub bits: u8,
 }
 
 /// Body of `POST /v1/elections/{id}/result`.

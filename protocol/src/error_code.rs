@@ -77,6 +77,8 @@ error_codes! {
     BadSignature = "bad-signature", 401;
     /// The board's operator does not let this commission create elections.
     CommissionNotAllowed = "commission-not-allowed", 403;
+    /// A roll bucket outside the frozen roll (its bits or its index).
+    BadBucket = "bad-bucket", 400;
     /// The registration code is unknown or used.
     BadRegistrationCode = "bad-registration-code", 403;
     /// No such election on this board.

@@ -3,9 +3,10 @@
 //! browser booth alike (`docs/protocol.md` sections 7-9 and 11).
 //!
 //! 1. [`registration`]: the body that registers a credential's commitment.
-//! 2. [`VotingSession::new`]: from the manifest, the election's status, the frozen roll and
-//!    the proving key, checked against each other (the roll's root is the board's root,
-//!    the proving key is the manifest's).
+//!    [`roll::check_registration`]: the board's answer to it (receipt and roll position).
+//! 2. [`VotingSession::new`]: from the manifest, the election's status, the frozen roll (or
+//!    the voter's bucket of it, [`roll`]) and the proving key, checked against each other
+//!    (the roll gives the board's root, the proving key is the manifest's).
 //! 3. [`VotingSession::build_ballot`]: the voter's path in the roll and a complete ballot.
 //! 4. [`audit`]: Benaloh's challenge on a ballot that will not be cast.
 //! 5. [`check_cast_receipt`]: the board's receipt is signed and is for this very ballot.
@@ -26,7 +27,7 @@ use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
 use zkvote_circuits::groth16::{
     prove, proving_key_from_bytes, proving_key_from_pinned_bytes, vk_hash, ProvingKey,
 };
-use zkvote_circuits::merkle::{MerklePath, VoterRoll};
+use zkvote_circuits::merkle::MerklePath;
 use zkvote_core::codec::hex32;
 use zkvote_core::log::{leaf_hash, Checkpoint, Receipt};
 use zkvote_core::{
@@ -48,6 +49,9 @@ pub enum VoterError {
         /// What is wrong with it.
         why: String,
     },
+    /// A saved registration that does not fit this election or credential.
+    #[error("{0}")]
+    Registration(String),
     /// The voter's credential is not in the frozen roll.
     #[error("your credential is not in the voter roll of this election")]
     NotRegistered,
@@ -65,6 +69,10 @@ pub enum VoterError {
     Receipt(String),
 }
 
+pub mod roll;
+
+pub use roll::{RollAnswer, RollCopy};
+
 fn board(what: &'static str, why: impl ToString) -> VoterError {
     VoterError::Board {
         what,
@@ -78,23 +86,6 @@ pub fn registration(code: &str, credential: &Credential) -> Register {
         code: code.trim().to_string(),
         commitment: hex::encode(fr_to_bytes(&credential.commitment())),
     }
-}
-
-/// Decodes the frozen roll as the board serves it: 32 bytes per commitment, in log order,
-/// each a canonical field element.
-pub fn decode_roll(bytes: &[u8]) -> Result<Vec<Fr>, VoterError> {
-    if bytes.len() % 32 != 0 {
-        return Err(board("voter roll", "its length is not a multiple of 32"));
-    }
-    bytes
-        .chunks_exact(32)
-        .enumerate()
-        .map(|(i, c)| {
-            let b: &[u8; 32] = c.try_into().expect("32-byte chunks");
-            fr_from_bytes(b, "commitment")
-                .map_err(|_| board("voter roll", format!("commitment {i} is not canonical")))
-        })
-        .collect()
 }
 
 /// Refuses an election that is not open (checked first, before fetching the roll and the
@@ -143,24 +134,27 @@ pub fn load_proving_key(
 }
 
 /// What a voter needs to build ballots for an open election: its context, the proving key
-/// and the frozen roll, checked against each other.
+/// and the frozen roll (or the voter's bucket of it), checked against each other.
 #[derive(Clone)]
 pub struct VotingSession {
     /// The election context (manifest and joint key).
     pub ctx: Arc<ElectionContext>,
     /// The eligibility proving key.
     pub proving_key: Arc<ProvingKey>,
-    /// The frozen roll.
-    pub roll: Arc<VoterRoll>,
+    /// The frozen roll's root, as the board's status gives it.
+    pub root: Fr,
+    /// The copy of the roll, checked against the root.
+    pub roll: Arc<RollCopy>,
 }
 
 impl VotingSession {
     /// A session from the board's answers: the election must be open, its joint key valid,
-    /// the roll's root the one in its status, and the proving key the manifest's.
+    /// the roll (or bucket) must give the root in its status, and the proving key must be
+    /// the manifest's.
     pub fn new(
         manifest: Manifest,
         status: &ElectionStatus,
-        roll: &[u8],
+        roll: RollAnswer<'_>,
         proving_key: &[u8],
     ) -> Result<Self, VoterError> {
         require_open(status)?;
@@ -171,27 +165,36 @@ impl VotingSession {
             .and_then(|k| hex32(k).map_err(|e| board("joint key", e)))
             .and_then(|k| Element::decode(&k).map_err(|e| board("joint key", e)))
             .and_then(|e| ElectionPublicKey::new(e).map_err(|e| board("joint key", e)))?;
-        let roll = VoterRoll::new(manifest.roll_depth, decode_roll(roll)?)
-            .map_err(|e| board("voter roll", e))?;
-        if status.roll_root.as_deref() != Some(hex::encode(fr_to_bytes(&roll.root())).as_str()) {
-            return Err(board(
-                "frozen roll",
-                "its root is not the root of its registrations",
-            ));
-        }
+        let root = status
+            .roll_root
+            .as_deref()
+            .ok_or_else(|| board("status", "an open election without a frozen root"))
+            .and_then(|r| hex32(r).map_err(|e| board("roll root", e)))
+            .and_then(|r| fr_from_bytes(&r, "roll root").map_err(|e| board("roll root", e)))?;
+        let copy = RollCopy::check(manifest.roll_depth, roll, &root)?;
         let pk = load_proving_key(&manifest, status, proving_key)?;
         Ok(VotingSession {
             ctx: Arc::new(ElectionContext::new(manifest, joint_key)),
             proving_key: Arc::new(pk),
-            roll: Arc::new(roll),
+            root,
+            roll: Arc::new(copy),
+        })
+    }
+
+    /// The same session with another answer for the roll (another voter's bucket, say),
+    /// checked against the same frozen root.
+    pub fn with_roll(&self, roll: RollAnswer<'_>) -> Result<Self, VoterError> {
+        let copy = RollCopy::check(self.ctx.manifest().roll_depth, roll, &self.root)?;
+        Ok(VotingSession {
+            roll: Arc::new(copy),
+            ..self.clone()
         })
     }
 
     /// The voter's path in the frozen roll.
     pub fn path_for(&self, credential: &Credential) -> Result<MerklePath, VoterError> {
         self.roll
-            .position(&credential.commitment())
-            .and_then(|p| self.roll.path(p))
+            .path(&credential.commitment())
             .ok_or(VoterError::NotRegistered)
     }
 
@@ -217,15 +220,8 @@ impl VotingSession {
         rng: &mut impl CryptoRngCore,
     ) -> Result<PendingBallot, VoterError> {
         let path = self.path_for(credential)?;
-        prepare_complete_ballot(
-            &self.ctx,
-            credential,
-            &path,
-            &self.roll.root(),
-            choices,
-            rng,
-        )
-        .map_err(|e| VoterError::Build(e.to_string()))
+        prepare_complete_ballot(&self.ctx, credential, &path, &self.root, choices, rng)
+            .map_err(|e| VoterError::Build(e.to_string()))
     }
 
     /// The ballot's tracker (its digest), which the voter can look up on the board.

@@ -232,8 +232,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         .map(|_| Credential::generate(&mut rand_core::OsRng))
         .collect();
     let pb = bar(opts.voters as u64, "registering voters", opts.progress);
+    let mut registrations = Vec::with_capacity(opts.voters);
     for (code, c) in codes.iter().zip(&credentials) {
-        voter::register(&board, &eid, code, c).await?;
+        registrations.push(voter::register(&board, &eid, code, c).await?);
         pb.inc(1);
     }
     pb.finish_and_clear();
@@ -287,8 +288,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         ),
     );
 
-    // 6. Voting.
-    let session = voter::prepare(&board, &eid).await?;
+    // 6. Voting. The auditing voter downloads the whole roll; every voter then fetches only
+    // the bucket of the roll that holds its registration.
+    let session = voter::prepare(&board, &eid, None).await?;
     let mut expected: Vec<Vec<u64>> = manifest
         .contests
         .iter()
@@ -317,7 +319,13 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
             }
         }
     };
-    for (i, c) in credentials.iter().enumerate() {
+    for (i, (c, registration)) in credentials.iter().zip(&registrations).enumerate() {
+        let bucket = voter::BucketOf {
+            registration,
+            credential: c,
+            bits: zkvote_protocol::voter::roll::DEFAULT_BUCKET_BITS,
+        };
+        let session = voter::with_bucket(&board, &session, &bucket).await?;
         let choices = random_choices(&manifest, &mut rng)?;
         count(&mut expected, &choices, true);
         let (ballot, _) = voter::build(&session, c, choices.clone()).await?;

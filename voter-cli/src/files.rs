@@ -1,4 +1,4 @@
-//! Key, share and receipt files. Secret files are created with mode 0600 (on Unix), never
+//! Key, share, registration and receipt files. Secret files are created with mode 0600 (on Unix), never
 //! overwritten, and their contents zeroized after use.
 
 use crate::CliError;
@@ -7,6 +7,7 @@ use std::path::Path;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use zkvote_circuits::credential::Credential;
 use zkvote_core::SecretKey;
+use zkvote_protocol::voter::roll::RegistrationFile;
 use zkvote_protocol::voter::ReceiptFile;
 use zkvote_tally::{CeremonyOutcome, TrusteeKeys, TrusteeShare};
 
@@ -227,6 +228,22 @@ pub fn load_receipt(path: &Path) -> Result<ReceiptFile, CliError> {
 
 /// Writes a receipt file (a new file).
 pub fn save_receipt(file: &ReceiptFile, path: &Path) -> Result<(), CliError> {
+    write_public(path, file.to_text().as_bytes())
+}
+
+/// Reads a registration file ([`RegistrationFile`]).
+pub fn load_registration(path: &Path) -> Result<RegistrationFile, CliError> {
+    let text = read_text(path, "registration file")?;
+    RegistrationFile::parse(&text).map_err(|e| {
+        CliError::msg(format!(
+            "unreadable registration file {}: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Writes a registration file.
+pub fn save_registration(file: &RegistrationFile, path: &Path) -> Result<(), CliError> {
     write_public(path, file.to_text().as_bytes())
 }
 

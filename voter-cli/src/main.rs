@@ -108,6 +108,15 @@ enum Command {
         /// Where to save the receipt.
         #[arg(long, default_value = "receipt.json")]
         receipt_out: PathBuf,
+        /// The saved registration (`zkvote voter register` wrote it): fetch only the
+        /// bucket of the frozen roll that holds it, instead of the whole roll. The board
+        /// then learns the bucket (docs/protocol.md section 9.4.1).
+        #[arg(long)]
+        registration: Option<PathBuf>,
+        /// With --registration: leaves per bucket, as a power of two (clamped to
+        /// 8..=the roll's depth). More bits: a larger anonymity set, a larger download.
+        #[arg(long, default_value_t = zkvote_protocol::voter::roll::DEFAULT_BUCKET_BITS, requires = "registration")]
+        bucket_bits: u8,
     },
     /// Receipts.
     #[command(subcommand)]
@@ -391,6 +400,10 @@ enum VoterCommand {
         /// The credential file.
         #[arg(long)]
         credential: PathBuf,
+        /// Where to save the registration (its roll position, for `zkvote vote
+        /// --registration`, and the board's receipt).
+        #[arg(long, default_value = "registration.json")]
+        registration_out: PathBuf,
     },
 }
 
@@ -486,11 +499,18 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             at,
             code,
             credential,
+            registration_out,
         }) => {
             let (board, eid) = at.open()?;
             let c = load_credential(&credential)?;
             let r = voter::register(&board, &eid, &code, &c).await?;
-            println!("registered (log entry {})", r.index);
+            files::save_registration(&r, &registration_out)?;
+            println!(
+                "registered (log entry {}, roll position {}); saved to {}",
+                r.receipt.index,
+                r.roll_position,
+                registration_out.display()
+            );
         }
         Command::Vote {
             at,
@@ -498,10 +518,24 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             choices,
             audit,
             receipt_out,
+            registration,
+            bucket_bits,
         } => {
             let (board, eid) = at.open()?;
             let c = load_credential(&credential)?;
-            let session = voter::prepare(&board, &eid).await?;
+            let registration = registration
+                .map(|p| files::load_registration(&p))
+                .transpose()?;
+            let bucket = registration.as_ref().map(|r| voter::BucketOf {
+                registration: r,
+                credential: &c,
+                bits: bucket_bits,
+            });
+            let mut session = voter::prepare(&board, &eid, bucket.as_ref()).await?;
+            if bucket.is_some() && session.path_for(&c).is_err() {
+                eprintln!("warning: the bucket of the roll at your registration's position does not hold your credential (the board gave a wrong position?); downloading the whole roll");
+                session = voter::prepare(&board, &eid, None).await?;
+            }
             session.path_for(&c)?;
             let manifest = session.ctx.manifest().clone();
             let choices = if choices.is_empty() {

@@ -8,22 +8,26 @@ use crate::CliError;
 use rand_core::OsRng;
 use zkvote_circuits::complete::CompleteBallot;
 use zkvote_circuits::credential::Credential;
+use zkvote_circuits::merkle::bucket::BucketId;
 use zkvote_core::log::{Checkpoint, Receipt};
 use zkvote_core::{BallotSecrets, Choices, Manifest};
-use zkvote_protocol::api::{CheckpointView, ConsistencyView};
-use zkvote_protocol::voter::{self as steps, ReceiptFile, VotingSession};
+use zkvote_protocol::api::{CheckpointView, ConsistencyView, Registered};
+use zkvote_protocol::voter::roll::{self, RegistrationFile};
+use zkvote_protocol::voter::{self as steps, ReceiptFile, RollAnswer, VotingSession};
 use zkvote_protocol::ErrorCode;
 
 pub use zkvote_protocol::voter::parse_choices;
 
-/// Registers a credential's commitment with a one-time registration code.
+/// Registers a credential's commitment with a one-time registration code; the board's
+/// answer (receipt and roll position) is checked and returned as a registration file.
 pub async fn register(
     board: &BoardClient,
     election_id: &[u8; 32],
     code: &str,
     credential: &Credential,
-) -> Result<Receipt, CliError> {
-    board
+) -> Result<RegistrationFile, CliError> {
+    let manifest = board.manifest(election_id).await?;
+    let registered: Registered = board
         .post_json(
             &format!("{}/registrations", election_path(election_id)),
             &steps::registration(code, credential),
@@ -37,27 +41,106 @@ pub async fn register(
                 CliError::msg("registration is closed: the voter roll is frozen")
             }
             _ => e.with_unknown_election(election_id),
-        })
+        })?;
+    let commitment = credential.commitment();
+    roll::check_registration(&manifest, &commitment, &registered)?;
+    Ok(RegistrationFile::new(
+        board.base(),
+        &manifest,
+        &commitment,
+        registered,
+    ))
 }
 
-/// Loads an open election: manifest, status, the frozen roll and the proving key, checked
-/// against each other by [`VotingSession::new`].
+/// A voter's own bucket of the frozen roll: the bucket of `2^bits` leaves (clamped to the
+/// roll) that holds the saved registration's position.
+pub struct BucketOf<'a> {
+    /// The saved registration.
+    pub registration: &'a RegistrationFile,
+    /// The registered credential.
+    pub credential: &'a Credential,
+    /// Leaves per bucket, as a power of two.
+    pub bits: u8,
+}
+
+impl BucketOf<'_> {
+    fn id(&self, manifest: &Manifest) -> Result<BucketId, CliError> {
+        Ok(self.registration.bucket(
+            &manifest.election_id,
+            &self.credential.commitment(),
+            manifest.roll_depth,
+            self.bits,
+        )?)
+    }
+}
+
+/// Loads an open election: manifest, status, the frozen roll (the whole roll, or only the
+/// voter's bucket of it) and the proving key, checked against each other by
+/// [`VotingSession::new`].
 pub async fn prepare(
     board: &BoardClient,
     election_id: &[u8; 32],
+    bucket: Option<&BucketOf<'_>>,
 ) -> Result<VotingSession, CliError> {
     let manifest = board.manifest(election_id).await?;
     let status = board.status(election_id).await?;
     steps::require_open(&status)?;
-    // Every voter downloads the same whole roll (32 bytes per voter), so the board does
-    // not learn whose path is asked for.
-    let roll = board
-        .get_bytes(&format!("{}/roll", election_path(election_id)))
-        .await?;
+    let id = bucket.map(|b| b.id(&manifest)).transpose()?;
+    let roll = fetch_roll(board, election_id, id).await?;
     let pk = board
         .get_bytes(&format!("{}/proving-key", election_path(election_id)))
         .await?;
-    tokio::task::spawn_blocking(move || VotingSession::new(manifest, &status, &roll, &pk))
+    blocking(move || {
+        let answer = roll_answer(id, &roll);
+        VotingSession::new(manifest, &status, answer, &pk)
+    })
+    .await
+}
+
+/// The session over another voter's bucket (the election, keys and root kept).
+pub async fn with_bucket(
+    board: &BoardClient,
+    session: &VotingSession,
+    bucket: &BucketOf<'_>,
+) -> Result<VotingSession, CliError> {
+    let manifest = session.ctx.manifest();
+    let id = bucket.id(manifest)?;
+    let roll = fetch_roll(board, &manifest.election_id, Some(id)).await?;
+    let session = session.clone();
+    blocking(move || session.with_roll(roll_answer(Some(id), &roll))).await
+}
+
+/// The whole roll (every voter downloads the same bytes, so the board does not learn
+/// whose path is wanted), or one bucket (the board learns the bucket).
+async fn fetch_roll(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+    bucket: Option<BucketId>,
+) -> Result<Vec<u8>, CliError> {
+    let path = match bucket {
+        None => format!("{}/roll", election_path(election_id)),
+        Some(id) => format!(
+            "{}/roll/buckets/{}?bits={}",
+            election_path(election_id),
+            id.index(),
+            id.bits()
+        ),
+    };
+    board.get_bytes(&path).await
+}
+
+fn roll_answer(bucket: Option<BucketId>, bytes: &[u8]) -> RollAnswer<'_> {
+    match bucket {
+        None => RollAnswer::Whole(bytes),
+        Some(id) => RollAnswer::Bucket(id, bytes),
+    }
+}
+
+/// Runs a heavy protocol step off the async executor.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, steps::VoterError> + Send + 'static,
+) -> Result<T, CliError> {
+    tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| CliError::msg(e.to_string()))?
         .map_err(CliError::from)
@@ -104,10 +187,7 @@ pub async fn build(
     choices: Choices,
 ) -> Result<(CompleteBallot, BallotSecrets), CliError> {
     let (session, credential) = (session.clone(), credential.clone());
-    tokio::task::spawn_blocking(move || session.build_ballot(&credential, &choices, &mut OsRng))
-        .await
-        .map_err(|e| CliError::msg(e.to_string()))?
-        .map_err(CliError::from)
+    blocking(move || session.build_ballot(&credential, &choices, &mut OsRng)).await
 }
 
 /// Benaloh's challenge: reveals the ballot's nonces and checks that it encrypts the

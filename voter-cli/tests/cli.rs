@@ -259,14 +259,17 @@ fn whole_election_through_the_cli() {
         .map(str::to_string)
         .collect();
     assert_eq!(codes.len(), 3);
-    run_ok(&[
+    let registered = run_ok(&[
         "voter",
         "register",
         "--credential",
         &p("v1.cred"),
         "--code",
         &codes[0],
+        "--registration-out",
+        &p("reg1.json"),
     ]);
+    assert!(registered.contains("roll position 0"), "{registered}");
     let e = run_refused(&[
         "voter",
         "register",
@@ -274,16 +277,21 @@ fn whole_election_through_the_cli() {
         &p("v2.cred"),
         "--code",
         &codes[0],
+        "--registration-out",
+        &p("reg2.json"),
     ]);
     assert!(e.contains("registration code"), "{e}");
-    run_ok(&[
+    let registered = run_ok(&[
         "voter",
         "register",
         "--credential",
         &p("v2.cred"),
         "--code",
         &codes[1],
+        "--registration-out",
+        &p("reg2.json"),
     ]);
+    assert!(registered.contains("roll position 1"), "{registered}");
     run_ok(&["commission", "freeze", "--key", &p("commission.key")]);
     run_ok(&[
         "commission",
@@ -350,10 +358,24 @@ fn whole_election_through_the_cli() {
     // The receipt checks now, and again after another ballot arrived.
     let check = ok(&["receipt", "check", "--receipt", &p("r1.json")]);
     assert!(check.contains("receipt valid"), "{check}");
+    // Voter 2 fetches only its bucket of the roll; another voter's registration file
+    // does not fit its credential.
+    let e = run_refused(&[
+        "vote",
+        "--credential",
+        &p("v2.cred"),
+        "--registration",
+        &p("reg1.json"),
+        "--choice",
+        "mayor=ada",
+    ]);
+    assert!(e.contains("for another credential"), "{e}");
     run_ok(&[
         "vote",
         "--credential",
         &p("v2.cred"),
+        "--registration",
+        &p("reg2.json"),
         "--choice",
         "mayor=ada",
         "--receipt-out",

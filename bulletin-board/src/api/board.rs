@@ -64,6 +64,8 @@ pub(crate) struct Election {
     pub(super) ballot_box: Option<BallotBox>,
     /// The frozen roll's commitments, 32 bytes each in log order (served to voters).
     pub(super) roll_bytes: Option<Bytes>,
+    /// The frozen roll's tree from the bucket floor up, once a bucket was asked for.
+    pub(super) roll_tree: super::roll::RollTree,
     /// The aggregate of the counted ballots, once computed after the close.
     pub(super) aggregate: Option<Aggregate>,
 }
@@ -83,6 +85,7 @@ impl Election {
             state,
             ballot_box: None,
             roll_bytes: None,
+            roll_tree: Default::default(),
             aggregate: None,
         })
     }

@@ -7,7 +7,8 @@
 //! Voters are anonymous: the proofs are the credential.
 //!
 //! The modules follow the election's roles: [`auth`] (signed requests), `board` (the
-//! election cache and the append paths), `setup` (election, roll), `ceremony` (dealings,
+//! election cache and the append paths), `setup` (election, registration), `roll` (the
+//! frozen roll, whole or by bucket), `ceremony` (dealings,
 //! complaints, open), `voting` (ballots, close), `tally` (partial decryptions, result),
 //! `records` (checkpoints, proofs, entries, the record), [`error`] and `framework`.
 
@@ -17,6 +18,7 @@ mod ceremony;
 pub mod error;
 mod framework;
 mod records;
+mod roll;
 mod setup;
 mod setup_ceremony;
 mod tally;
@@ -79,7 +81,8 @@ pub fn router(board: Arc<Board>) -> Router {
         )
         .route("/v1/elections/{id}/registrations", post(setup::register))
         .route("/v1/elections/{id}/freeze", post(setup::freeze))
-        .route("/v1/elections/{id}/roll", get(setup::roll))
+        .route("/v1/elections/{id}/roll", get(roll::roll))
+        .route("/v1/elections/{id}/roll/buckets/{index}", get(roll::bucket))
         .route("/v1/elections/{id}/dealings", post(ceremony::post_dealing))
         .route(
             "/v1/elections/{id}/complaints",

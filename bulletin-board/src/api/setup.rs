@@ -1,5 +1,5 @@
 //! Setting an election up: creation (genesis), status, the manifest and keys, one-time
-//! registration codes, registrations, and the frozen roll.
+//! registration codes, registrations, and freezing the roll.
 
 use super::auth::{check_signed, commission_request, commission_summary, CommissionRequest};
 use super::board::{require_phase, Election};
@@ -17,8 +17,8 @@ use zkvote_circuits::merkle::VoterRoll;
 use zkvote_core::codec::hex_exact;
 use zkvote_core::Manifest;
 use zkvote_protocol::api::{
-    CreateElection, ElectionStatus, IssueCodes, IssuedCodes, Register, VerifyingKeyView, MAX_BODY,
-    MAX_CODES, MAX_SMALL_BODY,
+    CreateElection, ElectionStatus, IssueCodes, IssuedCodes, Register, Registered,
+    VerifyingKeyView, MAX_BODY, MAX_CODES, MAX_SMALL_BODY,
 };
 use zkvote_protocol::{Entry, EntryKind, ErrorCode, FieldElement, Phase, VerifyingKeyBytes};
 
@@ -257,7 +257,18 @@ pub(super) async fn register(
         })?;
     b.sync(&eid, &mut s).await?;
     let receipt = b.log.receipt(&eid, idx).await?;
-    Ok(created(receipt))
+    // Just appended: found at once scanning from the end (a commitment registered twice
+    // is found at its newest position).
+    let roll_position = s
+        .commitments()
+        .iter()
+        .rposition(|c| *c == commitment.get())
+        .ok_or_else(|| ApiError::corrupt("a registration missing from the roll"))?
+        as u64;
+    Ok(created(Registered {
+        receipt,
+        roll_position,
+    }))
 }
 
 pub(super) async fn freeze(
@@ -274,16 +285,4 @@ pub(super) async fn freeze(
         })
     })
     .await
-}
-
-pub(super) async fn roll(
-    State(b): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let e = b.election(&election_id(&id)?).await?;
-    let s = e.lock().await;
-    let bytes = s.roll_bytes.clone().ok_or_else(|| {
-        ApiError::new(ErrorCode::RollNotFrozen, "the voter roll is not frozen yet")
-    })?;
-    Ok(([("content-type", "application/octet-stream")], bytes).into_response())
 }
