@@ -12,9 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build-booth.sh >/dev/null
-cargo build -q "$@" -p zkvote-cli --features booth
+# `zkvote` is built as the test command builds it (the whole workspace's features, the test
+# profile) with the booth embedded, so that after the test command only the board and the
+# CLI compile again, not every dependency under other features.
+cargo test -q "$@" --workspace --features zkvote-cli/booth --no-run --test cli
 # The embedded bundle's own test (its hash, its pins), which needs the feature.
-cargo test -q "$@" -p zkvote-board --features booth --lib booth
+cargo test -q "$@" --workspace --features zkvote-cli/booth --lib booth
 if ! command -v "${CHROMIUM:-/usr/bin/chromium}" >/dev/null 2>&1 || ! fc-list | grep -qi nanum; then
   echo "== installing chromium and a Korean font (for the screenshots)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum >/dev/null

@@ -71,7 +71,7 @@ pub enum VoterError {
 
 pub mod roll;
 
-pub use roll::{RollAnswer, RollCopy};
+pub use roll::{decode_roll, RollAnswer, RollCopy};
 
 fn board(what: &'static str, why: impl ToString) -> VoterError {
     VoterError::Board {
