@@ -13,6 +13,7 @@ pub mod booth;
 pub mod log;
 pub mod rate_limit;
 pub mod server;
+pub mod snapshot;
 pub mod store;
 
 pub use ballot_box::{BallotBox, BallotBoxConfig, Rejection};

@@ -12,6 +12,9 @@ use zkvote_core::log::{
     Receipt, BOARD_KEY_NAME,
 };
 
+/// Leaf hashes read from the store per query when a tree catches up with the log.
+const SYNC_PAGE: u64 = 100_000;
+
 /// Errors of the log service.
 #[derive(Debug, thiserror::Error)]
 pub enum LogServiceError {
@@ -65,10 +68,56 @@ impl BoardLog {
         election_id: &[u8; 32],
     ) -> Result<&'a MemoryTree, LogServiceError> {
         let tree = trees.entry(*election_id).or_default();
-        for h in self.store.leaf_hashes(election_id, tree.size()).await? {
-            tree.push(h);
+        loop {
+            let page = self
+                .store
+                .leaf_hashes(election_id, tree.size(), SYNC_PAGE)
+                .await?;
+            let last = (page.len() as u64) < SYNC_PAGE;
+            for h in page {
+                tree.push(h);
+            }
+            if last {
+                return Ok(tree);
+            }
         }
-        Ok(tree)
+    }
+
+    /// Starts the election's tree from `leaves` (leaf hashes of the log's first entries,
+    /// from a start-up snapshot) instead of reading them, then brings it up to the store's
+    /// log and checks it against the latest signed checkpoint, which must cover every
+    /// given leaf. If this process already holds a tree, `leaves` must be its first
+    /// leaves. On any mismatch the tree is dropped (it will be rebuilt from the entries)
+    /// and nothing else changes.
+    pub async fn restore(
+        &self,
+        election_id: &[u8; 32],
+        leaves: Vec<Hash>,
+    ) -> Result<(), LogServiceError> {
+        let mut trees = self.trees.lock().await;
+        let given = leaves.len() as u64;
+        let tree = trees.entry(*election_id).or_default();
+        let held = tree.size();
+        let agrees = (0..held).zip(&leaves).all(|(i, h)| tree.leaf(i) == Some(h));
+        if agrees {
+            for h in leaves.into_iter().skip(held as usize) {
+                tree.push(h);
+            }
+        }
+        let covered = match self.store.latest_checkpoint(election_id).await? {
+            Some(cp) => agrees && cp.size >= given,
+            None => false,
+        };
+        if !covered
+            || self
+                .checkpoint_locked(&mut trees, election_id)
+                .await
+                .is_err()
+        {
+            trees.remove(election_id);
+            return Err(LogServiceError::Inconsistent(given));
+        }
+        Ok(())
     }
 
     /// Creates a version-1 election with its genesis entry; returns the receipt.

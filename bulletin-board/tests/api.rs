@@ -794,6 +794,12 @@ async fn the_frozen_roll_is_served_by_bucket() {
     assert!(body.contains("roll-not-frozen"));
     let (s, v) = c.signed(&format!("{e}/freeze"), &json!({})).await;
     assert_eq!(s, 201, "{v}");
+    // The freeze kept the tree it built: no bucket request has to build it again.
+    let roll = VoterRoll::new(DEPTH, commitments.clone()).unwrap();
+    let store = Store::open(&r.url).await.unwrap();
+    let floor = store.blob(&r.id, "roll-levels").await.unwrap().unwrap();
+    let kept = zkvote_circuits::merkle::bucket::UpperLevels::from_floor_bytes(DEPTH, &floor);
+    assert_eq!(kept.unwrap().root(), roll.root());
 
     let fetch = |base: String, index: u64, bits: u8| {
         let http = c.http.clone();
@@ -804,7 +810,6 @@ async fn the_frozen_roll_is_served_by_bucket() {
             r.bytes().await.unwrap().to_vec()
         }
     };
-    let roll = VoterRoll::new(DEPTH, commitments.clone()).unwrap();
     for bits in [8u8, 9, 10] {
         for index in 0..1u64 << (DEPTH - bits) {
             let id = BucketId::new(DEPTH, bits, index).unwrap();

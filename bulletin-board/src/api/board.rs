@@ -7,6 +7,7 @@ use super::error::{append_refusal, bad_genesis, setup_not_closed, wrong_phase};
 use super::ApiError;
 use crate::ballot_box::{BallotBox, BallotBoxConfig};
 use crate::log::BoardLog;
+use crate::snapshot::{ChunkBuilder, ChunkEntry, LogChunk};
 use crate::store::{NewEntry, StoreError, StoredEntry};
 use axum::body::Bytes;
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use tokio::sync::{Mutex, RwLock};
 use zkvote_circuits::field::fr_to_bytes;
-use zkvote_core::log::Receipt;
+use zkvote_core::log::{Hash, Receipt};
 use zkvote_protocol::{ElectionState, Entry, EntryKind, ErrorCode, Phase};
 use zkvote_tally::{Aggregate, CeremonyOutcome};
 
@@ -68,6 +69,8 @@ pub(crate) struct Election {
     pub(super) roll_tree: super::roll::RollTree,
     /// The aggregate of the counted ballots, once computed after the close.
     pub(super) aggregate: Option<Aggregate>,
+    /// The start-up snapshot's chunk being filled.
+    snapshot: ChunkBuilder,
 }
 
 impl Deref for Election {
@@ -78,15 +81,18 @@ impl Deref for Election {
 }
 
 impl Election {
-    /// The election that the genesis entry `genesis` starts.
-    pub(super) fn new(genesis: &Entry) -> Result<Self, ApiError> {
+    /// The election that the genesis entry `genesis`, of leaf hash `leaf`, starts.
+    pub(super) fn new(genesis: &Entry, leaf: Hash) -> Result<Self, ApiError> {
         let state = ElectionState::from_genesis(genesis).map_err(bad_genesis)?;
+        let mut snapshot = ChunkBuilder::default();
+        snapshot.record(0, leaf, EntryKind::Manifest, None);
         Ok(Election {
             state,
             ballot_box: None,
             roll_bytes: None,
             roll_tree: Default::default(),
             aggregate: None,
+            snapshot,
         })
     }
 }
@@ -125,8 +131,9 @@ pub struct Board {
 }
 
 impl Board {
-    /// Loads every election from the store, replaying its log, and restarts the ballot
-    /// boxes of open elections. Elections created, and entries appended, by other board
+    /// Loads every election from the store (from its snapshot chunks where they check
+    /// out, `crate::snapshot`, else by replaying its log), builds its log tree and signs
+    /// a checkpoint of it, and restarts the ballot boxes of open elections. Elections created, and entries appended, by other board
     /// processes on the same database are picked up on use.
     pub async fn load(log: Arc<BoardLog>, config: BoardConfig) -> Result<Arc<Self>, ApiError> {
         let board = Arc::new(Board {
@@ -136,6 +143,8 @@ impl Board {
         });
         for eid in board.log.store().election_ids().await? {
             board.election(&eid).await?;
+            // The log's tree too, so that the first receipt does not wait for it.
+            board.log.checkpoint(&eid).await?;
         }
         Ok(board)
     }
@@ -155,7 +164,17 @@ impl Board {
                 return Ok(());
             }
             self.apply_entries(e, entries)?;
+            self.store_chunks(eid, e).await?;
         }
+    }
+
+    /// Stores the snapshot chunks completed since the last call (`crate::snapshot`).
+    async fn store_chunks(&self, eid: &[u8; 32], e: &mut Election) -> Result<(), ApiError> {
+        for chunk in e.snapshot.take_ready() {
+            let (index, bytes) = (chunk.index(), chunk.encode());
+            self.log.store().put_log_chunk(eid, index, &bytes).await?;
+        }
+        Ok(())
     }
 
     /// Applies entries read from the log, in order, through [`ElectionState::apply`].
@@ -169,15 +188,26 @@ impl Board {
                 )));
             }
             let before = e.phase();
-            let applied = if stored.kind == EntryKind::Ballot.as_str() {
+            let (kind, commitment) = if stored.kind == EntryKind::Ballot.as_str() {
                 // Ballots are decoded only when the tally needs them.
-                e.state.apply_unread_ballot()
+                e.state
+                    .apply_unread_ballot()
+                    .map_err(|err| applying(&stored, err))?;
+                (EntryKind::Ballot, None)
             } else {
                 let entry = Entry::decode(&stored.data)
                     .map_err(|err| ApiError::corrupt(err.at(stored.index).to_string()))?;
-                e.state.apply(&entry)
+                e.state
+                    .apply(&entry)
+                    .map_err(|err| applying(&stored, err))?;
+                let commitment = match &entry {
+                    Entry::Registration { commitment } => Some(commitment.get()),
+                    _ => None,
+                };
+                (entry.kind(), commitment)
             };
-            applied.map_err(|err| ApiError::corrupt(format!("entry {}: {err}", stored.index)))?;
+            e.snapshot
+                .record(stored.index, stored.leaf_hash, kind, commitment);
             if e.phase() != before {
                 self.entered(e);
             }
@@ -189,13 +219,7 @@ impl Board {
     fn entered(&self, e: &mut Election) {
         match e.phase() {
             Phase::Ceremony | Phase::Setup => {}
-            Phase::Frozen => {
-                let mut bytes = Vec::with_capacity(e.commitments().len() * 32);
-                for c in e.commitments() {
-                    bytes.extend_from_slice(&fr_to_bytes(c));
-                }
-                e.roll_bytes = Some(Bytes::from(bytes));
-            }
+            Phase::Frozen => e.roll_bytes = Some(roll_bytes(e)),
             Phase::Open => {
                 if let (Some(ctx), Some(root), Some(verifier)) =
                     (e.context(), e.root(), e.verifier())
@@ -230,7 +254,10 @@ impl Board {
                 };
                 let entry = Entry::decode(&genesis.data)
                     .map_err(|err| ApiError::corrupt(err.at(0).to_string()))?;
-                let election = Election::new(&entry)?;
+                let election = match self.restore(eid, &entry, genesis.leaf_hash).await? {
+                    Some(restored) => restored,
+                    None => Election::new(&entry, genesis.leaf_hash)?,
+                };
                 self.elections
                     .write()
                     .await
@@ -244,6 +271,91 @@ impl Board {
             self.sync(eid, &mut e).await?;
         }
         Ok(arc)
+    }
+
+    /// The election that the store's snapshot chunks give (`crate::snapshot`), checked
+    /// against the log: `None` if there are none, or if any check fails (the log is then
+    /// replayed from its start).
+    async fn restore(
+        &self,
+        eid: &[u8; 32],
+        genesis: &Entry,
+        leaf: Hash,
+    ) -> Result<Option<Election>, ApiError> {
+        let mut e = Election::new(genesis, leaf)?;
+        let mut leaves = Vec::new();
+        for k in 0.. {
+            let Some(bytes) = self.log.store().log_chunk(eid, k).await? else {
+                break;
+            };
+            let decoded = tokio::task::spawn_blocking(move || LogChunk::decode(k, &bytes))
+                .await
+                .map_err(|err| ApiError::internal(format!("a start-up task failed: {err}")))?;
+            let Ok(chunk) = decoded else {
+                let err = decoded.unwrap_err();
+                eprintln!("zkvote-board: warning: start-up snapshot: {err}; replaying from it");
+                break;
+            };
+            if !self.apply_chunk(eid, &mut e, &chunk).await? {
+                return Ok(None);
+            }
+            leaves.extend_from_slice(chunk.leaf_hashes());
+        }
+        if leaves.is_empty() {
+            return Ok(None);
+        }
+        if let Err(err) = self.log.restore(eid, leaves).await {
+            eprintln!("zkvote-board: warning: start-up snapshot not used: {err}");
+            return Ok(None);
+        }
+        self.resumed(&mut e);
+        Ok(Some(e))
+    }
+
+    /// Applies a snapshot chunk's entries to the state: registrations from their checked
+    /// commitments, ballots counted, any other entry read from the log and checked
+    /// against the chunk's leaf hash. `false` if an entry does not match or apply.
+    async fn apply_chunk(
+        &self,
+        eid: &[u8; 32],
+        e: &mut Election,
+        chunk: &LogChunk,
+    ) -> Result<bool, ApiError> {
+        for (index, item) in chunk.entries() {
+            let applied = match item {
+                _ if index == 0 => Ok(()),
+                ChunkEntry::Ballot => e.state.apply_unread_ballot(),
+                ChunkEntry::Registration(c) => e.state.apply(&Entry::Registration {
+                    commitment: zkvote_protocol::FieldElement::new(c),
+                }),
+                ChunkEntry::Other(kind, hash) => {
+                    let stored = self.log.store().entries(eid, index, 1).await?;
+                    let entry = stored
+                        .first()
+                        .filter(|s| s.index == index && s.kind == kind.as_str())
+                        .filter(|s| zkvote_core::log::leaf_hash(&s.data) == hash)
+                        .and_then(|s| Entry::decode(&s.data).ok());
+                    match entry {
+                        Some(entry) => e.state.apply(&entry),
+                        None => return Ok(false),
+                    }
+                }
+            };
+            if applied.is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// What serving an election restored from a snapshot needs in its phase.
+    fn resumed(&self, e: &mut Election) {
+        if e.root().is_some() {
+            e.roll_bytes = Some(roll_bytes(e));
+        }
+        if e.phase() == Phase::Open {
+            self.entered(e);
+        }
     }
 
     /// Appends `entry` (the phase rule and its unique key checked in the append
@@ -294,6 +406,20 @@ impl Board {
         self.sync(eid, e).await?;
         Ok(self.log.receipt(eid, idx).await?)
     }
+}
+
+/// The frozen roll as served: 32 bytes per commitment, in log order.
+fn roll_bytes(s: &ElectionState) -> Bytes {
+    let mut bytes = Vec::with_capacity(s.commitments().len() * 32);
+    for c in s.commitments() {
+        bytes.extend_from_slice(&fr_to_bytes(c));
+    }
+    Bytes::from(bytes)
+}
+
+/// A stored entry that the state refuses: the log is corrupt.
+fn applying(stored: &StoredEntry, err: zkvote_protocol::ApplyError) -> ApiError {
+    ApiError::corrupt(format!("entry {}: {err}", stored.index))
 }
 
 /// What computing a summary entry inside the append transaction can end with.

@@ -2,11 +2,12 @@
 //! siblings above (`docs/protocol.md` section 9.4.1), so that a voter of a roll of millions
 //! downloads kilobytes, not hundreds of megabytes.
 //!
-//! Buckets need the roll's tree from height `min(8, depth)` up ([`UpperLevels`]). It is
-//! built once per election, off the async executor, on the first bucket asked for, and
-//! its lowest level is kept in the store (blob `roll-levels`), so that a restarted or
-//! another board process reads it instead of hashing millions of leaves again; what is
-//! read is checked against the frozen root.
+//! Buckets need the roll's tree from height `min(8, depth)` up ([`UpperLevels`]). The
+//! freeze builds it (for the frozen root) and keeps its lowest level in the store (blob
+//! `roll-levels`), so that a restarted or another board process reads it instead of
+//! hashing millions of leaves again; what is read is checked against the frozen root.
+//! Without that blob (a roll frozen by an older board), the tree is built once, off the
+//! async executor, on the first bucket asked for.
 
 use super::{election_id, ApiError, AppState};
 use axum::body::Bytes;
@@ -100,6 +101,24 @@ async fn load_or_build(
         .put_blob(eid, LEVELS_BLOB, &tree.floor_bytes())
         .await?;
     Ok(Arc::new(tree))
+}
+
+/// Keeps the tree the freeze built for the roll: in the store, and in this process's
+/// election, so that no bucket has to build it again.
+pub(super) async fn keep_levels(
+    b: &AppState,
+    eid: &[u8; 32],
+    tree: UpperLevels,
+) -> Result<(), ApiError> {
+    b.log
+        .store()
+        .put_blob(eid, LEVELS_BLOB, &tree.floor_bytes())
+        .await?;
+    let e = b.election(eid).await?;
+    let cell = e.lock().await.roll_tree.clone();
+    // A bucket request that came first has set it already, to the same tree.
+    let _ = cell.set(Arc::new(tree));
+    Ok(())
 }
 
 async fn blocking<T: Send + 'static>(

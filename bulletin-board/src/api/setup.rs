@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 use zkvote_circuits::field::fr_to_bytes;
-use zkvote_circuits::merkle::VoterRoll;
+use zkvote_circuits::merkle::bucket::UpperLevels;
 use zkvote_core::codec::hex_exact;
 use zkvote_core::Manifest;
 use zkvote_protocol::api::{
@@ -72,7 +72,8 @@ pub(super) async fn create_election(
             ))
         }
     };
-    let election = Election::new(&genesis)?;
+    let genesis_bytes = genesis.to_bytes();
+    let election = Election::new(&genesis, zkvote_core::log::leaf_hash(&genesis_bytes))?;
     if let Some(pk_bytes) = &pk_bytes {
         let pk = zkvote_circuits::groth16::proving_key_from_bytes(pk_bytes)
             .map_err(|e| ApiError::new(ErrorCode::BadProvingKey, e.to_string()))?;
@@ -101,7 +102,7 @@ pub(super) async fn create_election(
         .log
         .create_election_in(
             &eid,
-            NewEntry::plain(EntryKind::Manifest, genesis.to_bytes()),
+            NewEntry::plain(EntryKind::Manifest, genesis_bytes),
             election.phase(),
         )
         .await?;
@@ -276,13 +277,20 @@ pub(super) async fn freeze(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    commission_summary(&b, &id, req, EntryKind::RollFrozen, |s| {
-        let roll = VoterRoll::new(s.manifest().roll_depth, s.commitments().to_vec())
+    let mut built = None;
+    let answer = commission_summary(&b, &id, req, EntryKind::RollFrozen, |s| {
+        let tree = UpperLevels::build(s.manifest().roll_depth, s.commitments().to_vec())
             .map_err(|e| ApiError::new(ErrorCode::RollFull, e.to_string()))?;
-        Ok(Entry::RollFrozen {
-            root: FieldElement::new(roll.root()),
-            count: roll.len() as u64,
-        })
+        let entry = Entry::RollFrozen {
+            root: FieldElement::new(tree.root()),
+            count: s.commitments().len() as u64,
+        };
+        built = Some(tree);
+        Ok(entry)
     })
-    .await
+    .await?;
+    if let Some(tree) = built {
+        super::roll::keep_levels(&b, &election_id(&id)?, tree).await?;
+    }
+    Ok(answer)
 }

@@ -566,16 +566,18 @@ impl Store {
         })
     }
 
-    /// Leaf hashes from `from` on, in log order.
+    /// Leaf hashes from `from` on, in log order, at most `limit` of them.
     pub async fn leaf_hashes(
         &self,
         election_id: &[u8; 32],
         from: u64,
+        limit: u64,
     ) -> Result<Vec<Hash>, StoreError> {
-        let q = "SELECT leaf_hash FROM entries WHERE election_id = $1 AND idx >= $2 ORDER BY idx";
+        let q = "SELECT leaf_hash FROM entries WHERE election_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3";
         with_reader!(self, pool => sqlx::query(q)
             .bind(&election_id[..])
-            .bind(from as i64)
+            .bind(from.min(i64::MAX as u64) as i64)
+            .bind(limit.min(i64::MAX as u64) as i64)
             .fetch_all(pool)
             .await?
             .into_iter()
@@ -749,6 +751,39 @@ impl Store {
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let q = "SELECT d.data FROM election_blobs e JOIN blob_data d ON d.hash = e.hash WHERE e.election_id = $1 AND e.name = $2";
         with_reader!(self, pool => match sqlx::query(q).bind(&election_id[..]).bind(name).fetch_optional(pool).await? {
+            Some(r) => Ok(Some(r.try_get(0)?)),
+            None => Ok(None),
+        })
+    }
+
+    /// Stores chunk `chunk` of an election's log snapshot (`crate::snapshot`), replacing
+    /// any stored before (the writer built it by applying the chunk's entries, so a
+    /// chunk that failed its checks at start-up is repaired by the replay that follows).
+    pub async fn put_log_chunk(
+        &self,
+        election_id: &[u8; 32],
+        chunk: u64,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        let q = "INSERT INTO log_chunks (election_id, chunk, data) VALUES ($1, $2, $3) ON CONFLICT (election_id, chunk) DO UPDATE SET data = excluded.data";
+        with_writer!(self, pool => sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(chunk.min(i64::MAX as u64) as i64)
+            .bind(data)
+            .execute(pool)
+            .await
+            .map(|_| ())?);
+        Ok(())
+    }
+
+    /// Chunk `chunk` of an election's log snapshot, if stored.
+    pub async fn log_chunk(
+        &self,
+        election_id: &[u8; 32],
+        chunk: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let q = "SELECT data FROM log_chunks WHERE election_id = $1 AND chunk = $2";
+        with_reader!(self, pool => match sqlx::query(q).bind(&election_id[..]).bind(chunk.min(i64::MAX as u64) as i64).fetch_optional(pool).await? {
             Some(r) => Ok(Some(r.try_get(0)?)),
             None => Ok(None),
         })
