@@ -7,7 +7,7 @@ use super::error::{append_refusal, bad_genesis, setup_not_closed, wrong_phase};
 use super::ApiError;
 use crate::ballot_box::{BallotBox, BallotBoxConfig};
 use crate::log::BoardLog;
-use crate::snapshot::{ChunkBuilder, ChunkEntry, LogChunk};
+use crate::snapshot::ChunkBuilder;
 use crate::store::{NewEntry, StoreError, StoredEntry};
 use axum::body::Bytes;
 use std::collections::HashMap;
@@ -61,7 +61,7 @@ impl BoardConfig {
 
 /// One election as this board process serves it.
 pub(crate) struct Election {
-    state: ElectionState,
+    pub(super) state: ElectionState,
     pub(super) ballot_box: Option<BallotBox>,
     /// The frozen roll's commitments, 32 bytes each in log order (served to voters).
     pub(super) roll_bytes: Option<Bytes>,
@@ -70,7 +70,7 @@ pub(crate) struct Election {
     /// The aggregate of the counted ballots, once computed after the close.
     pub(super) aggregate: Option<Aggregate>,
     /// The start-up snapshot's chunk being filled.
-    snapshot: ChunkBuilder,
+    pub(super) snapshot: ChunkBuilder,
 }
 
 impl Deref for Election {
@@ -168,15 +168,6 @@ impl Board {
         }
     }
 
-    /// Stores the snapshot chunks completed since the last call (`crate::snapshot`).
-    async fn store_chunks(&self, eid: &[u8; 32], e: &mut Election) -> Result<(), ApiError> {
-        for chunk in e.snapshot.take_ready() {
-            let (index, bytes) = (chunk.index(), chunk.encode());
-            self.log.store().put_log_chunk(eid, index, &bytes).await?;
-        }
-        Ok(())
-    }
-
     /// Applies entries read from the log, in order, through [`ElectionState::apply`].
     fn apply_entries(&self, e: &mut Election, entries: Vec<StoredEntry>) -> Result<(), ApiError> {
         for stored in entries {
@@ -216,7 +207,7 @@ impl Board {
     }
 
     /// What serving an election changes when it enters a phase.
-    fn entered(&self, e: &mut Election) {
+    pub(super) fn entered(&self, e: &mut Election) {
         match e.phase() {
             Phase::Ceremony | Phase::Setup => {}
             Phase::Frozen => e.roll_bytes = Some(roll_bytes(e)),
@@ -273,91 +264,6 @@ impl Board {
         Ok(arc)
     }
 
-    /// The election that the store's snapshot chunks give (`crate::snapshot`), checked
-    /// against the log: `None` if there are none, or if any check fails (the log is then
-    /// replayed from its start).
-    async fn restore(
-        &self,
-        eid: &[u8; 32],
-        genesis: &Entry,
-        leaf: Hash,
-    ) -> Result<Option<Election>, ApiError> {
-        let mut e = Election::new(genesis, leaf)?;
-        let mut leaves = Vec::new();
-        for k in 0.. {
-            let Some(bytes) = self.log.store().log_chunk(eid, k).await? else {
-                break;
-            };
-            let decoded = tokio::task::spawn_blocking(move || LogChunk::decode(k, &bytes))
-                .await
-                .map_err(|err| ApiError::internal(format!("a start-up task failed: {err}")))?;
-            let Ok(chunk) = decoded else {
-                let err = decoded.unwrap_err();
-                eprintln!("zkvote-board: warning: start-up snapshot: {err}; replaying from it");
-                break;
-            };
-            if !self.apply_chunk(eid, &mut e, &chunk).await? {
-                return Ok(None);
-            }
-            leaves.extend_from_slice(chunk.leaf_hashes());
-        }
-        if leaves.is_empty() {
-            return Ok(None);
-        }
-        if let Err(err) = self.log.restore(eid, leaves).await {
-            eprintln!("zkvote-board: warning: start-up snapshot not used: {err}");
-            return Ok(None);
-        }
-        self.resumed(&mut e);
-        Ok(Some(e))
-    }
-
-    /// Applies a snapshot chunk's entries to the state: registrations from their checked
-    /// commitments, ballots counted, any other entry read from the log and checked
-    /// against the chunk's leaf hash. `false` if an entry does not match or apply.
-    async fn apply_chunk(
-        &self,
-        eid: &[u8; 32],
-        e: &mut Election,
-        chunk: &LogChunk,
-    ) -> Result<bool, ApiError> {
-        for (index, item) in chunk.entries() {
-            let applied = match item {
-                _ if index == 0 => Ok(()),
-                ChunkEntry::Ballot => e.state.apply_unread_ballot(),
-                ChunkEntry::Registration(c) => e.state.apply(&Entry::Registration {
-                    commitment: zkvote_protocol::FieldElement::new(c),
-                }),
-                ChunkEntry::Other(kind, hash) => {
-                    let stored = self.log.store().entries(eid, index, 1).await?;
-                    let entry = stored
-                        .first()
-                        .filter(|s| s.index == index && s.kind == kind.as_str())
-                        .filter(|s| zkvote_core::log::leaf_hash(&s.data) == hash)
-                        .and_then(|s| Entry::decode(&s.data).ok());
-                    match entry {
-                        Some(entry) => e.state.apply(&entry),
-                        None => return Ok(false),
-                    }
-                }
-            };
-            if applied.is_err() {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// What serving an election restored from a snapshot needs in its phase.
-    fn resumed(&self, e: &mut Election) {
-        if e.root().is_some() {
-            e.roll_bytes = Some(roll_bytes(e));
-        }
-        if e.phase() == Phase::Open {
-            self.entered(e);
-        }
-    }
-
     /// Appends `entry` (the phase rule and its unique key checked in the append
     /// transaction) and brings the state up to date.
     pub(super) async fn append_entry(
@@ -409,7 +315,7 @@ impl Board {
 }
 
 /// The frozen roll as served: 32 bytes per commitment, in log order.
-fn roll_bytes(s: &ElectionState) -> Bytes {
+pub(super) fn roll_bytes(s: &ElectionState) -> Bytes {
     let mut bytes = Vec::with_capacity(s.commitments().len() * 32);
     for c in s.commitments() {
         bytes.extend_from_slice(&fr_to_bytes(c));

@@ -18,6 +18,7 @@ mod ceremony;
 pub mod error;
 mod framework;
 mod records;
+mod restore;
 mod roll;
 mod setup;
 mod setup_ceremony;
