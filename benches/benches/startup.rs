@@ -42,22 +42,9 @@ const BALLOT_BYTES: usize = 3_000;
 /// Rows per multi-row insert.
 const ROWS: usize = 4_000;
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
-/// A kibibyte figure from `/proc/self/status`.
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+#[path = "common/process.rs"]
+mod process;
+use process::{env, status_kib};
 
 /// Appends `entry` through the store, under the phase rule.
 async fn append(store: &Store, eid: &[u8; 32], entry: &Entry) {

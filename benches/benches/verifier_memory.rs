@@ -14,22 +14,9 @@ use std::process::Command;
 use std::time::Instant;
 use zkvote_verifier::memory::BallotMemory;
 
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
-/// A kibibyte figure from `/proc/self/status`.
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+#[path = "common/process.rs"]
+mod process;
+use process::{env, status_kib};
 
 /// Deterministic distinct 32-byte values (splitmix64 words).
 struct Keys(u64);

@@ -23,31 +23,17 @@ pub const CHUNK_ENTRIES: u64 = 1 << 16;
 /// The layout's version, the chunk's first byte.
 const VERSION: u8 = 1;
 
-/// The one-byte code of each kind in a chunk: its position here.
-const KIND_CODES: [EntryKind; 12] = [
-    EntryKind::Manifest,
-    EntryKind::SetupContribution,
-    EntryKind::SetupFinal,
-    EntryKind::Dealing,
-    EntryKind::Complaint,
-    EntryKind::Registration,
-    EntryKind::RollFrozen,
-    EntryKind::Open,
-    EntryKind::Ballot,
-    EntryKind::Close,
-    EntryKind::PartialDecryption,
-    EntryKind::Result,
-];
-
+/// The one-byte code of each kind in a chunk: its position in [`EntryKind::ALL`] (pinned by
+/// a test, since stored chunks depend on it).
 fn kind_code(kind: EntryKind) -> u8 {
-    KIND_CODES
+    EntryKind::ALL
         .iter()
         .position(|k| *k == kind)
         .map_or(u8::MAX, |i| i as u8)
 }
 
 fn code_kind(code: u8) -> Option<EntryKind> {
-    KIND_CODES.get(code as usize).copied()
+    EntryKind::ALL.get(code as usize).copied()
 }
 
 /// Why a stored chunk is not used.
@@ -335,10 +321,27 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_has_a_code() {
-        for k in EntryKind::ALL {
-            assert_eq!(code_kind(kind_code(k)), Some(k));
+    fn every_kind_has_its_documented_code() {
+        use EntryKind::*;
+        let documented = [
+            (Manifest, 0),
+            (SetupContribution, 1),
+            (SetupFinal, 2),
+            (Dealing, 3),
+            (Complaint, 4),
+            (Registration, 5),
+            (RollFrozen, 6),
+            (Open, 7),
+            (Ballot, 8),
+            (Close, 9),
+            (PartialDecryption, 10),
+            (Result, 11),
+        ];
+        assert_eq!(documented.len(), EntryKind::ALL.len());
+        for (k, code) in documented {
+            assert_eq!(kind_code(k), code);
+            assert_eq!(code_kind(code), Some(k));
         }
-        assert_eq!(code_kind(KIND_CODES.len() as u8), None);
+        assert_eq!(code_kind(12), None);
     }
 }
