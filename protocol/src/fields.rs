@@ -54,7 +54,11 @@ impl fmt::Debug for FieldElement {
 
 impl Serialize for FieldElement {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        // Into a buffer on the stack: a board re-encodes millions of registrations when
+        // it checks its start-up snapshot.
+        let mut hex = [0u8; 64];
+        hex::encode_to_slice(self.to_bytes(), &mut hex).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(std::str::from_utf8(&hex).map_err(serde::ser::Error::custom)?)
     }
 }
 
