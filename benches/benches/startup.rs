@@ -32,15 +32,17 @@ use zkvote_circuits::merkle::bucket::UpperLevels;
 use zkvote_core::log::leaf_hash;
 use zkvote_core::sample::single_contest_manifest_toml;
 use zkvote_protocol::fields::{FieldElement, VerifyingKeyBytes};
-use zkvote_protocol::Entry;
-use zkvote_tally::{CeremonyContext, Trustee, TrusteeKeys};
+use zkvote_protocol::{Entry, EntryKind};
+use zkvote_tally::{CeremonyContext, CeremonyOutcome, Trustee, TrusteeKeys};
 
 /// The roll's depth: room for 16.7 million voters.
 const DEPTH: u8 = 24;
 /// Bytes of a 1x5 ballot's entry (compact JSON).
 const BALLOT_BYTES: usize = 3_000;
 /// Rows per multi-row insert.
-const ROWS: usize = 4_000;
+const ROWS: usize = 1_000;
+/// Rows per transaction.
+const BATCH: u64 = 100_000;
 
 #[path = "common/process.rs"]
 mod process;
@@ -54,50 +56,57 @@ async fn append(store: &Store, eid: &[u8; 32], entry: &Entry) {
     store.append(eid, &new).await.unwrap();
 }
 
-/// Inserts `rows` (kind, data, nullifier) as entries `from..` of the election, directly.
-async fn insert_rows(
+/// A row inserted directly: the entry's bytes and, for a ballot, its nullifier.
+type Row = (Vec<u8>, Option<[u8; 32]>);
+
+/// Inserts `rows` as entries `from..` of kind `kind`, in one transaction that also moves
+/// the election's counters past them.
+async fn insert(
     db: &mut sqlx::SqliteConnection,
     eid: &[u8; 32],
     from: u64,
-    kind: &str,
-    rows: &[(Vec<u8>, Option<[u8; 32]>)],
+    kind: EntryKind,
+    rows: &[Row],
 ) {
-    let mut q = QueryBuilder::new(
-        "INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier, digest) ",
-    );
-    q.push_values(rows.iter().enumerate(), |mut b, (i, (data, n))| {
-        b.push_bind(&eid[..])
-            .push_bind((from + i as u64) as i64)
-            .push_bind(kind)
-            .push_bind(data.as_slice())
-            .push_bind(leaf_hash(data).to_vec())
-            .push_bind(n.map(|n| n.to_vec()))
-            .push_bind(n.map(|n| leaf_hash(&n).to_vec()));
-    });
-    q.build().execute(&mut *db).await.unwrap();
-}
-
-/// Moves the election's counters past `count` rows inserted directly.
-async fn advance(db: &mut sqlx::SqliteConnection, eid: &[u8; 32], count: u64, regs: u64) {
+    sqlx::query("BEGIN").execute(&mut *db).await.unwrap();
+    for (i, part) in rows.chunks(ROWS).enumerate() {
+        let first = from + (i * ROWS) as u64;
+        let mut q = QueryBuilder::new(
+            "INSERT INTO entries (election_id, idx, kind, data, leaf_hash, nullifier, digest) ",
+        );
+        q.push_values(part.iter().enumerate(), |mut b, (j, (data, n))| {
+            b.push_bind(&eid[..])
+                .push_bind((first + j as u64) as i64)
+                .push_bind(kind.as_str())
+                .push_bind(data.as_slice())
+                .push_bind(leaf_hash(data).to_vec())
+                .push_bind(n.map(|n| n.to_vec()))
+                .push_bind(n.map(|n| leaf_hash(&n).to_vec()));
+        });
+        q.build().execute(&mut *db).await.unwrap();
+    }
+    let registrations = if kind == EntryKind::Registration {
+        rows.len()
+    } else {
+        0
+    };
     sqlx::query("UPDATE elections SET next_index = next_index + $2, registrations = registrations + $3 WHERE election_id = $1")
         .bind(&eid[..])
-        .bind(count as i64)
-        .bind(regs as i64)
+        .bind(rows.len() as i64)
+        .bind(registrations as i64)
         .execute(&mut *db)
         .await
         .unwrap();
+    sqlx::query("COMMIT").execute(&mut *db).await.unwrap();
 }
 
-/// Builds the synthetic store at `path`.
-async fn build(path: &Path, registrations: u64, ballots: u64) {
-    let t = Instant::now();
-    let url = format!("sqlite://{}", path.display());
-    let store = Store::open(&url).await.unwrap();
-    let mut rng = ChaCha20Rng::seed_from_u64(0x5747_7570);
-    let commission = SigningKey::generate(&mut rng);
-    let board = SigningKey::generate(&mut rng);
-    let trustee = TrusteeKeys::generate(1, &mut rng);
-    let (pk, _) = setup(DEPTH, &mut rng);
+/// Creates the election (genesis and its one trustee's dealing) through the store;
+/// returns its id and the ceremony's outcome.
+async fn create(store: &Store, rng: &mut ChaCha20Rng) -> ([u8; 32], CeremonyOutcome) {
+    let commission = SigningKey::generate(rng);
+    let board = SigningKey::generate(rng);
+    let trustee = TrusteeKeys::generate(1, rng);
+    let (pk, _) = setup(DEPTH, rng);
     let mut eid = [0u8; 32];
     rng.fill_bytes(&mut eid);
     let manifest = zkvote_testkit::TestManifest {
@@ -114,67 +123,74 @@ async fn build(path: &Path, registrations: u64, ballots: u64) {
         manifest: manifest.clone(),
         groth16_vk: Some(VerifyingKeyBytes::new(key_to_bytes(&pk.vk)).unwrap()),
     };
-    let genesis_new = NewEntry::plain(genesis.kind(), genesis.to_bytes());
+    let genesis = NewEntry::plain(genesis.kind(), genesis.to_bytes());
     store
-        .create_election_in(&eid, genesis_new, zkvote_protocol::genesis_phase(1))
+        .create_election_in(&eid, genesis, zkvote_protocol::genesis_phase(1))
         .await
         .unwrap();
-    let (dealt, dealing) =
-        Trustee::new(trustee, CeremonyContext::from_manifest(&manifest).unwrap())
-            .unwrap()
-            .deal(&mut rng);
-    append(
-        &store,
-        &eid,
-        &Entry::Dealing {
-            dealing: dealing.clone(),
-        },
-    )
-    .await;
-    let share = dealt
-        .check(std::slice::from_ref(&dealing), &mut rng)
-        .0
-        .finish(&[dealing], &[], &mut rng)
-        .unwrap();
+    let ceremony = CeremonyContext::from_manifest(&manifest).unwrap();
+    let (dealt, dealing) = Trustee::new(trustee, ceremony).unwrap().deal(rng);
+    let entry = Entry::Dealing {
+        dealing: dealing.clone(),
+    };
+    append(store, &eid, &entry).await;
+    let (checked, _) = dealt.check(std::slice::from_ref(&dealing), rng);
+    let share = checked.finish(&[dealing], &[], rng).unwrap();
+    (eid, share.outcome().clone())
+}
 
+/// Random canonical commitments `start..start + n` (the same on every run).
+fn commitments(start: u64, n: u64) -> Vec<Fr> {
+    (start..start + n)
+        .into_par_iter()
+        .map(|i| Fr::rand(&mut ChaCha20Rng::seed_from_u64(i)))
+        .collect()
+}
+
+/// Rows the size of a ballot entry, with a nullifier each (not ballots).
+fn ballot_rows(start: u64, n: u64) -> Vec<Row> {
+    (start..start + n)
+        .into_par_iter()
+        .map(|i| {
+            let mut r = ChaCha20Rng::seed_from_u64(!i);
+            let mut data = vec![0u8; BALLOT_BYTES];
+            r.fill_bytes(&mut data);
+            let mut nullifier = [0u8; 32];
+            r.fill_bytes(&mut nullifier);
+            (data, Some(nullifier))
+        })
+        .collect()
+}
+
+/// Builds the synthetic store at `path`.
+async fn build(path: &Path, registrations: u64, ballots: u64) {
+    let t = Instant::now();
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let (eid, outcome) = create(&store, &mut ChaCha20Rng::seed_from_u64(0x5747_7570)).await;
     let mut db = SqliteConnectOptions::new()
         .filename(path)
         .connect()
         .await
         .unwrap();
-    let mut commitments = Vec::with_capacity(registrations as usize);
+    let mut roll = Vec::with_capacity(registrations as usize);
     let mut next = 2u64;
-    let chunk = 100_000u64;
-    for start in (0..registrations).step_by(chunk as usize) {
-        let n = chunk.min(registrations - start);
-        let part: Vec<Fr> = (0..n)
-            .into_par_iter()
-            .map(|i| Fr::rand(&mut ChaCha20Rng::seed_from_u64(start + i)))
-            .collect();
-        let rows: Vec<(Vec<u8>, Option<[u8; 32]>)> = part
+    for start in (0..registrations).step_by(BATCH as usize) {
+        let part = commitments(start, BATCH.min(registrations - start));
+        let rows: Vec<Row> = part
             .par_iter()
-            .map(|c| {
-                let entry = Entry::Registration {
-                    commitment: FieldElement::new(*c),
-                };
-                (entry.to_bytes(), None)
-            })
+            .map(|c| (Entry::registration(*c).to_bytes(), None))
             .collect();
-        sqlx::query("BEGIN").execute(&mut db).await.unwrap();
-        for (i, r) in rows.chunks(ROWS).enumerate() {
-            insert_rows(&mut db, &eid, next + (i * ROWS) as u64, "registration", r).await;
-        }
-        advance(&mut db, &eid, n, n).await;
-        sqlx::query("COMMIT").execute(&mut db).await.unwrap();
-        next += n;
-        commitments.extend(part);
+        insert(&mut db, &eid, next, EntryKind::Registration, &rows).await;
+        next += rows.len() as u64;
+        roll.extend(part);
     }
-    eprintln!(
-        "{registrations} registrations inserted in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!("{registrations} registrations inserted in {secs:.1} s");
 
-    let tree = UpperLevels::build(DEPTH, commitments).unwrap();
+    // The freeze keeps the roll's levels as a board's does; then voting opens.
+    let tree = UpperLevels::build(DEPTH, roll).unwrap();
     store
         .put_blob(&eid, "roll-levels", &tree.floor_bytes())
         .await
@@ -185,36 +201,18 @@ async fn build(path: &Path, registrations: u64, ballots: u64) {
     };
     append(&store, &eid, &frozen).await;
     let open = Entry::Open {
-        joint_key: share.outcome().joint_key,
-        qualified: share.outcome().qualified.clone(),
+        joint_key: outcome.joint_key,
+        qualified: outcome.qualified,
     };
     append(&store, &eid, &open).await;
     next += 2;
-    eprintln!(
-        "roll frozen and election open at {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!("roll frozen and election open at {secs:.1} s");
 
-    for start in (0..ballots).step_by(chunk as usize) {
-        let n = chunk.min(ballots - start);
-        let rows: Vec<(Vec<u8>, Option<[u8; 32]>)> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let mut r = ChaCha20Rng::seed_from_u64(!(start + i));
-                let mut data = vec![0u8; BALLOT_BYTES];
-                r.fill_bytes(&mut data);
-                let mut nullifier = [0u8; 32];
-                r.fill_bytes(&mut nullifier);
-                (data, Some(nullifier))
-            })
-            .collect();
-        sqlx::query("BEGIN").execute(&mut db).await.unwrap();
-        for (i, r) in rows.chunks(ROWS / 4).enumerate() {
-            insert_rows(&mut db, &eid, next + (i * ROWS / 4) as u64, "ballot", r).await;
-        }
-        advance(&mut db, &eid, n, 0).await;
-        sqlx::query("COMMIT").execute(&mut db).await.unwrap();
-        next += n;
+    for start in (0..ballots).step_by(BATCH as usize) {
+        let rows = ballot_rows(start, BATCH.min(ballots - start));
+        insert(&mut db, &eid, next, EntryKind::Ballot, &rows).await;
+        next += rows.len() as u64;
     }
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&mut db)

@@ -14,8 +14,8 @@
 use ark_bls12_381::Fr;
 use rayon::prelude::*;
 use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
-use zkvote_core::log::{leaf_hash, Hash};
-use zkvote_protocol::{Entry, EntryKind, FieldElement};
+use zkvote_core::log::Hash;
+use zkvote_protocol::{Entry, EntryKind};
 
 /// Entries per chunk.
 pub const CHUNK_ENTRIES: u64 = 1 << 16;
@@ -70,14 +70,6 @@ pub struct LogChunk {
     leaf_hashes: Vec<Hash>,
     kinds: Vec<EntryKind>,
     commitments: Vec<Fr>,
-}
-
-/// The leaf hash of the registration entry of `commitment`.
-fn registration_leaf(commitment: Fr) -> Hash {
-    let entry = Entry::Registration {
-        commitment: FieldElement::new(commitment),
-    };
-    leaf_hash(&entry.to_bytes())
 }
 
 impl LogChunk {
@@ -159,7 +151,7 @@ impl LogChunk {
             .map(|(bytes, &i)| {
                 let c = fr_from_bytes(bytes.try_into().expect("32 bytes"), "commitment")
                     .map_err(|_| malformed())?;
-                if registration_leaf(c) != leaf_hashes[i] {
+                if Entry::registration_leaf(c) != leaf_hashes[i] {
                     return Err(SnapshotError::Registration {
                         chunk: index,
                         index: index * CHUNK_ENTRIES + i as u64,
@@ -220,6 +212,7 @@ impl ChunkBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkvote_core::log::leaf_hash;
 
     fn filled(registrations: std::ops::Range<u64>) -> (LogChunk, Vec<Fr>) {
         let mut b = ChunkBuilder::default();
@@ -228,7 +221,12 @@ mod tests {
             if registrations.contains(&i) {
                 let c = Fr::from(i + 1);
                 commitments.push(c);
-                b.record(i, registration_leaf(c), EntryKind::Registration, Some(c));
+                b.record(
+                    i,
+                    Entry::registration_leaf(c),
+                    EntryKind::Registration,
+                    Some(c),
+                );
             } else {
                 let kind = if i == 0 {
                     EntryKind::Manifest

@@ -11,7 +11,6 @@ use zkvote_board::{NewEntry, Store};
 use zkvote_circuits::field::fr_to_bytes;
 use zkvote_circuits::groth16::{key_to_bytes, setup};
 use zkvote_circuits::merkle::bucket::UpperLevels;
-use zkvote_core::log::leaf_hash;
 use zkvote_core::sample::sample_manifest_toml;
 use zkvote_protocol::{Entry, FieldElement, VerifyingKeyBytes};
 use zkvote_tally::TrusteeKeys;
@@ -63,11 +62,7 @@ async fn frozen_election(path: &std::path::Path) -> ([u8; 32], Vec<u8>) {
     for group in commitments.chunks(8_192) {
         let batch: Vec<NewEntry> = group
             .iter()
-            .map(|c| {
-                entry(Entry::Registration {
-                    commitment: FieldElement::new(*c),
-                })
-            })
+            .map(|c| entry(Entry::registration(*c)))
             .collect();
         for r in store.append_batch(&id, &batch).await.unwrap() {
             r.unwrap();
@@ -187,10 +182,7 @@ async fn a_board_resumes_from_the_snapshot_and_never_from_a_wrong_one() {
     let mut forged = honest;
     let other = ark_bls12_381::Fr::from(123_456_789u64);
     forged[commitments_at..commitments_at + 32].copy_from_slice(&fr_to_bytes(&other));
-    let registration = Entry::Registration {
-        commitment: FieldElement::new(other),
-    };
-    forged[1 + 32..1 + 64].copy_from_slice(&leaf_hash(&registration.to_bytes()));
+    forged[1 + 32..1 + 64].copy_from_slice(&Entry::registration_leaf(other));
     assert!(LogChunk::decode(0, &forged).is_ok());
     put_chunk(&path, &id, &forged).await;
     assert_eq!(served_roll(&path, &id).await, roll);

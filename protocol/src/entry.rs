@@ -243,6 +243,19 @@ struct KindOnly<'a> {
 }
 
 impl Entry {
+    /// The registration entry of `commitment`.
+    pub fn registration(commitment: ark_bls12_381::Fr) -> Entry {
+        Entry::Registration {
+            commitment: FieldElement::new(commitment),
+        }
+    }
+
+    /// The leaf hash of the registration entry of `commitment`: what a registration's
+    /// receipt, and a board's start-up snapshot, are checked against.
+    pub fn registration_leaf(commitment: ark_bls12_381::Fr) -> zkvote_core::log::Hash {
+        zkvote_core::log::leaf_hash(&Entry::registration(commitment).to_bytes())
+    }
+
     /// The entry's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("entries serialize")

@@ -325,7 +325,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
             credential: c,
             bits: zkvote_protocol::voter::roll::DEFAULT_BUCKET_BITS,
         };
-        let session = voter::with_bucket(&board, &session, &bucket).await?;
+        let session = voter::with_roll(&board, &session, Some(&bucket)).await?;
         let choices = random_choices(&manifest, &mut rng)?;
         count(&mut expected, &choices, true);
         let (ballot, _) = voter::build(&session, c, choices.clone()).await?;

@@ -1,5 +1,5 @@
-//! Key, share, registration and receipt files. Secret files are created with mode 0600 (on Unix), never
-//! overwritten, and their contents zeroized after use.
+//! Key, share, registration and receipt files. Secret files are created with mode 0600
+//! (on Unix), never overwritten, and their contents zeroized after use.
 
 use crate::CliError;
 use serde::{Deserialize, Serialize};

@@ -534,7 +534,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             let mut session = voter::prepare(&board, &eid, bucket.as_ref()).await?;
             if bucket.is_some() && session.path_for(&c).is_err() {
                 eprintln!("warning: the bucket of the roll at your registration's position does not hold your credential (the board gave a wrong position?); downloading the whole roll");
-                session = voter::prepare(&board, &eid, None).await?;
+                session = voter::with_roll(&board, &session, None).await?;
             }
             session.path_for(&c)?;
             let manifest = session.ctx.manifest().clone();

@@ -97,17 +97,18 @@ pub async fn prepare(
     .await
 }
 
-/// The session over another voter's bucket (the election, keys and root kept).
-pub async fn with_bucket(
+/// The session over another copy of the roll: another voter's bucket, or the whole roll
+/// (`None`); the election, keys and root kept.
+pub async fn with_roll(
     board: &BoardClient,
     session: &VotingSession,
-    bucket: &BucketOf<'_>,
+    bucket: Option<&BucketOf<'_>>,
 ) -> Result<VotingSession, CliError> {
     let manifest = session.ctx.manifest();
-    let id = bucket.id(manifest)?;
-    let roll = fetch_roll(board, &manifest.election_id, Some(id)).await?;
+    let id = bucket.map(|b| b.id(manifest)).transpose()?;
+    let roll = fetch_roll(board, &manifest.election_id, id).await?;
     let session = session.clone();
-    blocking(move || session.with_roll(roll_answer(Some(id), &roll))).await
+    blocking(move || session.with_roll(roll_answer(id, &roll))).await
 }
 
 /// The whole roll (every voter downloads the same bytes, so the board does not learn

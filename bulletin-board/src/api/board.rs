@@ -133,8 +133,9 @@ pub struct Board {
 impl Board {
     /// Loads every election from the store (from its snapshot chunks where they check
     /// out, `crate::snapshot`, else by replaying its log), builds its log tree and signs
-    /// a checkpoint of it, and restarts the ballot boxes of open elections. Elections created, and entries appended, by other board
-    /// processes on the same database are picked up on use.
+    /// a checkpoint of it, and restarts the ballot boxes of open elections. Elections
+    /// created, and entries appended, by other board processes on the same database are
+    /// picked up on use.
     pub async fn load(log: Arc<BoardLog>, config: BoardConfig) -> Result<Arc<Self>, ApiError> {
         let board = Arc::new(Board {
             log,

@@ -4,9 +4,9 @@
 
 use super::board::{roll_bytes, Board, Election};
 use super::ApiError;
-use crate::snapshot::{ChunkEntry, LogChunk};
+use crate::snapshot::{ChunkEntry, LogChunk, CHUNK_ENTRIES};
 use zkvote_core::log::{leaf_hash, Hash};
-use zkvote_protocol::{Entry, FieldElement, Phase};
+use zkvote_protocol::{Entry, Phase};
 
 impl Board {
     /// Stores the snapshot chunks completed since the last call (`crate::snapshot`).
@@ -24,16 +24,21 @@ impl Board {
 
     /// The election that the store's snapshot chunks give (`crate::snapshot`), checked
     /// against the log: `None` if there are none, or if any check fails (the log is then
-    /// replayed from its start).
+    /// replayed from its start). Only chunks that the latest signed checkpoint covers are
+    /// read, since their leaves are checked against its root; the entries after them are
+    /// replayed.
     pub(super) async fn restore(
         &self,
         eid: &[u8; 32],
         genesis: &Entry,
         leaf: Hash,
     ) -> Result<Option<Election>, ApiError> {
+        let Some(signed) = self.log.store().latest_checkpoint(eid).await? else {
+            return Ok(None);
+        };
         let mut e = Election::new(genesis, leaf)?;
         let mut leaves = Vec::new();
-        for k in 0.. {
+        for k in 0..signed.size / CHUNK_ENTRIES {
             let Some(bytes) = self.log.store().log_chunk(eid, k).await? else {
                 break;
             };
@@ -76,9 +81,7 @@ impl Board {
             let applied = match item {
                 _ if index == 0 => Ok(()),
                 ChunkEntry::Ballot => e.state.apply_unread_ballot(),
-                ChunkEntry::Registration(c) => e.state.apply(&Entry::Registration {
-                    commitment: FieldElement::new(c),
-                }),
+                ChunkEntry::Registration(c) => e.state.apply(&Entry::registration(c)),
                 ChunkEntry::Other(kind, hash) => {
                     let stored = self.log.store().entries(eid, index, 1).await?;
                     let entry = stored

@@ -6,13 +6,12 @@
 use super::{board, receipt_checkpoint, VoterError};
 use crate::api::Registered;
 use crate::entry::Entry;
-use crate::fields::FieldElement;
 use ark_bls12_381::Fr;
 use serde::{Deserialize, Serialize};
 use zkvote_circuits::field::{fr_from_bytes, fr_to_bytes};
 use zkvote_circuits::merkle::bucket::{BucketId, RollBucket};
 use zkvote_circuits::merkle::{MerklePath, VoterRoll};
-use zkvote_core::log::{leaf_hash, Receipt};
+use zkvote_core::log::Receipt;
 use zkvote_core::Manifest;
 
 /// Leaves per bucket a voter asks for unless told otherwise: `2^12` (4,096 voters, 128 KiB),
@@ -107,10 +106,7 @@ pub fn check_registration(
     registered: &Registered,
 ) -> Result<(), VoterError> {
     receipt_checkpoint(manifest, &registered.receipt)?;
-    let entry = Entry::Registration {
-        commitment: FieldElement::new(*commitment),
-    };
-    if registered.receipt.leaf_hash != leaf_hash(&entry.to_bytes()) {
+    if registered.receipt.leaf_hash != Entry::registration_leaf(*commitment) {
         return Err(VoterError::Receipt(
             "it is for an entry that is not this registration".into(),
         ));
