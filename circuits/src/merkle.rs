@@ -79,18 +79,21 @@ fn parent_level(children: &[Fr], zero: &Fr) -> Vec<Fr> {
     }
 }
 
+/// Refuses a depth outside `1..=32`, or more commitments than a roll of `depth` holds.
+fn check_size(depth: u8, count: usize) -> Result<(), RollError> {
+    if !(1..=32).contains(&depth) {
+        return Err(RollError::Depth(depth));
+    }
+    if count as u128 > 1u128 << depth {
+        return Err(RollError::TooManyLeaves { count, depth });
+    }
+    Ok(())
+}
+
 impl VoterRoll {
     /// Builds the tree of `depth` over `commitments` (in registration order).
     pub fn new(depth: u8, commitments: Vec<Fr>) -> Result<Self, RollError> {
-        if !(1..=32).contains(&depth) {
-            return Err(RollError::Depth(depth));
-        }
-        if commitments.len() as u128 > 1u128 << depth {
-            return Err(RollError::TooManyLeaves {
-                count: commitments.len(),
-                depth,
-            });
-        }
+        check_size(depth, commitments.len())?;
         let zeros = empty_roots(depth);
         let mut levels = Vec::with_capacity(depth as usize + 1);
         levels.push(commitments);

@@ -7,7 +7,7 @@
 //! roll's root from the bucket's leaves and the siblings above it, which binds every leaf
 //! of the bucket and its position.
 
-use super::{empty_roots, parent_level, MerklePath, VoterRoll};
+use super::{check_size, empty_roots, parent_level, MerklePath, VoterRoll};
 use crate::field::{fr_from_bytes, fr_to_bytes};
 use ark_bls12_381::Fr;
 
@@ -205,18 +205,34 @@ pub struct UpperLevels {
 
 impl UpperLevels {
     /// The levels of a roll of `depth` over `commitments`, from height
-    /// `min(MIN_BUCKET_BITS, depth)` up.
+    /// `min(MIN_BUCKET_BITS, depth)` up. The levels below are hashed one after the other
+    /// and not kept: at most two of them are in memory at once.
     pub fn build(depth: u8, commitments: Vec<Fr>) -> Result<Self, super::RollError> {
-        let roll = VoterRoll::new(depth, commitments)?;
+        check_size(depth, commitments.len())?;
+        let zeros = empty_roots(depth);
         let floor = MIN_BUCKET_BITS.min(depth);
-        let mut levels = roll.levels;
-        levels.drain(..floor as usize);
-        Ok(UpperLevels {
+        let mut level = commitments;
+        for zero in &zeros[..floor as usize] {
+            level = parent_level(&level, zero);
+        }
+        Ok(Self::above(depth, level, zeros))
+    }
+
+    /// The levels from `nodes`, the non-empty nodes at height `min(MIN_BUCKET_BITS,
+    /// depth)`, up to the root.
+    fn above(depth: u8, nodes: Vec<Fr>, zeros: Vec<Fr>) -> Self {
+        let floor = MIN_BUCKET_BITS.min(depth);
+        let mut levels = vec![nodes];
+        for zero in &zeros[floor as usize..depth as usize] {
+            let next = parent_level(levels.last().expect("one level"), zero);
+            levels.push(next);
+        }
+        UpperLevels {
             depth,
             floor,
             levels,
-            zeros: roll.zeros,
-        })
+            zeros,
+        }
     }
 
     /// The levels from the nodes at height `min(MIN_BUCKET_BITS, depth)` (as
@@ -232,18 +248,7 @@ impl UpperLevels {
             .map(|c| fr_from_bytes(c.try_into().expect("32 bytes"), "roll node"))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| bad("a node is not canonical"))?;
-        let zeros = empty_roots(depth);
-        let mut levels = vec![nodes];
-        for zero in &zeros[floor as usize..depth as usize] {
-            let next = parent_level(levels.last().expect("one level"), zero);
-            levels.push(next);
-        }
-        Ok(UpperLevels {
-            depth,
-            floor,
-            levels,
-            zeros,
-        })
+        Ok(Self::above(depth, nodes, empty_roots(depth)))
     }
 
     /// The nodes at the floor height, 32 bytes each (what a board persists).
