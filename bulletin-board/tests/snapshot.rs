@@ -11,21 +11,30 @@ use zkvote_board::{NewEntry, Store};
 use zkvote_circuits::field::fr_to_bytes;
 use zkvote_circuits::groth16::{key_to_bytes, setup};
 use zkvote_circuits::merkle::bucket::UpperLevels;
+use zkvote_core::log::{origin_for, Checkpoint, MemoryTree, BOARD_KEY_NAME};
 use zkvote_core::sample::sample_manifest_toml;
 use zkvote_protocol::{Entry, FieldElement, VerifyingKeyBytes};
 use zkvote_tally::TrusteeKeys;
 
 mod common;
 
-/// Room for one chunk and a bit more.
-const DEPTH: u8 = 17;
+/// Room for two chunks and a bit more.
+const DEPTH: u8 = 18;
 /// Registrations: the first chunk holds the genesis and `CHUNK_ENTRIES - 1` of them.
 const REGISTRATIONS: u64 = CHUNK_ENTRIES + 500;
 
-/// A store at `path` with a frozen roll of [`REGISTRATIONS`] commitments, appended through
+/// A store in a new folder: the folder and the database's path.
+fn new_store() -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("zkvote-snapshot-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("board.db");
+    (dir, path)
+}
+
+/// A store at `path` with a frozen roll of `registrations` commitments, appended through
 /// the store (no snapshot); returns the election id and the roll as served (32 bytes per
 /// commitment).
-async fn frozen_election(path: &std::path::Path) -> ([u8; 32], Vec<u8>) {
+async fn frozen_election(path: &std::path::Path, registrations: u64) -> ([u8; 32], Vec<u8>) {
     let store = Store::open(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
@@ -55,7 +64,7 @@ async fn frozen_election(path: &std::path::Path) -> ([u8; 32], Vec<u8>) {
         )
         .await
         .unwrap();
-    let commitments: Vec<_> = (0..REGISTRATIONS)
+    let commitments: Vec<_> = (0..registrations)
         .map(|i| ark_bls12_381::Fr::from(i * 7 + 3))
         .collect();
     let entry = |e: Entry| NewEntry::plain(e.kind(), e.to_bytes()).phased();
@@ -73,7 +82,7 @@ async fn frozen_election(path: &std::path::Path) -> ([u8; 32], Vec<u8>) {
         .root();
     let frozen = Entry::RollFrozen {
         root: FieldElement::new(root),
-        count: REGISTRATIONS,
+        count: registrations,
     };
     store.append(&id, &entry(frozen)).await.unwrap();
     let roll = commitments.iter().flat_map(fr_to_bytes).collect();
@@ -99,18 +108,20 @@ async fn sql(path: &std::path::Path) -> sqlx::SqliteConnection {
         .unwrap()
 }
 
-async fn chunk(path: &std::path::Path, id: &[u8; 32]) -> Option<Vec<u8>> {
-    sqlx::query_scalar("SELECT data FROM log_chunks WHERE election_id = ? AND chunk = 0")
+async fn chunk(path: &std::path::Path, id: &[u8; 32], k: i64) -> Option<Vec<u8>> {
+    sqlx::query_scalar("SELECT data FROM log_chunks WHERE election_id = ? AND chunk = ?")
         .bind(&id[..])
+        .bind(k)
         .fetch_optional(&mut sql(path).await)
         .await
         .unwrap()
 }
 
-async fn put_chunk(path: &std::path::Path, id: &[u8; 32], data: &[u8]) {
-    sqlx::query("UPDATE log_chunks SET data = ? WHERE election_id = ? AND chunk = 0")
+async fn put_chunk(path: &std::path::Path, id: &[u8; 32], k: i64, data: &[u8]) {
+    sqlx::query("UPDATE log_chunks SET data = ? WHERE election_id = ? AND chunk = ?")
         .bind(data)
         .bind(&id[..])
+        .bind(k)
         .execute(&mut sql(path).await)
         .await
         .unwrap();
@@ -143,15 +154,15 @@ async fn entry_data(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_board_resumes_from_the_snapshot_and_never_from_a_wrong_one() {
-    let dir = std::env::temp_dir().join(format!("zkvote-snapshot-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("board.db");
-    let (id, roll) = frozen_election(&path).await;
-    assert_eq!(chunk(&path, &id).await, None);
+    let (dir, path) = new_store();
+    let (id, roll) = frozen_election(&path, REGISTRATIONS).await;
+    assert_eq!(chunk(&path, &id, 0).await, None);
 
     // The first start replays the log and writes the complete chunk (only that one).
     assert_eq!(served_roll(&path, &id).await, roll);
-    let honest = chunk(&path, &id).await.expect("the first chunk is written");
+    let honest = chunk(&path, &id, 0)
+        .await
+        .expect("the first chunk is written");
     let decoded = LogChunk::decode(0, &honest).unwrap();
     assert_eq!(decoded.leaf_hashes().len() as u64, CHUNK_ENTRIES);
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_chunks")
@@ -172,10 +183,10 @@ async fn a_board_resumes_from_the_snapshot_and_never_from_a_wrong_one() {
     let mut tampered = honest.clone();
     tampered[commitments_at + 5 * 32] ^= 1;
     assert!(LogChunk::decode(0, &tampered).is_err());
-    put_chunk(&path, &id, &tampered).await;
+    put_chunk(&path, &id, 0, &tampered).await;
     assert_eq!(served_roll(&path, &id).await, roll);
     // The board that replayed the log wrote the chunk again.
-    assert_eq!(chunk(&path, &id).await.as_ref(), Some(&honest));
+    assert_eq!(chunk(&path, &id, 0).await.as_ref(), Some(&honest));
 
     // A commitment and its leaf hash both changed, consistently: the chunk decodes, but
     // its leaves no longer give the signed checkpoint's root.
@@ -184,9 +195,74 @@ async fn a_board_resumes_from_the_snapshot_and_never_from_a_wrong_one() {
     forged[commitments_at..commitments_at + 32].copy_from_slice(&fr_to_bytes(&other));
     forged[1 + 32..1 + 64].copy_from_slice(&Entry::registration_leaf(other));
     assert!(LogChunk::decode(0, &forged).is_ok());
-    put_chunk(&path, &id, &forged).await;
+    put_chunk(&path, &id, 0, &forged).await;
     assert_eq!(served_roll(&path, &id).await, roll);
-    assert_ne!(chunk(&path, &id).await, Some(forged));
+    assert_ne!(chunk(&path, &id, 0).await, Some(forged));
 
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Leaves the latest signed checkpoint at `size`: the later ones are deleted and one is
+/// signed at `size` (over the log's first `size` leaf hashes), as when a board stopped
+/// after committing entries but before signing them.
+async fn lag_checkpoint(path: &std::path::Path, id: &[u8; 32], size: u64) {
+    let mut db = sql(path).await;
+    let leaves: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT leaf_hash FROM entries WHERE election_id = ? AND idx < ? ORDER BY idx",
+    )
+    .bind(&id[..])
+    .bind(size as i64)
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let tree = MemoryTree::from_leaf_hashes(leaves.iter().map(|l| l[..].try_into().unwrap()));
+    let note = Checkpoint {
+        origin: origin_for(id),
+        size,
+        root: tree.root(),
+    }
+    .sign(BOARD_KEY_NAME, &SigningKey::generate(&mut OsRng));
+    sqlx::query("DELETE FROM checkpoints WHERE election_id = ?")
+        .bind(&id[..])
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO checkpoints (election_id, size, root, note) VALUES (?, ?, ?, ?)")
+        .bind(&id[..])
+        .bind(size as i64)
+        .bind(&tree.root()[..])
+        .bind(note)
+        .execute(&mut db)
+        .await
+        .unwrap();
+}
+
+/// Only chunks that the latest signed checkpoint covers are read: with the checkpoint
+/// inside the second chunk, the first is used and the rest of the log is replayed, so a
+/// forged second chunk (which that checkpoint's root could not catch) is never used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_chunks_under_the_signed_checkpoint_are_read() {
+    let (dir, path) = new_store();
+    let (id, roll) = frozen_election(&path, 2 * CHUNK_ENTRIES + 100).await;
+    assert_eq!(served_roll(&path, &id).await, roll);
+    let second = chunk(&path, &id, 1).await.expect("both chunks are written");
+    lag_checkpoint(&path, &id, CHUNK_ENTRIES + 10).await;
+
+    // A commitment in the second chunk forged with its leaf hash, past the checkpoint.
+    let at = CHUNK_ENTRIES as usize - 1; // the chunk's last entry, a registration
+    let other = ark_bls12_381::Fr::from(987_654_321u64);
+    let mut forged = second;
+    let commitments_at = forged.len() - 32 * CHUNK_ENTRIES as usize;
+    let last = commitments_at + 32 * at;
+    forged[last..last + 32].copy_from_slice(&fr_to_bytes(&other));
+    forged[1 + 32 * at..1 + 32 * (at + 1)].copy_from_slice(&Entry::registration_leaf(other));
+    assert!(LogChunk::decode(1, &forged).is_ok());
+    put_chunk(&path, &id, 1, &forged).await;
+
+    // The first chunk is still used: a registration in it made unreadable is not seen.
+    let data = entry_data(&path, &id, 5, None).await;
+    entry_data(&path, &id, 5, Some(b"not an entry".to_vec())).await;
+    assert_eq!(served_roll(&path, &id).await, roll);
+    entry_data(&path, &id, 5, Some(data)).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
