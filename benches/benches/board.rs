@@ -14,7 +14,7 @@ mod fixture;
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use fixture::{ingest, percentile, prepare, Host, Prepared, PER_ITERATION, SEED};
+use fixture::{ingest, percentile, prepare, stream, Host, Prepared, PER_ITERATION, SEED};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use zkvote_core::log::{consistency_proof, inclusion_proof, leaf_hash, MemoryTree};
@@ -25,6 +25,12 @@ fn clients() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(128)
+}
+
+/// Whether to post each fixture in one continuous stream (`ZKVOTE_BENCH_STREAM`, boards in
+/// processes of their own only) instead of criterion's iterations of `PER_ITERATION`.
+fn streaming() -> bool {
+    std::env::var_os("ZKVOTE_BENCH_STREAM").is_some()
 }
 
 /// The boards to measure: in this process (`in_process`), and each `LABEL=PATH` of
@@ -86,6 +92,9 @@ fn bench_ingestion(c: &mut Criterion) {
     });
     for (k, (seed, host_name, host, backend, db)) in runs.enumerate() {
         let name = format!("{backend}/{host_name}");
+        if streaming() && matches!(host, Host::InProcess) {
+            continue; // the stream measures boards in processes of their own
+        }
         // A fresh SQLite file per board; PostgreSQL boards share the database, each host's
         // with an election (a seed, a cached fixture) of its own.
         let db = match db.strip_suffix("board.db") {
@@ -95,6 +104,22 @@ fn bench_ingestion(c: &mut Criterion) {
         let prepared = rt.block_on(prepare(&db, host, SEED + seed));
         let Prepared { url, .. } = &prepared;
         let url = url.clone();
+        if streaming() {
+            let s = rt.block_on(stream(&url, prepared.fixture.clone(), clients()));
+            eprintln!(
+                "ingest_http_1x5/{name}: one stream of {} ballots, {} clients: {:.0} ballots/s \
+                 ({:.2} s); steady state (receipts 10%-90%) {:.0} ballots/s; latency p50 \
+                 {:.1} ms, p99 {:.1} ms",
+                s.done.len(),
+                clients(),
+                s.rate(),
+                s.elapsed.as_secs_f64(),
+                s.steady_rate(0.1, 0.9),
+                percentile(&s.latencies, 0.5).as_secs_f64() * 1e3,
+                percentile(&s.latencies, 0.99).as_secs_f64() * 1e3
+            );
+            continue;
+        }
         let fixture = Arc::new(Mutex::new(prepared.fixture.clone()));
         let latencies = Arc::new(Mutex::new(Vec::new()));
         g.bench_function(BenchmarkId::from_parameter(&name), |b| {

@@ -2,18 +2,19 @@
 //! and its eligibility proof (against the frozen roll root and this election) verify, its
 //! nullifier is unused (or, under `last-ballot-counts`, it supersedes the earlier ballot),
 //! and none of its ciphertexts was seen before. Verification runs off the async executor,
-//! on the blocking pool, over micro-batches: arriving ballots are collected for up to
-//! [`BallotBoxConfig::linger`] or [`BallotBoxConfig::max_batch`] ballots and verified with
-//! the batch verifiers, then appended in arrival order. A ballot is acknowledged (its
-//! receipt returned) only after its durable commit.
+//! on the blocking pool, over micro-batches: one group at a time is verified with the batch
+//! verifiers on every core while the next one gathers (for up to
+//! [`BallotBoxConfig::linger`], and at most [`GroupSizer`]'s limit), and verified groups
+//! are appended in arrival order, each while the next is verified. A ballot is
+//! acknowledged (its receipt returned) only after its durable commit.
 
 use crate::log::{BoardLog, LogServiceError};
 use crate::store::{EntryKind, NewEntry, StoreError};
 use ark_bls12_381::Fr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use zkvote_circuits::complete::{
     vartime_verify_complete_ballots_parallel, CompleteBallot, CompleteBallotError,
 };
@@ -45,7 +46,8 @@ pub enum Rejection {
 /// Micro-batching parameters.
 #[derive(Clone, Copy, Debug)]
 pub struct BallotBoxConfig {
-    /// Most ballots verified in one batch.
+    /// Most ballots verified in one batch. Under load a group takes at most half of the
+    /// ballots waiting for their receipts (see [`GroupSizer`]).
     pub max_batch: usize,
     /// How long the first ballot of a batch waits for company.
     pub linger: Duration,
@@ -54,7 +56,7 @@ pub struct BallotBoxConfig {
 impl Default for BallotBoxConfig {
     fn default() -> Self {
         BallotBoxConfig {
-            max_batch: 128,
+            max_batch: 256,
             linger: Duration::from_millis(2),
         }
     }
@@ -75,6 +77,44 @@ enum Message {
 pub struct BallotBox {
     queue: mpsc::Sender<Message>,
     open: Arc<AtomicBool>,
+    waiting: Arc<AtomicUsize>,
+}
+
+/// One submitted ballot counted in [`BallotBox::waiting`] until its submitter has its answer
+/// (or gives up).
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Waiting(count.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How many ballots the next group may take. While one group is verified on every core the
+/// next one gathers, so the verifier has work ready when it is done and groups grow with the
+/// load. A group takes at most half of the ballots recently waiting for their receipts:
+/// taking every queued ballot instead makes a closed loop of clients fall into one large
+/// group followed by a tiny one, the verifier idle while the large one is appended.
+#[derive(Debug, Default)]
+pub struct GroupSizer {
+    /// The most ballots recently waiting, decaying by a sixteenth (at least one) per group.
+    peak: usize,
+}
+
+impl GroupSizer {
+    /// The limit for the next group when `waiting` ballots await their receipts: half the
+    /// recent peak, at least one and at most `max_batch`.
+    pub fn next_limit(&mut self, waiting: usize, max_batch: usize) -> usize {
+        self.peak = (self.peak - self.peak.div_ceil(16)).max(waiting);
+        (self.peak / 2).clamp(1, max_batch.max(1))
+    }
 }
 
 impl std::fmt::Debug for BallotBox {
@@ -108,8 +148,13 @@ impl BallotBox {
             verifier,
             root,
         });
-        tokio::spawn(run(election, rx, open.clone(), config));
-        BallotBox { queue, open }
+        let waiting = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(run(election, rx, open.clone(), waiting.clone(), config));
+        BallotBox {
+            queue,
+            open,
+            waiting,
+        }
     }
 
     /// Stops accepting ballots (ballots already queued are refused as `NotOpen`).
@@ -135,6 +180,7 @@ impl BallotBox {
         if !self.is_open() {
             return Err(Rejection::NotOpen);
         }
+        let _waiting = Waiting::new(&self.waiting);
         let (reply, rx) = oneshot::channel();
         self.queue
             .send(Message::Ballot(Box::new(Job { ballot, reply })))
@@ -160,11 +206,14 @@ async fn run(
     election: Arc<Election>,
     mut rx: mpsc::Receiver<Message>,
     open: Arc<AtomicBool>,
+    waiting: Arc<AtomicUsize>,
     config: BallotBoxConfig,
 ) {
     // Verification of the next group overlaps with appending the previous one; groups are
     // appended (and barriers released) strictly in arrival order.
     let (stages, mut staged) = mpsc::channel::<Stage>(2);
+    let verifying = Arc::new(Semaphore::new(1));
+    let mut sizer = GroupSizer::default();
     let appender = {
         let election = election.clone();
         tokio::spawn(async move {
@@ -192,10 +241,17 @@ async fn run(
                 continue;
             }
         };
+        // One group is verified at a time (on every core): while it is, arrivals queue up
+        // and the next group takes them all, so groups, and the batches' savings, grow
+        // with the load.
+        let Ok(permit) = verifying.clone().acquire_owned().await else {
+            break;
+        };
+        let limit = sizer.next_limit(waiting.load(Ordering::SeqCst), config.max_batch);
         let mut jobs = vec![first];
         let mut barrier = None;
         let deadline = tokio::time::Instant::now() + config.linger;
-        while jobs.len() < config.max_batch {
+        while jobs.len() < limit {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(Message::Ballot(j))) => jobs.push(*j),
                 Ok(Some(Message::Barrier(done))) => {
@@ -210,7 +266,7 @@ async fn run(
                 jobs.into_iter().map(|j| (j.ballot, j.reply)).unzip();
             Stage {
                 replies,
-                verification: Some(verify(&election, ballots)),
+                verification: Some(verify(&election, ballots, permit)),
                 barrier,
             }
         } else {
@@ -236,9 +292,11 @@ async fn run(
 fn verify(
     election: &Arc<Election>,
     ballots: Vec<CompleteBallot>,
+    permit: OwnedSemaphorePermit,
 ) -> tokio::task::JoinHandle<(Vec<CompleteBallot>, BatchResult)> {
     let e = election.clone();
     tokio::task::spawn_blocking(move || {
+        let _verifying = permit;
         let chunk = ballots.len().div_ceil(rayon::current_num_threads()).max(8);
         let result = vartime_verify_complete_ballots_parallel(
             &e.ctx,
@@ -326,5 +384,31 @@ fn rejection_of(r: Result<Receipt, LogServiceError>) -> Result<Receipt, Rejectio
         }
         Err(LogServiceError::Store(StoreError::WrongPhase(_))) => Err(Rejection::NotOpen),
         Err(e) => Err(Rejection::Board(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GroupSizer;
+
+    #[test]
+    fn groups_take_half_of_the_recent_peak_and_shrink_with_the_load() {
+        let mut sizer = GroupSizer::default();
+        assert_eq!(
+            sizer.next_limit(1, 256),
+            1,
+            "a lone ballot is verified at once"
+        );
+        assert_eq!(sizer.next_limit(128, 256), 64);
+        // Just after a group's receipts, fewer are waiting: the limit stays near half
+        // the clients instead of following the dip.
+        assert_eq!(sizer.next_limit(70, 256), 60);
+        assert_eq!(sizer.next_limit(1000, 256), 256, "capped by max_batch");
+        let mut limit = 0;
+        for _ in 0..200 {
+            limit = sizer.next_limit(2, 256);
+        }
+        assert_eq!(limit, 1, "the peak decays once the load is gone");
+        assert_eq!(GroupSizer::default().next_limit(0, 0), 1);
     }
 }

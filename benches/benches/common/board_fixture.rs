@@ -298,16 +298,76 @@ pub async fn ingest(
     concurrency: usize,
     latencies: &Arc<Mutex<Vec<Duration>>>,
 ) -> Duration {
+    let (elapsed, receipts) = post_all(url, ballots, concurrency).await;
+    latencies
+        .lock()
+        .unwrap()
+        .extend(receipts.iter().map(|r| r.latency));
+    elapsed
+}
+
+/// What one continuous stream of ballots measured.
+pub struct Stream {
+    /// From the first request to the last receipt.
+    pub elapsed: Duration,
+    /// When each receipt arrived, from the start, in order.
+    pub done: Vec<Duration>,
+    /// Each request's latency, sorted.
+    pub latencies: Vec<Duration>,
+}
+
+impl Stream {
+    /// Ballots per second over the whole stream.
+    pub fn rate(&self) -> f64 {
+        self.done.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Ballots per second between the receipts at fractions `from` and `to` of the
+    /// stream: the steady state, without the ramp at the start and the drain at the end.
+    pub fn steady_rate(&self, from: f64, to: f64) -> f64 {
+        let n = self.done.len() - 1;
+        let (i, j) = ((n as f64 * from) as usize, (n as f64 * to) as usize);
+        (j - i) as f64 / (self.done[j] - self.done[i]).as_secs_f64()
+    }
+}
+
+/// Posts `ballots` in one continuous stream with `concurrency` clients in flight.
+pub async fn stream(url: &str, ballots: Vec<Vec<u8>>, concurrency: usize) -> Stream {
+    let (elapsed, receipts) = post_all(url, ballots, concurrency).await;
+    let mut done: Vec<Duration> = receipts.iter().map(|r| r.at).collect();
+    let mut latencies: Vec<Duration> = receipts.iter().map(|r| r.latency).collect();
+    done.sort();
+    latencies.sort();
+    Stream {
+        elapsed,
+        done,
+        latencies,
+    }
+}
+
+/// One receipt: when it arrived (from the start) and how long its request took.
+struct Receipt {
+    at: Duration,
+    latency: Duration,
+}
+
+/// Posts `ballots` with `concurrency` clients; returns the elapsed time and the receipts.
+async fn post_all(
+    url: &str,
+    ballots: Vec<Vec<u8>>,
+    concurrency: usize,
+) -> (Duration, Vec<Receipt>) {
     let http = reqwest::Client::new();
     let queue = Arc::new(Mutex::new(ballots));
+    let receipts = Arc::new(Mutex::new(Vec::new()));
     let start = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (http, url, queue, lat) = (
+            let (http, url, queue, receipts) = (
                 http.clone(),
                 url.to_string(),
                 queue.clone(),
-                latencies.clone(),
+                receipts.clone(),
             );
             tokio::spawn(async move {
                 loop {
@@ -322,7 +382,10 @@ pub async fn ingest(
                         "{}",
                         r.text().await.unwrap_or_default()
                     );
-                    lat.lock().unwrap().push(t.elapsed());
+                    receipts.lock().unwrap().push(Receipt {
+                        at: start.elapsed(),
+                        latency: t.elapsed(),
+                    });
                 }
             })
         })
@@ -330,7 +393,9 @@ pub async fn ingest(
     for t in tasks {
         t.await.unwrap();
     }
-    start.elapsed()
+    let elapsed = start.elapsed();
+    let receipts = std::mem::take(&mut *receipts.lock().unwrap());
+    (elapsed, receipts)
 }
 
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
