@@ -28,7 +28,7 @@ pub(crate) const G2_BYTES: usize = 192;
 /// proof point has none of them set.
 const FLAG_BITS: u8 = 0xe0;
 
-fn fp(x: &Fq) -> blst_fp {
+pub(crate) fn fp(x: &Fq) -> blst_fp {
     let limbs = x.into_bigint().0;
     let mut out = blst_fp::default();
     // SAFETY: `limbs` holds the 6 words blst reads; `out` is a valid destination.
@@ -36,7 +36,7 @@ fn fp(x: &Fq) -> blst_fp {
     out
 }
 
-fn fp2(x: &Fq2) -> blst_fp2 {
+pub(crate) fn fp2(x: &Fq2) -> blst_fp2 {
     blst_fp2 {
         fp: [fp(&x.c0), fp(&x.c1)],
     }

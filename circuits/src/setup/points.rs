@@ -3,7 +3,7 @@
 //! third to the check of a contribution), decoded in parallel with every point validated,
 //! and scaled by secret scalars.
 
-use super::secret_mul::{CtSelect, SecretMul};
+use super::secret_mul::SecretMul;
 use super::SetupError;
 use ark_bls12_381::Fr;
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
@@ -86,7 +86,6 @@ pub(crate) fn decode_single<P: SWCurveConfig>(
 pub(crate) fn scale_by_powers<P>(points: &[Affine<P>], base: &Fr, factor: &Fr) -> Vec<Affine<P>>
 where
     P: SecretMul,
-    P::BaseField: CtSelect,
 {
     let scaled: Vec<Projective<P>> = cfg_chunks!(points, CHUNK)
         .enumerate()
@@ -109,7 +108,6 @@ where
 pub(crate) fn scale_all<P>(points: &[Affine<P>], k: &Fr) -> Vec<Affine<P>>
 where
     P: SecretMul,
-    P::BaseField: CtSelect,
 {
     let scaled: Vec<Projective<P>> = cfg_into_iter!(points)
         .map(|p| P::secret_mul(p, k))

@@ -1,97 +1,50 @@
 //! Multiplication of a public point by a secret scalar (a contributor's toxic waste and its
 //! powers) with no branch and no memory access that depends on the scalar's bits.
 //!
-//! The scalar `k < r` is replaced by `k + 3r`, which lies in `[2^256, 2^257)` for every `k`
-//! (`3r >= 2^256` and `4r < 2^257`) and names the same multiple of a point of order `r`.
-//! Its top bit is always bit 256, so the ladder starts at the point itself and runs 256
-//! rounds of "double, add, select in constant time": the accumulator is never the
-//! identity, and every round does the same operations whatever the bit. (The field
-//! arithmetic underneath is arkworks'; its Montgomery reduction ends with a conditional
-//! subtraction that depends on intermediate values, not on the scalar's bits directly.)
+//! Native builds use blst's constant-time multiplication (`crate::blst_group`). WebAssembly
+//! builds use the ladder of `ladder.rs`: the scalar `k < r` is replaced by `k + 3r`, which lies in
+//! `[2^256, 2^257)` for every `k` (`3r >= 2^256` and `4r < 2^257`) and names the same
+//! multiple of a point of order `r`. Its top bit is always bit 256, so the ladder starts at
+//! the point itself and runs 256 rounds of "double, add, select in constant time": the
+//! accumulator is never the identity, and every round does the same operations whatever
+//! the bit. (The field arithmetic underneath is arkworks'; its Montgomery reduction ends
+//! with a conditional subtraction that depends on intermediate values, not on the scalar's
+//! bits directly.) Native tests check both against arkworks' variable-time multiplication.
 
-use ark_bls12_381::{g1, g2, Fq, Fq2, Fr};
+use ark_bls12_381::Fr;
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::AdditiveGroup;
-use ark_ff::{BigInteger, PrimeField};
-use subtle::{Choice, ConditionallySelectable};
-use zeroize::Zeroize;
 
-/// Constant-time selection of a value (`b` when `choice` is set, else `a`).
-pub(crate) trait CtSelect: Sized {
-    fn ct_select(a: &Self, b: &Self, choice: Choice) -> Self;
-}
-
-impl CtSelect for Fq {
-    fn ct_select(a: &Self, b: &Self, choice: Choice) -> Self {
-        let mut out = *a;
-        for (o, (x, y)) in out.0 .0.iter_mut().zip(a.0 .0.iter().zip(&b.0 .0)) {
-            *o = u64::conditional_select(x, y, choice);
-        }
-        out
-    }
-}
-
-impl CtSelect for Fq2 {
-    fn ct_select(a: &Self, b: &Self, choice: Choice) -> Self {
-        Fq2::new(
-            Fq::ct_select(&a.c0, &b.c0, choice),
-            Fq::ct_select(&a.c1, &b.c1, choice),
-        )
-    }
-}
+#[cfg(any(test, target_arch = "wasm32"))]
+#[path = "ladder.rs"]
+mod ladder;
 
 /// A curve whose points can be multiplied by a secret scalar.
-pub(crate) trait SecretMul: SWCurveConfig<ScalarField = Fr>
-where
-    Self::BaseField: CtSelect,
-{
+pub(crate) trait SecretMul: SWCurveConfig<ScalarField = Fr> {
     /// `k * point`, in constant time in `k`.
+    fn secret_mul(point: &Affine<Self>, k: &Fr) -> Projective<Self>;
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl<P: crate::blst_group::BlstMul> SecretMul for P {
     fn secret_mul(point: &Affine<Self>, k: &Fr) -> Projective<Self> {
-        let mut bits = k_plus_3r(k);
-        let mut acc = Projective::<Self>::from(*point);
-        for i in (0..256).rev() {
-            acc.double_in_place();
-            let sum = acc + point;
-            let bit = Choice::from(((bits[i / 64] >> (i % 64)) & 1) as u8);
-            acc = Projective::new_unchecked(
-                Self::BaseField::ct_select(&acc.x, &sum.x, bit),
-                Self::BaseField::ct_select(&acc.y, &sum.y, bit),
-                Self::BaseField::ct_select(&acc.z, &sum.z, bit),
-            );
-        }
-        bits.zeroize();
-        acc
+        P::blst_mul(&(*point).into(), &crate::blst_group::ScalarBytes::new(k))
     }
 }
 
-impl SecretMul for g1::Config {}
-impl SecretMul for g2::Config {}
-
-/// The five 64-bit limbs (little-endian) of `k + 3r`, bit 256 always set.
-fn k_plus_3r(k: &Fr) -> [u64; 5] {
-    let mut k_limbs = k.into_bigint().0;
-    let mut three_r = Fr::MODULUS;
-    let carry_2r = three_r.mul2();
-    let mut r = Fr::MODULUS;
-    let carry_3r = three_r.add_with_carry(&r) as u64 + carry_2r as u64;
-    r.0.zeroize();
-    let mut out = [0u64; 5];
-    let mut carry = 0u128;
-    for i in 0..4 {
-        let s = k_limbs[i] as u128 + three_r.0[i] as u128 + carry;
-        out[i] = s as u64;
-        carry = s >> 64;
+#[cfg(target_arch = "wasm32")]
+impl<P: SWCurveConfig<ScalarField = Fr>> SecretMul for P
+where
+    P::BaseField: ladder::CtSelect,
+{
+    fn secret_mul(point: &Affine<Self>, k: &Fr) -> Projective<Self> {
+        ladder::ladder_mul(point, k)
     }
-    out[4] = carry_3r + carry as u64;
-    k_limbs.zeroize();
-    debug_assert_eq!(out[4], 1, "k + 3r lies in [2^256, 2^257)");
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_bls12_381::{G1Affine, G2Affine};
+    use ark_bls12_381::{g1, g2, G1Affine, G2Affine};
     use ark_ec::{AffineRepr, CurveGroup};
     use ark_ff::{One, Zero};
     use ark_std::UniformRand;
@@ -107,6 +60,8 @@ mod tests {
         for k in edge.into_iter().chain((0..8).map(|_| Fr::rand(&mut rng))) {
             assert_eq!(g1::Config::secret_mul(&g1, &k), g1 * k);
             assert_eq!(g2::Config::secret_mul(&g2, &k), g2 * k);
+            assert_eq!(ladder::ladder_mul(&g1, &k), g1 * k);
+            assert_eq!(ladder::ladder_mul(&g2, &k), g2 * k);
         }
     }
 }
