@@ -64,6 +64,18 @@ pub(crate) fn g2(p: &G2Affine) -> blst_p2_affine {
     }
 }
 
+/// Whether an arkworks G1 point on the curve lies in the prime-order subgroup (blst's test;
+/// the point at infinity does).
+pub(crate) fn vartime_g1_in_subgroup(p: &G1Affine) -> bool {
+    p.infinity || g1(p).in_subgroup()
+}
+
+/// Whether an arkworks G2 point on the curve lies in the prime-order subgroup (blst's test;
+/// the point at infinity does).
+pub(crate) fn vartime_g2_in_subgroup(p: &G2Affine) -> bool {
+    p.infinity || g2(p).in_subgroup()
+}
+
 fn refusal(e: BLST_ERROR) -> &'static str {
     match e {
         BLST_ERROR::BLST_POINT_NOT_ON_CURVE => "a point is not on its curve",
