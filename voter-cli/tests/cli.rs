@@ -83,7 +83,8 @@ fn start_board(dir: &Path) -> Board {
     Board { child, url }
 }
 
-/// The example manifest with a small roll and one trustee (threshold 1), written to `dir`.
+/// The example manifest with a small roll (depth 9: two buckets of 2^8 leaves) and one
+/// trustee (threshold 1), written to `dir`.
 fn manifest(dir: &Path, trustee_key: &Path) -> PathBuf {
     let template = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -91,7 +92,7 @@ fn manifest(dir: &Path, trustee_key: &Path) -> PathBuf {
     ))
     .unwrap();
     let mut text = template
-        .replace("roll_depth = 20", "roll_depth = 2")
+        .replace("roll_depth = 20", "roll_depth = 9")
         .replace("threshold = 2", "threshold = 1");
     text.push_str(&ok(&[
         "trustee",
@@ -344,10 +345,21 @@ fn whole_election_through_the_cli() {
     ]);
     assert!(audit.contains("audit passed"), "{audit}");
     assert!(audit.contains("mayor: cy"), "{audit}");
-    run_ok(&[
+    // A registration file whose position lies in the other bucket (as if the board had
+    // given a wrong one): the bucket does not hold the credential, and the CLI says so and
+    // falls back to the whole roll.
+    let mut moved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reg1.json")).unwrap()).unwrap();
+    moved["roll_position"] = 300.into();
+    std::fs::write(dir.join("reg1-moved.json"), moved.to_string()).unwrap();
+    let args = with(&[
         "vote",
         "--credential",
         &p("v1.cred"),
+        "--registration",
+        &p("reg1-moved.json"),
+        "--bucket-bits",
+        "8",
         "--choice",
         "mayor=ada",
         "--choice",
@@ -355,6 +367,10 @@ fn whole_election_through_the_cli() {
         "--receipt-out",
         &p("r1.json"),
     ]);
+    let out = zkvote(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("downloading the whole roll"), "{err}");
     // The receipt checks now, and again after another ballot arrived.
     let check = ok(&["receipt", "check", "--receipt", &p("r1.json")]);
     assert!(check.contains("receipt valid"), "{check}");
@@ -376,6 +392,8 @@ fn whole_election_through_the_cli() {
         &p("v2.cred"),
         "--registration",
         &p("reg2.json"),
+        "--bucket-bits",
+        "8",
         "--choice",
         "mayor=ada",
         "--receipt-out",
