@@ -4,7 +4,7 @@
 //! and none of its ciphertexts was seen before. Verification runs off the async executor,
 //! on the blocking pool, over micro-batches: one group at a time is verified with the batch
 //! verifiers on every core while the next one gathers (for up to
-//! [`BallotBoxConfig::linger`], and at most [`GroupSizer`]'s limit), and verified groups
+//! [`BallotBoxConfig::linger`], and at most `GroupSizer`'s limit), and verified groups
 //! are appended in arrival order, each while the next is verified. A ballot is
 //! acknowledged (its receipt returned) only after its durable commit.
 
@@ -47,7 +47,7 @@ pub enum Rejection {
 #[derive(Clone, Copy, Debug)]
 pub struct BallotBoxConfig {
     /// Most ballots verified in one batch. Under load a group takes at most half of the
-    /// ballots waiting for their receipts (see [`GroupSizer`]).
+    /// ballots waiting for their receipts (see `GroupSizer`).
     pub max_batch: usize,
     /// How long the first ballot of a batch waits for company.
     pub linger: Duration,
@@ -103,7 +103,7 @@ impl Drop for Waiting {
 /// taking every queued ballot instead makes a closed loop of clients fall into one large
 /// group followed by a tiny one, the verifier idle while the large one is appended.
 #[derive(Debug, Default)]
-pub struct GroupSizer {
+pub(crate) struct GroupSizer {
     /// The most ballots recently waiting, decaying by a sixteenth (at least one) per group.
     peak: usize,
 }
@@ -111,7 +111,7 @@ pub struct GroupSizer {
 impl GroupSizer {
     /// The limit for the next group when `waiting` ballots await their receipts: half the
     /// recent peak, at least one and at most `max_batch`.
-    pub fn next_limit(&mut self, waiting: usize, max_batch: usize) -> usize {
+    pub(crate) fn next_limit(&mut self, waiting: usize, max_batch: usize) -> usize {
         self.peak = (self.peak - self.peak.div_ceil(16)).max(waiting);
         (self.peak / 2).clamp(1, max_batch.max(1))
     }
@@ -242,8 +242,7 @@ async fn run(
             }
         };
         // One group is verified at a time (on every core): while it is, arrivals queue up
-        // and the next group takes them all, so groups, and the batches' savings, grow
-        // with the load.
+        // for the next group, up to the sizer's limit.
         let Ok(permit) = verifying.clone().acquire_owned().await else {
             break;
         };

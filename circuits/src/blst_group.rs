@@ -16,9 +16,9 @@
 use crate::blst_backend::{fp, fp2};
 use ark_bls12_381::{g1, g2, Fq, Fq2, Fr};
 use ark_ec::short_weierstrass::{Projective, SWCurveConfig};
-use ark_ff::{BigInt, BigInteger, PrimeField};
+use ark_ff::{BigInt, PrimeField};
 use blst::{blst_fp, blst_fp2, blst_p1, blst_p1_mult, blst_p2, blst_p2_mult, blst_uint64_from_fp};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A scalar as blst reads it: 32 little-endian bytes, zeroized when dropped.
 pub(crate) struct ScalarBytes(Zeroizing<[u8; 32]>);
@@ -27,8 +27,11 @@ impl ScalarBytes {
     /// The canonical encoding of `k`.
     pub(crate) fn new(k: &Fr) -> Self {
         let mut out = Zeroizing::new([0u8; 32]);
-        let bytes = Zeroizing::new(k.into_bigint().to_bytes_le());
-        out.copy_from_slice(&bytes);
+        let mut limbs = k.into_bigint().0;
+        for (bytes, limb) in out.chunks_exact_mut(8).zip(&limbs) {
+            bytes.copy_from_slice(&limb.to_le_bytes());
+        }
+        limbs.zeroize();
         ScalarBytes(out)
     }
 }

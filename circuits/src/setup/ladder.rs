@@ -1,5 +1,13 @@
-//! The constant-time ladder of `secret_mul.rs` in arkworks: WebAssembly builds multiply
-//! secrets with it, native tests check it.
+//! A constant-time ladder in arkworks for multiplying a point by a secret scalar:
+//! WebAssembly builds multiply secrets with it (`secret_mul.rs`), native tests check it.
+//!
+//! The scalar `k < r` is replaced by `k + 3r`, which lies in `[2^256, 2^257)` for every `k`
+//! (`3r >= 2^256` and `4r < 2^257`) and names the same multiple of a point of order `r`.
+//! Its top bit is always bit 256, so the ladder starts at the point itself and runs 256
+//! rounds of "double, add, select in constant time": the accumulator is never the
+//! identity, and every round does the same operations whatever the bit. (The field
+//! arithmetic underneath is arkworks'; its Montgomery reduction ends with a conditional
+//! subtraction that depends on intermediate values, not on the scalar's bits directly.)
 
 use ark_bls12_381::{Fq, Fq2, Fr};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
@@ -32,8 +40,8 @@ impl CtSelect for Fq2 {
     }
 }
 
-/// `k * point` by the constant-time ladder of `secret_mul.rs`'s documentation.
-pub(super) fn ladder_mul<P: SWCurveConfig<ScalarField = Fr>>(
+/// `k * point` by the ladder of the module's documentation.
+pub(crate) fn ladder_mul<P: SWCurveConfig<ScalarField = Fr>>(
     point: &Affine<P>,
     k: &Fr,
 ) -> Projective<P>

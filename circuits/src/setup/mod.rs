@@ -12,6 +12,8 @@
 //! proving key. The encodings, hash inputs and checks are those of `docs/protocol.md`
 //! section 9.8.
 
+#[cfg(any(test, target_arch = "wasm32"))]
+mod ladder;
 mod memo;
 mod phase1;
 mod phase2;

@@ -92,8 +92,8 @@ pub(crate) fn decode_single<P: SubgroupCheck>(
 }
 
 /// The prime-order subgroup test of decoded points (on the curve): blst's on native
-/// targets (about twice as fast as arkworks' in G1), arkworks' on WebAssembly. Variable
-/// time; public data only.
+/// targets (faster than arkworks', `docs/benchmarks.md`), arkworks' on WebAssembly.
+/// Variable time; public data only.
 pub(crate) trait SubgroupCheck: SWCurveConfig {
     /// Whether `p`, a point on the curve, lies in the prime-order subgroup.
     fn vartime_in_subgroup(p: &Affine<Self>) -> bool;

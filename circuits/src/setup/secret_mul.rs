@@ -1,22 +1,15 @@
 //! Multiplication of a public point by a secret scalar (a contributor's toxic waste and its
 //! powers) with no branch and no memory access that depends on the scalar's bits.
 //!
-//! Native builds use blst's constant-time multiplication (`crate::blst_group`). WebAssembly
-//! builds use the ladder of `ladder.rs`: the scalar `k < r` is replaced by `k + 3r`, which lies in
-//! `[2^256, 2^257)` for every `k` (`3r >= 2^256` and `4r < 2^257`) and names the same
-//! multiple of a point of order `r`. Its top bit is always bit 256, so the ladder starts at
-//! the point itself and runs 256 rounds of "double, add, select in constant time": the
-//! accumulator is never the identity, and every round does the same operations whatever
-//! the bit. (The field arithmetic underneath is arkworks'; its Montgomery reduction ends
-//! with a conditional subtraction that depends on intermediate values, not on the scalar's
-//! bits directly.) Native tests check both against arkworks' variable-time multiplication.
+//! Native builds use blst's constant-time multiplication (`crate::blst_group`); WebAssembly
+//! builds use arkworks and the constant-time ladder of `ladder.rs`. Native tests check both
+//! against arkworks' variable-time multiplication.
 
 use ark_bls12_381::Fr;
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 
 #[cfg(any(test, target_arch = "wasm32"))]
-#[path = "ladder.rs"]
-mod ladder;
+use super::ladder;
 
 /// A curve whose points can be multiplied by a secret scalar.
 pub(crate) trait SecretMul: SWCurveConfig<ScalarField = Fr> {
