@@ -3,11 +3,13 @@
 //
 //   the booth's security headers, and its footer's hash equal to `zkvote booth hash`; a
 //   mistyped code is refused and changes nothing; a voter registers with a code in the
-//   browser and downloads the credential (the CLI's format); a corrupt credential file is
+//   browser and downloads the credential and the checked registration (the CLI's formats);
+//   a corrupt credential file is
 //   refused; voting before the election opens is refused; the roll is frozen and voting
 //   opens; a reload in the middle of a proof loses nothing; the voter builds a ballot,
-//   audits it (Benaloh), builds a fresh one, casts it and checks the receipt; a second
-//   ballot, made with the keyboard only, is refused (one ballot per voter); the demo's
+//   audits it (Benaloh), builds a fresh one, casts it and checks the receipt, having
+//   fetched only its bucket of the roll; a second ballot, made with the keyboard only and
+//   over the whole roll, is refused (one ballot per voter); the demo's
 //   other voters vote with the CLI; the commission closes, the trustees decrypt, the record
 //   verifies; the results page shows the published counts, which include the browser's
 //   ballot; the in-browser verifier passes on the real record and names check 8 on a
@@ -166,6 +168,10 @@ try {
   const credential = JSON.parse(credentialText);
   assert.equal(credential.format, "zkvote-credential");
   assert.match(credential.secret, /^[0-9a-f]{64}$/);
+  const registration = JSON.parse(await saveDownload("Download my registration file", "registration.json"));
+  assert.equal(registration.election_id, eid);
+  assert.ok(Number.isInteger(registration.roll_position) && registration.roll_position < 4);
+  assert.equal(registration.receipt.index, Number((await page.textContent("text=You are registered")).match(/entry (\d+)/)[1]));
 
   step("a corrupt credential file is refused and changes nothing");
   const corruptPath = join(artifacts, "credential-corrupt.json");
@@ -230,10 +236,19 @@ try {
   assert.equal(receipt.tracker, castTracker);
   assert.equal(receipt.election_id, eid);
 
-  step("a second ballot from the same voter is refused (the election's policy)");
-  // This time with the keyboard only: Tab to each contest's first option, Space, Enter.
+  // Only the voter's bucket of the roll was fetched (at depth 2 the bucket is 2^2 leaves).
+  const rollGets = () => sent.filter((r) => r.method === "GET" && /\/roll(\/|$)/.test(new URL(r.url).pathname))
+    .map((r) => { const u = new URL(r.url); return u.pathname.replace(/^.*\/roll/, "roll") + u.search; });
+  assert.ok(rollGets().length >= 1, "the roll was fetched");
+  assert.deepEqual([...new Set(rollGets())], ["roll/buckets/0?bits=2"]);
+
+  step("a second ballot from the same voter, over the whole roll, is refused (the election's policy)");
+  // This time with the keyboard only: Tab to the whole-roll choice and to each contest's
+  // first option, Space, Enter.
   await page.goto(`${booth}/vote`);
   await page.waitForSelector("#build");
+  await tabTo("#whole-roll");
+  await page.keyboard.press("Space");
   await tabTo("#c0o0");
   await page.keyboard.press("Space");
   await tabTo("#c1o0");
@@ -247,6 +262,7 @@ try {
   await page.waitForSelector(".error");
   assert.match(await page.textContent(".error"), /already in the log/);
   await shot("6-second-ballot-refused");
+  assert.deepEqual([...new Set(rollGets())], ["roll/buckets/0?bits=2", "roll"]);
 
   step("close, tally and verify");
   go();

@@ -12,18 +12,20 @@
 #![deny(missing_docs)]
 
 use rand_core::OsRng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 use zkvote_circuits::complete::{CompleteBallot, PendingBallot};
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::fr_to_bytes;
 use zkvote_circuits::groth16::ProvingKey;
+use zkvote_circuits::merkle::bucket::BucketId;
 use zkvote_circuits::split_prover::{
     g2_from_bytes, g2_to_bytes, vartime_b_g2_sum, G1Part, Witness,
 };
 use zkvote_core::{BallotSecrets, Choices, Manifest};
-use zkvote_protocol::api::{CheckpointView, ConsistencyView, ElectionStatus};
+use zkvote_protocol::api::{CheckpointView, ConsistencyView, ElectionStatus, Registered};
+use zkvote_protocol::voter::roll::{self, RegistrationFile, DEFAULT_BUCKET_BITS};
 use zkvote_protocol::voter::{self as steps, ReceiptFile, RollAnswer, VoterError, VotingSession};
 
 #[cfg(target_arch = "wasm32")]
@@ -33,8 +35,8 @@ mod wasm;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BoothError {
     /// Stable code: `credential`, `not-open`, `proving-key`, `roll`, `board-answer`,
-    /// `not-registered`, `choices`, `build`, `audit-failed`, `receipt`, `no-ballot`,
-    /// `input`.
+    /// `not-registered`, `registration`, `choices`, `build`, `audit-failed`, `receipt`,
+    /// `no-ballot`, `input`.
     pub code: &'static str,
     /// What exactly went wrong (English; shown under the translated message).
     pub message: String,
@@ -83,6 +85,14 @@ fn election_answers(
     manifest: &str,
     status: &str,
 ) -> Result<(Manifest, ElectionStatus), BoothError> {
+    Ok((
+        election_manifest(election_id, manifest)?,
+        parse("status", status)?,
+    ))
+}
+
+/// The board's manifest (JSON) for the election `election_id` (hex), which it must be.
+fn election_manifest(election_id: &str, manifest: &str) -> Result<Manifest, BoothError> {
     let manifest: Manifest = parse("manifest", manifest)?;
     if hex::encode(manifest.election_id) != election_id {
         return Err(BoothError::new(
@@ -90,7 +100,7 @@ fn election_answers(
             "the board answered with another election's manifest",
         ));
     }
-    Ok((manifest, parse("status", status)?))
+    Ok(manifest)
 }
 
 fn credential(text: &str) -> Result<Credential, BoothError> {
@@ -111,6 +121,62 @@ pub fn credential_commitment(text: &str) -> Result<String, BoothError> {
 pub fn registration_body(code: &str, credential_text: &str) -> Result<String, BoothError> {
     let body = steps::registration(code, &credential(credential_text)?);
     Ok(serde_json::to_string(&body).expect("a registration serializes"))
+}
+
+/// Checks the board's answer (`registered`, JSON) to the registration of the credential
+/// in the election `election_id`: the receipt is signed by the manifest's board key, its
+/// inclusion proof holds and its entry is exactly this registration. Returns the
+/// registration file's text (the format `zkvote voter register` writes), which keeps the
+/// roll position for [`roll_bucket`].
+pub fn registration_file(
+    board_url: &str,
+    election_id: &str,
+    manifest: &str,
+    credential_text: &str,
+    registered: &str,
+) -> Result<String, BoothError> {
+    let manifest = election_manifest(election_id, manifest)?;
+    let commitment = credential(credential_text)?.commitment();
+    let registered: Registered = parse("registration answer", registered)?;
+    roll::check_registration(&manifest, &commitment, &registered)?;
+    Ok(RegistrationFile::new(board_url, &manifest, &commitment, registered).to_text())
+}
+
+/// One bucket of the frozen roll, as the page asks the board for it:
+/// `GET /v1/elections/{id}/roll/buckets/{index}?bits={bits}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketRequest {
+    /// The bucket's index.
+    pub index: u64,
+    /// Leaves per bucket, as a power of two.
+    pub bits: u8,
+}
+
+/// The bucket of the frozen roll (`2^12` leaves, the CLI's default, clamped to the roll)
+/// that holds the saved registration (its file's text) of this credential in the
+/// election `election_id`. The board learns the bucket; the whole roll hides the voter
+/// among every registered voter (`docs/protocol.md` section 9.4.1).
+pub fn roll_bucket(
+    election_id: &str,
+    manifest: &str,
+    credential_text: &str,
+    registration: &str,
+) -> Result<BucketRequest, BoothError> {
+    let manifest = election_manifest(election_id, manifest)?;
+    let commitment = credential(credential_text)?.commitment();
+    let file = RegistrationFile::parse(registration)
+        .map_err(|e| BoothError::new("registration", e.to_string()))?;
+    let id = file.bucket(
+        &manifest.election_id,
+        &commitment,
+        manifest.roll_depth,
+        DEFAULT_BUCKET_BITS,
+    )?;
+    Ok(BucketRequest {
+        index: id.index(),
+        bits: id.bits(),
+    })
 }
 
 /// The hash a version-2 election pins for its proving key, of the bytes a board served
@@ -157,21 +223,38 @@ struct Proving {
 impl Booth {
     /// Opens the election `election_id` (hex) from the board's answers (manifest and
     /// status as JSON, the roll and the proving key as bytes), checked against each other by
-    /// [`VotingSession::new`]: the proving key must hash to the election's pin.
+    /// [`VotingSession::new`]: the proving key must hash to the election's pin, and the
+    /// roll (the whole roll, or the answer for `bucket`) to the frozen root.
     pub fn open(
         election_id: &str,
         manifest: &str,
         status: &str,
         roll: &[u8],
+        bucket: Option<BucketRequest>,
         proving_key: &[u8],
     ) -> Result<Booth, BoothError> {
         let (manifest, status) = election_answers(election_id, manifest, status)?;
-        let session = VotingSession::new(manifest, &status, RollAnswer::Whole(roll), proving_key)?;
+        let answer = match bucket {
+            None => RollAnswer::Whole(roll),
+            Some(b) => RollAnswer::Bucket(
+                BucketId::new(manifest.roll_depth, b.bits, b.index)
+                    .map_err(|e| BoothError::new("input", e))?,
+                roll,
+            ),
+        };
+        let session = VotingSession::new(manifest, &status, answer, proving_key)?;
         Ok(Booth {
             session,
             pending: None,
             proving: None,
         })
+    }
+
+    /// Whether the roll the booth was opened with (the whole roll, or a bucket of it) holds
+    /// the credential: if a bucket does not, the board gave a wrong roll position, and the
+    /// page opens the booth again with the whole roll.
+    pub fn holds(&self, credential_text: &str) -> Result<bool, BoothError> {
+        Ok(self.session.path_for(&credential(credential_text)?).is_ok())
     }
 
     fn manifest(&self) -> &Manifest {

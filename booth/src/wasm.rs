@@ -31,6 +31,34 @@ pub fn registration_body(code: &str, credential: &str) -> Result<String, JsError
     crate::registration_body(code, credential).map_err(thrown)
 }
 
+/// The registration file's text for a checked registration answer (see
+/// [`crate::registration_file`]).
+#[wasm_bindgen(js_name = registrationFile)]
+pub fn registration_file(
+    board_url: &str,
+    election_id: &str,
+    manifest: &str,
+    credential: &str,
+    registered: &str,
+) -> Result<String, JsError> {
+    crate::registration_file(board_url, election_id, manifest, credential, registered)
+        .map_err(thrown)
+}
+
+/// The bucket of the roll holding a saved registration, as `{"index", "bits"}` JSON (see
+/// [`crate::roll_bucket`]).
+#[wasm_bindgen(js_name = rollBucket)]
+pub fn roll_bucket(
+    election_id: &str,
+    manifest: &str,
+    credential: &str,
+    registration: &str,
+) -> Result<String, JsError> {
+    crate::roll_bucket(election_id, manifest, credential, registration)
+        .map(|b| json(&b))
+        .map_err(thrown)
+}
+
 /// The pinned hash of a served proving key (hex).
 #[wasm_bindgen(js_name = provingKeyHash)]
 pub fn proving_key_hash(bytes: &[u8]) -> String {
@@ -75,18 +103,29 @@ pub struct Booth(crate::Booth);
 
 #[wasm_bindgen]
 impl Booth {
-    /// Opens an election from the board's answers.
+    /// Opens an election from the board's answers; `bucket` is the `{"index", "bits"}`
+    /// JSON of [`roll_bucket`] when `roll` is that bucket's answer, none for the whole roll.
     #[wasm_bindgen(constructor)]
     pub fn open(
         election_id: &str,
         manifest: &str,
         status: &str,
         roll: &[u8],
+        bucket: Option<String>,
         proving_key: &[u8],
     ) -> Result<Booth, JsError> {
-        crate::Booth::open(election_id, manifest, status, roll, proving_key)
+        let bucket = bucket
+            .map(|b| crate::parse("bucket", &b))
+            .transpose()
+            .map_err(thrown)?;
+        crate::Booth::open(election_id, manifest, status, roll, bucket, proving_key)
             .map(Booth)
             .map_err(thrown)
+    }
+
+    /// Whether the opened roll holds the credential (see [`crate::Booth::holds`]).
+    pub fn holds(&self, credential: &str) -> Result<bool, JsError> {
+        self.0.holds(credential).map_err(thrown)
     }
 
     /// Builds a ballot; returns `{"tracker", "body"}` as JSON.

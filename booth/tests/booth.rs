@@ -1,17 +1,24 @@
 //! The booth's steps natively (the same code the worker runs as WebAssembly): a ballot is
-//! built and audited for a registered credential; every refusal carries the stable code
-//! the page translates, and a refused step keeps nothing.
+//! built and audited for a registered credential, from the whole roll or the voter's
+//! bucket of it; every refusal carries the stable code the page translates, and a refused
+//! step keeps nothing.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, SeedableRng};
-use zkvote_booth::{credential_commitment, new_credential, registration_body, Booth};
+use zkvote_booth::{
+    credential_commitment, new_credential, registration_body, registration_file, roll_bucket,
+    Booth, BucketRequest,
+};
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::fr_to_bytes;
 use zkvote_circuits::groth16::{key_to_bytes, setup, ProvingKey};
 use zkvote_circuits::merkle::VoterRoll;
+use zkvote_core::log::{inclusion_proof, origin_for, Checkpoint, MemoryTree, Receipt};
+use zkvote_core::log::{leaf_hash, BOARD_KEY_NAME};
 use zkvote_core::sample::sample_manifest_toml;
 use zkvote_core::SecretKey;
-use zkvote_protocol::api::ElectionStatus;
+use zkvote_protocol::api::{ElectionStatus, Registered};
+use zkvote_protocol::Entry;
 use zkvote_protocol::Phase;
 use zkvote_tally::TrusteeKeys;
 use zkvote_testkit::TestManifest;
@@ -72,12 +79,20 @@ fn keys(seed: u64) -> ProvingKey {
 }
 
 fn open(e: &Election) -> Result<Booth, zkvote_booth::BoothError> {
+    open_with(e, None)
+}
+
+fn open_with(
+    e: &Election,
+    bucket: Option<BucketRequest>,
+) -> Result<Booth, zkvote_booth::BoothError> {
     let status = serde_json::to_string(&e.status).unwrap();
     Booth::open(
         &hex::encode(EID),
         &e.manifest,
         &status,
         &e.roll,
+        bucket,
         &e.proving_key,
     )
 }
@@ -144,6 +159,7 @@ fn what_the_board_serves_is_checked_against_the_election() {
         &e.manifest,
         &status,
         &e.roll,
+        None,
         &e.proving_key,
     );
     assert_eq!(code_of(another), "board-answer");
@@ -153,6 +169,7 @@ fn what_the_board_serves_is_checked_against_the_election() {
             "{",
             &status,
             &e.roll,
+            None,
             &e.proving_key
         )),
         "input"
@@ -230,5 +247,132 @@ fn a_ballot_proved_on_two_workers_is_checked_and_audits_like_any_other() {
     assert_eq!(
         code_of(booth.start(&new_credential(), CHOICES)),
         "not-registered"
+    );
+}
+
+/// The board's answer to the registration of `voter` (the election's second): a receipt
+/// signed by the manifest's board key (seed `[1; 32]`) over a log holding one entry
+/// before it, and the roll position `position`.
+fn registered(voter: &str, position: u64) -> String {
+    let commitment = Credential::from_file_text(voter).unwrap().commitment();
+    let tree =
+        MemoryTree::from_leaf_hashes([leaf_hash(b"genesis"), Entry::registration_leaf(commitment)]);
+    let checkpoint = Checkpoint {
+        origin: origin_for(&EID),
+        size: 2,
+        root: tree.root(),
+    };
+    let receipt = Receipt {
+        index: 1,
+        leaf_hash: Entry::registration_leaf(commitment),
+        checkpoint: checkpoint.sign(
+            BOARD_KEY_NAME,
+            &ed25519_dalek::SigningKey::from_bytes(&[1; 32]),
+        ),
+        inclusion_proof: inclusion_proof(&tree, 1, 2).unwrap(),
+    };
+    serde_json::to_string(&Registered {
+        receipt,
+        roll_position: position,
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_registered_voter_fetches_its_bucket_of_the_roll() {
+    let e = election_with(&keys(1));
+    let eid = hex::encode(EID);
+    let file = registration_file(
+        "http://b",
+        &eid,
+        &e.manifest,
+        &e.voter,
+        &registered(&e.voter, 1),
+    )
+    .unwrap();
+    // The file is the CLI's: `zkvote voter vote --registration` reads it.
+    let parsed = zkvote_protocol::voter::roll::RegistrationFile::parse(&file).unwrap();
+    assert_eq!((parsed.roll_position, parsed.receipt.index), (1, 1));
+
+    // A roll of depth 2 is one bucket: bits clamp to the depth.
+    let bucket = roll_bucket(&eid, &e.manifest, &e.voter, &file).unwrap();
+    assert_eq!(bucket, BucketRequest { index: 0, bits: 2 });
+    // At depth 2 the bucket's answer (no sibling above it) is the registered leaves.
+    let mut booth = open_with(&e, Some(bucket)).unwrap();
+    assert!(booth.holds(&e.voter).unwrap());
+    assert!(!booth.holds(&new_credential()).unwrap());
+    booth.build(&e.voter, CHOICES).unwrap();
+
+    // A bucket that does not exist, or an answer that does not fold to the frozen root.
+    let past = BucketRequest { index: 1, bits: 2 };
+    assert_eq!(code_of(open_with(&e, Some(past))), "input");
+    let mut tampered = election_with(&keys(1));
+    tampered.roll[40] ^= 1;
+    assert_eq!(code_of(open_with(&tampered, Some(bucket))), "roll");
+}
+
+#[test]
+fn a_registration_answer_or_file_that_does_not_fit_is_refused() {
+    let e = election_with(&keys(1));
+    let eid = hex::encode(EID);
+    let answer = registered(&e.voter, 1);
+    // The receipt is for this voter's registration entry, not another's.
+    let stranger = new_credential();
+    assert_eq!(
+        code_of(registration_file(
+            "b",
+            &eid,
+            &e.manifest,
+            &stranger,
+            &answer
+        )),
+        "receipt"
+    );
+    // A position past the roll, a forged signature, another election, a malformed answer.
+    let past = registered(&e.voter, 4);
+    assert_eq!(
+        code_of(registration_file("b", &eid, &e.manifest, &e.voter, &past)),
+        "board-answer"
+    );
+    let mut value: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let cp = value["receipt"]["checkpoint"].as_str().unwrap().to_string();
+    let sig_at = cp.rfind(' ').unwrap() + 1;
+    let mut sig = cp.into_bytes();
+    sig[sig_at + 10] = if sig[sig_at + 10] == b'A' { b'B' } else { b'A' };
+    value["receipt"]["checkpoint"] = String::from_utf8(sig).unwrap().into();
+    assert_eq!(
+        code_of(registration_file(
+            "b",
+            &eid,
+            &e.manifest,
+            &e.voter,
+            &value.to_string()
+        )),
+        "receipt"
+    );
+    assert_eq!(
+        code_of(registration_file(
+            "b",
+            &hex::encode([7u8; 32]),
+            &e.manifest,
+            &e.voter,
+            &answer
+        )),
+        "board-answer"
+    );
+    assert_eq!(
+        code_of(registration_file("b", &eid, &e.manifest, &e.voter, "{}")),
+        "input"
+    );
+
+    // A registration file for another credential, or not a registration file at all.
+    let file = registration_file("b", &eid, &e.manifest, &e.voter, &answer).unwrap();
+    assert_eq!(
+        code_of(roll_bucket(&eid, &e.manifest, &stranger, &file)),
+        "registration"
+    );
+    assert_eq!(
+        code_of(roll_bucket(&eid, &e.manifest, &e.voter, "{}")),
+        "registration"
     );
 }

@@ -1,6 +1,6 @@
 // The booth's pages: one document, views chosen by the address's fragment
 // (#/<election id>[/register|/vote|/receipt|/results]). The page talks to the board and
-// keeps the voter's credential and receipts in IndexedDB; every cryptographic step runs in
+// keeps the voter's credential, registration and receipts in IndexedDB; every cryptographic step runs in
 // the worker (worker.js, over the WebAssembly module). Nothing secret is ever sent: the
 // only bodies posted are a registration (code and public commitment) and a ballot.
 "use strict";
@@ -152,10 +152,12 @@ let dbPromise = null;
 function database() {
   dbPromise = dbPromise || new Promise((resolve, reject) => {
     if (!("indexedDB" in self)) return reject(new Failure("err.no-storage"));
-    const req = indexedDB.open("zkvote-booth", 1);
+    const req = indexedDB.open("zkvote-booth", 2);
     req.onupgradeneeded = () => {
-      req.result.createObjectStore("credentials");
-      req.result.createObjectStore("receipts");
+      // Version 2 added the registrations (a booth of version 1 kept the other two).
+      for (const name of ["credentials", "registrations", "receipts"]) {
+        if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
+      }
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(new Failure("err.no-storage", String(req.error)));
@@ -175,14 +177,18 @@ async function stored(store, key, value) {
 
 const loadCredential = (eid) => stored("credentials", eid);
 const saveCredential = (eid, text) => stored("credentials", eid, text);
+const loadRegistration = (eid) => stored("registrations", eid);
+const saveRegistration = (eid, text) => stored("registrations", eid, text);
 const loadReceipt = (eid) => stored("receipts", eid);
 const saveReceipt = (eid, text) => stored("receipts", eid, text);
 
+/** Forgets the election's credential and the registration saved with it. */
 async function forgetCredential(eid) {
   const db = await database();
   await new Promise((resolve) => {
-    const tx = db.transaction("credentials", "readwrite");
+    const tx = db.transaction(["credentials", "registrations"], "readwrite");
     tx.objectStore("credentials").delete(eid);
+    tx.objectStore("registrations").delete(eid);
     tx.oncomplete = resolve;
     tx.onerror = resolve;
   });
@@ -223,22 +229,42 @@ async function provingKey(eid, pin) {
   return bytes;
 }
 
-const opened = new Set();
+const opened = new Map(); // eid -> the roll the worker holds: "bucket" or "whole"
 
-/** Opens the election in the worker: status, roll and proving key, checked there. */
-async function openBooth(eid, status) {
-  if (opened.has(eid)) return;
+/**
+ * Opens the election in the worker: status, roll and proving key, checked there. The roll
+ * is the bucket holding the saved registration (the board learns the bucket), or the whole
+ * roll when the voter asks for it or no registration is saved (docs/protocol.md 9.4.1). A
+ * bucket without the credential (a wrong position from the board) is replaced by the whole
+ * roll and `notice` says so.
+ */
+async function openBooth(eid, status, credential, roll, notice) {
+  const want = roll.registration && !roll.whole() ? "bucket" : "whole";
+  if (opened.get(eid) === want || opened.get(eid) === "whole") return;
   const { manifestText } = await election(eid);
-  const roll = await board(`${electionPath(eid)}/roll`, { bytes: true });
   const pk = await provingKey(eid, status.proving_key_hash);
   const statusText = JSON.stringify(status);
-  if (helper) {
+  if (helper && !opened.has(eid)) {
     await helper.ready;
     const copy = pk.slice(0);
     await helper.run("helperOpen", { eid, manifest: manifestText, status: statusText, pk: copy }, [copy]);
   }
-  await call("open", { eid, manifest: manifestText, status: statusText, roll, pk }, [roll, pk]);
-  opened.add(eid);
+  const open = async (bytes, bucket) => {
+    const copy = pk.slice(0);
+    await call("open", { eid, manifest: manifestText, status: statusText, roll: bytes, bucket, pk: copy }, [bytes, copy]);
+  };
+  if (want === "bucket") {
+    const bucket = await call("rollBucket", { eid, manifest: manifestText, credential, registration: roll.registration });
+    await open(await board(`${electionPath(eid)}/roll/buckets/${bucket.index}?bits=${bucket.bits}`, { bytes: true }),
+      JSON.stringify(bucket));
+    if (await call("holds", { eid, credential })) {
+      opened.set(eid, "bucket");
+      return;
+    }
+    notice.replaceChildren(h("p", { class: "error", role: "alert", text: t("vote.bucket_missing") }));
+  }
+  await open(await board(`${electionPath(eid)}/roll`, { bytes: true }), null);
+  opened.set(eid, "whole");
 }
 
 // ---------------------------------------------------------------- views
@@ -309,6 +335,7 @@ async function register(eid, manifest, code, button, out) {
   button.disabled = true;
   out.replaceChildren(statusLine("register.working"));
   try {
+    const { manifestText } = await election(eid);
     const credential = await call("newCredential");
     // Kept before it is registered, so a reload never loses a registered credential.
     await saveCredential(eid, credential);
@@ -320,8 +347,13 @@ async function register(eid, manifest, code, button, out) {
       if (e instanceof Failure && e.key.startsWith("api.")) await forgetCredential(eid);
       throw e;
     }
+    // The receipt is checked and the roll position kept: the vote fetches only its bucket.
+    const registration = await call("registrationFile",
+      { board: BOARD, eid, manifest: manifestText, credential, registered: JSON.stringify(registered) });
+    await saveRegistration(eid, registration);
     out.replaceChildren(statusLine("register.done", { index: registered.receipt.index }),
-      download("credential.json", credential, t("register.download")));
+      download("credential.json", credential, t("register.download")),
+      " ", download("registration.json", registration, t("register.download_registration")));
   } catch (e) {
     out.replaceChildren(errorBox(e));
     button.disabled = false;
@@ -334,6 +366,8 @@ function credentialImporter(eid, out) {
     try {
       const text = await fileText(input);
       await call("credentialCommitment", { text });
+      // A registration saved before was for the credential this one replaces.
+      await forgetCredential(eid);
       await saveCredential(eid, text);
       out.replaceChildren(statusLine("register.imported"));
     } catch (e) {
@@ -382,8 +416,16 @@ async function voteView(eid) {
   }
   const status = await board(electionPath(eid));
   if (status.phase !== "open") throw new Failure("err.not-open", t(`phase.${status.phase}`));
-  const form = choiceForm(manifest, (choices) => buildBallot(eid, status, credential, choices, form, out));
-  render(heading, h("p", { text: t(`election.revote.${manifest.revote_policy}`) }), form, out);
+  const registration = await loadRegistration(eid);
+  const whole = h("input", { type: "checkbox", id: "whole-roll" });
+  const notice = h("div", { id: "roll-notice" });
+  const roll = { registration, whole: () => whole.checked };
+  const rollChoice = registration
+    ? h("div", {}, h("div", { class: "option" }, whole, h("label", { for: "whole-roll", text: t("vote.whole_roll") })),
+      h("p", { class: "hint", text: t("vote.roll_bucket_help") }))
+    : h("p", { class: "hint", text: t("vote.roll_whole_only") });
+  const form = choiceForm(manifest, (choices) => buildBallot(eid, status, credential, choices, form, out, { roll, notice }));
+  render(heading, h("p", { text: t(`election.revote.${manifest.revote_policy}`) }), rollChoice, notice, form, out);
 }
 
 async function withProgress(out, key, work) {
@@ -401,18 +443,18 @@ async function withProgress(out, key, work) {
   }
 }
 
-async function buildBallot(eid, status, credential, choices, form, out) {
+async function buildBallot(eid, status, credential, choices, form, out, { roll, notice }) {
   const button = form.querySelector("#build");
   button.disabled = true;
   try {
     const opening = performance.now();
-    await withProgress(out, "vote.loading_key", () => openBooth(eid, status));
+    await withProgress(out, "vote.loading_key", () => openBooth(eid, status, credential, roll, notice));
     // How long opening took (read by the booth's benchmark; near zero once open).
     document.documentElement.dataset.openMs = (performance.now() - opening).toFixed(0);
     const started = performance.now();
     const built = await withProgress(out, "vote.proving", () => prove(eid, credential, JSON.stringify(choices)));
     const ms = (performance.now() - started).toFixed(0);
-    const again = () => buildBallot(eid, status, credential, choices, form, out);
+    const again = () => buildBallot(eid, status, credential, choices, form, out, { roll, notice });
     out.replaceChildren(
       h("p", { text: t("vote.built") }),
       h("p", {}, `${t("vote.tracker")}: `, h("code", { id: "tracker", "data-ms": ms, text: built.tracker })),

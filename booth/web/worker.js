@@ -35,14 +35,21 @@ const OPS = {
   newCredential: () => wasm_bindgen.newCredential(),
   credentialCommitment: ({ text }) => wasm_bindgen.credentialCommitment(text),
   registrationBody: ({ code, credential }) => wasm_bindgen.registrationBody(code, credential),
+  registrationFile: ({ board, eid, manifest, credential, registered }) =>
+    wasm_bindgen.registrationFile(board, eid, manifest, credential, registered),
+  rollBucket: ({ eid, manifest, credential, registration }) =>
+    JSON.parse(wasm_bindgen.rollBucket(eid, manifest, credential, registration)),
   provingKeyHash: ({ bytes }) => wasm_bindgen.provingKeyHash(new Uint8Array(bytes)),
-  open: ({ eid, manifest, status, roll, pk }) => {
+  // `bucket` is rollBucket's JSON when `roll` is that bucket's answer, null for the whole roll.
+  open: ({ eid, manifest, status, roll, bucket, pk }) => {
     const previous = booths.get(eid);
-    const b = new wasm_bindgen.Booth(eid, manifest, status, new Uint8Array(roll), new Uint8Array(pk));
+    const b = new wasm_bindgen.Booth(eid, manifest, status, new Uint8Array(roll), bucket ?? undefined,
+      new Uint8Array(pk));
     if (previous) previous.free();
     booths.set(eid, b);
     return true;
   },
+  holds: ({ eid, credential }) => booth(eid).holds(credential),
   build: ({ eid, credential, choices }) => JSON.parse(booth(eid).build(credential, choices)),
   // A proof on two workers: start (this worker) -> bG2Sum (the helper) and proveG1 (this
   // worker) at the same time -> finish (this worker).
