@@ -9,6 +9,7 @@
 
 pub mod ballot;
 pub mod codec;
+pub mod cosignature;
 pub mod elgamal;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod keyfile;

@@ -74,6 +74,11 @@ enum Command {
     #[cfg(feature = "server")]
     #[command(subcommand)]
     Board(zkvote_board::server::BoardCommand),
+    /// A witness: cosigns each new checkpoint of the elections of the boards it trusts
+    /// once it has checked that it extends the last one it cosigned.
+    #[cfg(feature = "server")]
+    #[command(subcommand)]
+    Witness(zkvote_witness::server::WitnessCommand),
     /// The web booth embedded in this binary.
     #[cfg(feature = "booth")]
     #[command(subcommand)]
@@ -486,6 +491,10 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         }
         #[cfg(feature = "server")]
         Command::Board(c) => zkvote_board::server::run(c, "zkvote board")
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?,
+        #[cfg(feature = "server")]
+        Command::Witness(c) => zkvote_witness::server::run(c, "zkvote witness")
             .await
             .map_err(|e| CliError::msg(e.to_string()))?,
         Command::Commission(c) => commission_command(c).await?,
