@@ -137,6 +137,7 @@ const CATALOGUE = {
     "api.duplicate-entry": "This registration is already in the log.",
     "api.invalid-ballot": "The board refused the ballot as invalid.",
     "api.rate-limited": "Too many requests; wait a moment and try again.",
+    "api.witnesses-unavailable": "Recorded, but the election's witnesses have not cosigned it yet, so there is no receipt yet. Do not vote again; your receipt is served once they answer.",
     "api.body-too-large": "The request is too large.",
     "api.other": "The board refused the request ({code})."
   },
@@ -273,6 +274,7 @@ const CATALOGUE = {
     "api.duplicate-entry": "이 등록은 이미 기록에 있습니다.",
     "api.invalid-ballot": "게시판이 투표지를 무효로 거부했습니다.",
     "api.rate-limited": "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
+    "api.witnesses-unavailable": "기록되었지만 선거의 증인들이 아직 공동 서명하지 않아 영수증이 없습니다. 다시 투표하지 마세요. 증인들이 응답하면 영수증이 제공됩니다.",
     "api.body-too-large": "요청이 너무 큽니다.",
     "api.other": "게시판이 요청을 거부했습니다({code})."
   }

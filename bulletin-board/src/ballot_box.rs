@@ -41,6 +41,10 @@ pub enum Rejection {
     /// The board could not store the ballot.
     #[error("board error: {0}")]
     Board(String),
+    /// The ballot is recorded, but fewer witnesses than the election's threshold cosigned
+    /// the checkpoint: its receipt is served (by its tracker) once they answer.
+    #[error("the ballot is recorded, but its receipt waits for the election's witnesses: {0}")]
+    WitnessesUnavailable(String),
 }
 
 /// Micro-batching parameters.
@@ -382,6 +386,7 @@ fn rejection_of(r: Result<Receipt, LogServiceError>) -> Result<Receipt, Rejectio
             Err(Rejection::ReplayedCiphertext)
         }
         Err(LogServiceError::Store(StoreError::WrongPhase(_))) => Err(Rejection::NotOpen),
+        Err(LogServiceError::Witnesses(why)) => Err(Rejection::WitnessesUnavailable(why)),
         Err(e) => Err(Rejection::Board(e.to_string())),
     }
 }

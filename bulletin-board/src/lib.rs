@@ -10,6 +10,7 @@ pub mod api;
 pub mod ballot_box;
 #[cfg(feature = "booth")]
 pub mod booth;
+mod cosigner;
 pub mod log;
 pub mod rate_limit;
 pub mod server;

@@ -1,16 +1,21 @@
 //! The log service: keeps each election's RFC 9162 tree in memory (synced from the
 //! store, so several board processes can share one database), signs checkpoints, and
 //! issues receipts. It never signs two checkpoints that are inconsistent with each other:
-//! before signing, the new tree is checked to extend the latest stored checkpoint.
+//! before signing, the new tree is checked to extend the latest stored checkpoint. For
+//! an election whose manifest names witnesses, receipts and the published checkpoint
+//! carry the threshold's cosignatures (`crate::cosigner`).
 
+use crate::cosigner::Cosigner;
 use crate::store::{NewEntry, Store, StoreError, StoredCheckpoint};
 use ed25519_dalek::SigningKey;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::sync::Mutex;
 use zkvote_core::log::{
     consistency_proof, inclusion_proof, origin_for, Checkpoint, Hash, LogError, MemoryTree,
     Receipt, BOARD_KEY_NAME,
 };
+use zkvote_core::Manifest;
 
 /// Leaf hashes read from the store per query when a tree catches up with the log.
 const SYNC_PAGE: u64 = 100_000;
@@ -27,6 +32,10 @@ pub enum LogServiceError {
     /// The stored log does not extend a stored checkpoint: refuse to sign anything.
     #[error("log is inconsistent with checkpoint of size {0}; refusing to sign")]
     Inconsistent(u64),
+    /// Fewer witnesses than the election's threshold cosigned the checkpoint; the entries
+    /// are recorded, their receipts wait for the witnesses.
+    #[error("the election's witnesses did not cosign: {0}")]
+    Witnesses(String),
 }
 
 /// The board's log service over a [`Store`].
@@ -34,6 +43,8 @@ pub struct BoardLog {
     store: Store,
     key: SigningKey,
     trees: Mutex<HashMap<[u8; 32], MemoryTree>>,
+    /// The cosigners of the elections whose manifests name witnesses.
+    cosigners: std::sync::RwLock<HashMap<[u8; 32], Arc<Cosigner>>>,
 }
 
 impl std::fmt::Debug for BoardLog {
@@ -49,7 +60,48 @@ impl BoardLog {
             store,
             key,
             trees: Mutex::new(HashMap::new()),
+            cosigners: std::sync::RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Has the checkpoints of the manifest's election cosigned by its witnesses from now
+    /// on (nothing to do when it names none).
+    pub fn set_witnesses(&self, manifest: &Manifest) {
+        let mut cosigners = self.cosigners.write().unwrap_or_else(|e| e.into_inner());
+        if manifest.witnesses.is_empty() {
+            cosigners.remove(&manifest.election_id);
+        } else {
+            cosigners.insert(manifest.election_id, Arc::new(Cosigner::new(manifest)));
+        }
+    }
+
+    /// Forgets an election's witnesses (its creation did not happen).
+    pub fn forget_witnesses(&self, election_id: &[u8; 32]) {
+        let mut cosigners = self.cosigners.write().unwrap_or_else(|e| e.into_inner());
+        cosigners.remove(election_id);
+    }
+
+    fn cosigner(&self, election_id: &[u8; 32]) -> Option<Arc<Cosigner>> {
+        let cosigners = self.cosigners.read().unwrap_or_else(|e| e.into_inner());
+        cosigners.get(election_id).cloned()
+    }
+
+    /// The checkpoint published for at least `size` entries (the whole current log if
+    /// `None`): the board's signed checkpoint, with the threshold's cosignatures when the
+    /// election has witnesses.
+    pub async fn published(
+        &self,
+        election_id: &[u8; 32],
+        size: Option<u64>,
+    ) -> Result<StoredCheckpoint, LogServiceError> {
+        let Some(cosigner) = self.cosigner(election_id) else {
+            return self.checkpoint(election_id).await;
+        };
+        let size = match size {
+            Some(s) => s,
+            None => self.checkpoint(election_id).await?.size,
+        };
+        cosigner.cosigned(self, size).await
     }
 
     /// The store.
@@ -163,9 +215,31 @@ impl BoardLog {
         entries: &[NewEntry],
     ) -> Result<Vec<Result<Receipt, LogServiceError>>, LogServiceError> {
         let results = self.store.append_batch(election_id, entries).await?;
+        let last = results.iter().flatten().max().copied();
+        let cp = match last {
+            None => {
+                return Ok(results
+                    .into_iter()
+                    .map(|r| Err(r.unwrap_err().into()))
+                    .collect())
+            }
+            Some(i) => match self.published(election_id, Some(i + 1)).await {
+                Ok(cp) => cp,
+                // Every entry is recorded; none has a receipt until the witnesses answer.
+                Err(e) => {
+                    let why = e.to_string();
+                    return Ok(results
+                        .into_iter()
+                        .map(|r| match r {
+                            Ok(_) => Err(LogServiceError::Witnesses(why.clone())),
+                            Err(e) => Err(e.into()),
+                        })
+                        .collect());
+                }
+            },
+        };
         let mut trees = self.trees.lock().await;
-        let cp = self.checkpoint_locked(&mut trees, election_id).await?;
-        let tree = &trees[election_id];
+        let tree = self.sync(&mut trees, election_id).await?;
         Ok(results
             .into_iter()
             .map(|r| {
@@ -184,15 +258,15 @@ impl BoardLog {
             .collect())
     }
 
-    /// A receipt for entry `index` under the latest checkpoint.
+    /// A receipt for entry `index` under the latest published checkpoint that covers it.
     pub async fn receipt(
         &self,
         election_id: &[u8; 32],
         index: u64,
     ) -> Result<Receipt, LogServiceError> {
+        let cp = self.published(election_id, Some(index + 1)).await?;
         let mut trees = self.trees.lock().await;
-        let cp = self.checkpoint_locked(&mut trees, election_id).await?;
-        let tree = &trees[election_id];
+        let tree = self.sync(&mut trees, election_id).await?;
         let leaf = *tree.leaf(index).ok_or(LogError::IndexOutOfRange {
             index,
             size: tree.size(),

@@ -6,6 +6,7 @@
 //! proof and log entry binds to.
 
 use crate::codec::{hex32, Element};
+use crate::cosignature::WitnessKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -25,6 +26,8 @@ pub const MAX_CONTESTS: usize = 64;
 pub const MAX_OPTIONS: usize = 64;
 /// Most trustees in one election.
 pub const MAX_TRUSTEES: usize = 64;
+/// Most witnesses a manifest lists.
+pub const MAX_WITNESSES: usize = 32;
 /// Longest id (contest or option), in bytes.
 pub const MAX_ID_LEN: usize = 64;
 /// Longest title or label, in bytes.
@@ -180,6 +183,9 @@ pub enum ManifestError {
     /// `max_selections` is zero.
     #[error("contest {0:?}: max_selections must be at least 1")]
     MaxZero(String),
+    /// The `witnesses` section is not a valid list of witnesses and threshold.
+    #[error("witnesses: {0}")]
+    Witnesses(String),
     /// `max_selections` exceeds the number of options.
     #[error(
         "contest {contest:?}: max_selections ({max}) exceeds the number of options ({options})"
@@ -274,6 +280,16 @@ pub struct Trustee {
     pub encryption_key: Element,
 }
 
+/// One witness of the election's log (`docs/protocol.md` section 15): its name and key,
+/// which clients check cosignatures against, and where the board reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElectionWitness {
+    /// Name and Ed25519 key.
+    pub key: WitnessKey,
+    /// Its base URL (`http://` or `https://`); `POST {url}/add-checkpoint`.
+    pub url: String,
+}
+
 /// A validated election manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ManifestDocument", into = "ManifestDocument")]
@@ -303,6 +319,11 @@ pub struct Manifest {
     pub trustees: Vec<Trustee>,
     /// Contests in ballot order.
     pub contests: Vec<Contest>,
+    /// The witnesses that cosign the log's checkpoints (none: the board signs alone).
+    pub witnesses: Vec<ElectionWitness>,
+    /// Cosignatures from distinct witnesses a client requires on a checkpoint (0 when
+    /// there are no witnesses).
+    pub witness_threshold: u32,
 }
 
 /// The serde form of the manifest (TOML for commissions, JSON on the API). Converting it
@@ -332,6 +353,32 @@ pub struct ManifestDocument {
     pub trustees: TrusteesDocument,
     /// Contests.
     pub contests: Vec<Contest>,
+    /// The log's witnesses, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<WitnessesDocument>,
+}
+
+/// Witnesses section of a [`ManifestDocument`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessesDocument {
+    /// Cosignatures required on a checkpoint, `1..=members`.
+    pub threshold: u32,
+    /// The witnesses (at least one).
+    #[serde(default)]
+    pub members: Vec<WitnessDocument>,
+}
+
+/// One witness in a [`ManifestDocument`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessDocument {
+    /// Its key name in cosignatures (no white space, no `+`).
+    pub name: String,
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+    /// Base URL, `http://` or `https://`.
+    pub url: String,
 }
 
 /// Eligibility section of a [`ManifestDocument`].
@@ -601,6 +648,11 @@ impl TryFrom<ManifestDocument> for Manifest {
             }
         }
 
+        let (witnesses, witness_threshold) = match &doc.witnesses {
+            None => (Vec::new(), 0),
+            Some(w) => witnesses_of(w, &mut signing_keys)?,
+        };
+
         Ok(Manifest {
             election_id,
             title: doc.title,
@@ -614,8 +666,66 @@ impl TryFrom<ManifestDocument> for Manifest {
             threshold,
             trustees,
             contests: doc.contests,
+            witnesses,
+            witness_threshold,
         })
     }
+}
+
+/// Validates the witnesses section: 1 to [`MAX_WITNESSES`] witnesses with distinct valid
+/// names, keys used nowhere else in the manifest, `http(s)://` URLs, and a threshold in
+/// `1..=n`.
+fn witnesses_of(
+    doc: &WitnessesDocument,
+    signing_keys: &mut HashSet<[u8; 32]>,
+) -> Result<(Vec<ElectionWitness>, u32), ManifestError> {
+    let bad = |m: String| ManifestError::Witnesses(m);
+    let n = doc.members.len();
+    if n == 0 || n > MAX_WITNESSES {
+        return Err(bad(format!("list 1 to {MAX_WITNESSES} members, not {n}")));
+    }
+    if doc.threshold == 0 || doc.threshold as usize > n {
+        return Err(bad(format!(
+            "threshold {} is not between 1 and the {n} members",
+            doc.threshold
+        )));
+    }
+    let mut names = HashSet::new();
+    let mut out = Vec::with_capacity(n);
+    for (i, m) in doc.members.iter().enumerate() {
+        let field = |f: &str| format!("witnesses.members[{i}].{f}");
+        check_text(&field("name"), &m.name)?;
+        if m.name.chars().any(|c| c.is_whitespace() || c == '+') || !names.insert(&m.name) {
+            return Err(bad(format!(
+                "{}: {:?} is repeated or has white space or '+'",
+                field("name"),
+                m.name
+            )));
+        }
+        let key = check_signing_key(&field("public_key"), &m.public_key)?;
+        if !signing_keys.insert(key) {
+            return Err(ManifestError::DuplicateKey {
+                field: field("public_key"),
+            });
+        }
+        check_text(&field("url"), &m.url)?;
+        let scheme = m.url.starts_with("http://") || m.url.starts_with("https://");
+        if !scheme || m.url.ends_with('/') || m.url.contains(char::is_whitespace) {
+            return Err(bad(format!(
+                "{}: {:?} is not an http(s) base URL without a final '/'",
+                field("url"),
+                m.url
+            )));
+        }
+        out.push(ElectionWitness {
+            key: WitnessKey {
+                name: m.name.clone(),
+                key: ed25519_dalek::VerifyingKey::from_bytes(&key).expect("checked above"),
+            },
+            url: m.url.clone(),
+        });
+    }
+    Ok((out, doc.threshold))
 }
 
 impl From<Manifest> for ManifestDocument {
@@ -647,6 +757,18 @@ impl From<Manifest> for ManifestDocument {
                     .collect(),
             },
             contests: m.contests,
+            witnesses: (!m.witnesses.is_empty()).then(|| WitnessesDocument {
+                threshold: m.witness_threshold,
+                members: m
+                    .witnesses
+                    .into_iter()
+                    .map(|w| WitnessDocument {
+                        name: w.key.name,
+                        public_key: hex::encode(w.key.key.as_bytes()),
+                        url: w.url,
+                    })
+                    .collect(),
+            }),
         }
     }
 }
@@ -733,7 +855,23 @@ impl Manifest {
                 put_str(&mut out, &o.label);
             }
         }
+        // Only a manifest with witnesses has this tail, so earlier manifests keep their
+        // hash.
+        if !self.witnesses.is_empty() {
+            out.extend_from_slice(&self.witness_threshold.to_le_bytes());
+            out.extend_from_slice(&(self.witnesses.len() as u32).to_le_bytes());
+            for w in &self.witnesses {
+                put_str(&mut out, &w.key.name);
+                out.extend_from_slice(w.key.key.as_bytes());
+                put_str(&mut out, &w.url);
+            }
+        }
         out
+    }
+
+    /// The witnesses' names and keys, as clients check cosignatures against them.
+    pub fn witness_keys(&self) -> Vec<WitnessKey> {
+        self.witnesses.iter().map(|w| w.key.clone()).collect()
     }
 
     /// SHA-256 of the canonical encoding: the manifest hash every proof binds to.
@@ -783,6 +921,116 @@ mod tests {
         ] {
             assert_ne!(edit(from, to).unwrap().hash(), base, "{from} -> {to}");
         }
+    }
+
+    /// The sample with a witnesses section of the given threshold and members
+    /// (name, key seed, URL).
+    fn with_witnesses(threshold: u32, members: &[(&str, u8, &str)]) -> String {
+        let mut text = sample_manifest_toml();
+        text.push_str(&format!("\n[witnesses]\nthreshold = {threshold}\n"));
+        for (name, seed, url) in members {
+            let key = ed25519_dalek::SigningKey::from_bytes(&[*seed; 32]).verifying_key();
+            text.push_str(&format!(
+                "\n[[witnesses.members]]\nname = \"{name}\"\npublic_key = \"{}\"\nurl = \"{url}\"\n",
+                hex::encode(key.as_bytes())
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn witnesses_are_listed_validated_and_hashed() {
+        let plain = Manifest::from_toml(&sample_manifest_toml()).unwrap();
+        assert!(plain.witnesses.is_empty() && plain.witness_threshold == 0);
+        let two = [
+            ("w.example/1", 71, "http://127.0.0.1:9001"),
+            ("w.example/2", 72, "https://w2.example"),
+        ];
+        let m = Manifest::from_toml(&with_witnesses(2, &two)).unwrap();
+        assert_eq!(m.witness_threshold, 2);
+        assert_eq!(m.witness_keys()[1].name, "w.example/2");
+        assert_eq!(m.witnesses[0].url, "http://127.0.0.1:9001");
+        assert_eq!(Manifest::from_toml(&m.to_toml()).unwrap(), m);
+        assert_eq!(
+            Manifest::from_json(&serde_json::to_string(&m).unwrap()).unwrap(),
+            m
+        );
+        // The list, the threshold, every name, key and URL are bound by the hash; a
+        // manifest without witnesses keeps the hash it always had.
+        assert!(!plain.to_toml().contains("witnesses"));
+        let hashes: HashSet<[u8; 32]> = [
+            plain.hash(),
+            m.hash(),
+            Manifest::from_toml(&with_witnesses(1, &two))
+                .unwrap()
+                .hash(),
+            Manifest::from_toml(&with_witnesses(2, &[two[1], two[0]]))
+                .unwrap()
+                .hash(),
+            Manifest::from_toml(&with_witnesses(1, &two[..1]))
+                .unwrap()
+                .hash(),
+            Manifest::from_toml(&with_witnesses(1, &[("w.example/9", 71, two[0].2)]))
+                .unwrap()
+                .hash(),
+            Manifest::from_toml(&with_witnesses(1, &[("w.example/1", 79, two[0].2)]))
+                .unwrap()
+                .hash(),
+            Manifest::from_toml(&with_witnesses(1, &[("w.example/1", 71, "http://x")]))
+                .unwrap()
+                .hash(),
+        ]
+        .into();
+        assert_eq!(hashes.len(), 8);
+
+        for (threshold, members) in [
+            (0, &two[..]),
+            (3, &two[..]),
+            (1, &[][..]),
+            (
+                1,
+                &[
+                    ("w.example/1", 71, "http://a"),
+                    ("w.example/1", 72, "http://b"),
+                ][..],
+            ),
+            (1, &[("w example", 71, "http://a")][..]),
+            (1, &[("w+x", 71, "http://a")][..]),
+            (1, &[("w.example/1", 71, "ftp://a")][..]),
+            (1, &[("w.example/1", 71, "http://a/")][..]),
+            (
+                1,
+                &[
+                    ("w.example/1", 71, "http://a"),
+                    ("w.example/2", 71, "http://b"),
+                ][..],
+            ),
+        ] {
+            let r = Manifest::from_toml(&with_witnesses(threshold, members));
+            assert!(
+                matches!(
+                    r,
+                    Err(ManifestError::Witnesses(_) | ManifestError::DuplicateKey { .. })
+                ),
+                "{threshold} {members:?}: {r:?}"
+            );
+        }
+        // A witness may not use the board's (or any other party's) key.
+        let board = sample_manifest_toml();
+        let board_key = board
+            .split("board_key = \"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let text = with_witnesses(1, &[("w.example/1", 71, "http://a")]);
+        let own = ed25519_dalek::SigningKey::from_bytes(&[71; 32]).verifying_key();
+        let reused = text.replace(&hex::encode(own.as_bytes()), board_key);
+        assert!(matches!(
+            Manifest::from_toml(&reused),
+            Err(ManifestError::DuplicateKey { .. })
+        ));
     }
 
     #[test]

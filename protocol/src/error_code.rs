@@ -151,6 +151,9 @@ error_codes! {
     BoardError = "board-error", 500;
     /// The board's stored log does not decode.
     CorruptLog = "corrupt-log", 500;
+    /// Fewer of the election's witnesses than its threshold cosigned the checkpoint: the
+    /// entry is recorded and its receipt is served once they answer.
+    WitnessesUnavailable = "witnesses-unavailable", 503;
 }
 
 impl ErrorCode {

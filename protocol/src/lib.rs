@@ -9,7 +9,8 @@
 //! - [`api`], the board API's bodies; [`ErrorCode`], its stable error codes; and
 //!   [`request`], signed commission requests;
 //! - [`voter`], the voter's client steps without I/O (session, ballot, audit, receipts),
-//!   which the CLI and the browser booth wrap.
+//!   which the CLI and the browser booth wrap;
+//! - [`witness`], the witness protocol's request (C2SP tlog-witness `add-checkpoint`).
 //!
 //! Pure: no I/O beyond reading a record from any `BufRead`, no async, no server or
 //! database; it compiles to `wasm32-unknown-unknown`.
@@ -26,6 +27,7 @@ pub mod request;
 pub mod setup;
 pub mod state;
 pub mod voter;
+pub mod witness;
 
 pub use entry::{encode_aggregate, AuthorError, Entry, EntryError, IndexedEntryError};
 pub use error_code::{ErrorBody, ErrorCode, ErrorDetail};

@@ -29,6 +29,7 @@ use zkvote_circuits::groth16::{
 };
 use zkvote_circuits::merkle::MerklePath;
 use zkvote_core::codec::hex32;
+use zkvote_core::cosignature::require_cosignatures;
 use zkvote_core::log::{leaf_hash, Checkpoint, Receipt};
 use zkvote_core::{
     vartime_verify_opening, BallotDigest, BallotOpening, BallotSecrets, Choices, ElectionContext,
@@ -309,15 +310,43 @@ pub fn check_cast_receipt(
     Ok(cp)
 }
 
-/// The checkpoint of a kept receipt, signed by the manifest's board key, with the
-/// receipt's inclusion proof checked against it.
+/// The checkpoint of a kept receipt, signed by the manifest's board key and cosigned by
+/// the manifest's threshold of its witnesses, with the receipt's inclusion proof checked
+/// against it.
 pub fn receipt_checkpoint(
     manifest: &Manifest,
     receipt: &Receipt,
 ) -> Result<Checkpoint, VoterError> {
-    receipt
+    let cp = receipt
         .verify(&manifest.election_id, &board_key(manifest)?)
-        .map_err(|e| VoterError::Receipt(e.to_string()))
+        .map_err(|e| VoterError::Receipt(e.to_string()))?;
+    cosigners(manifest, &cp, &receipt.checkpoint).map_err(VoterError::Receipt)?;
+    Ok(cp)
+}
+
+/// The names of the manifest's witnesses whose cosignatures of `checkpoint` are among the
+/// signature lines of `note` (its signed note), in the manifest's order; at least the
+/// manifest's threshold of them (`docs/protocol.md` section 15.1), none required when the
+/// manifest names no witness. Any invalid cosignature of a listed witness refuses.
+pub fn cosigners(
+    manifest: &Manifest,
+    checkpoint: &Checkpoint,
+    note: &str,
+) -> Result<Vec<String>, String> {
+    if manifest.witnesses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lines = note.split_once("\n\n").map_or("", |(_, lines)| lines);
+    let keys = manifest.witness_keys();
+    let mut found = require_cosignatures(
+        checkpoint,
+        lines,
+        &keys,
+        manifest.witness_threshold as usize,
+    )
+    .map_err(|e| format!("checkpoint of size {}: {e}", checkpoint.size))?;
+    found.sort_by_key(|c| c.witness);
+    Ok(found.iter().map(|c| keys[c.witness].name.clone()).collect())
 }
 
 /// A voter's saved receipt, as the CLI and the web booth write and read it: where, which
@@ -379,5 +408,6 @@ pub fn check_receipt_extension(
                 "the board's latest checkpoint does not extend the receipt's: {e}"
             ))
         })?;
+    cosigners(manifest, &new, &latest.checkpoint).map_err(|e| board("latest checkpoint", e))?;
     Ok((old, new))
 }

@@ -9,11 +9,10 @@
 #![deny(missing_docs)]
 
 pub mod api;
-pub mod request;
 pub mod server;
 pub mod store;
 pub mod witness;
 
-pub use request::AddCheckpoint;
 pub use store::{Evidence, WitnessStore};
 pub use witness::{Refusal, Witness};
+pub use zkvote_protocol::witness::AddCheckpoint;

@@ -2,12 +2,12 @@
 //! consistency proof, the checkpoint this witness cosigned last for the same log; keep
 //! every signed checkpoint that does not as evidence.
 
-use crate::request::{AddCheckpoint, MalformedRequest};
 use crate::store::{Evidence, Latest, StoreError, WitnessStore};
 use base64::Engine;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use zkvote_core::cosignature::{cosign, WitnessKey};
 use zkvote_core::log::{empty_root, verify_consistency, Checkpoint, LogError, BOARD_KEY_NAME};
+use zkvote_protocol::witness::{AddCheckpoint, MalformedRequest};
 
 /// Why a checkpoint was not cosigned, with the HTTP status C2SP tlog-witness gives it.
 #[derive(Debug, thiserror::Error)]

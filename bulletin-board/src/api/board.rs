@@ -250,6 +250,7 @@ impl Board {
                     Some(restored) => restored,
                     None => Election::new(&entry, genesis.leaf_hash)?,
                 };
+                self.log.set_witnesses(election.manifest());
                 self.elections
                     .write()
                     .await

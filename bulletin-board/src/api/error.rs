@@ -94,6 +94,10 @@ impl From<LogServiceError> for ApiError {
             LogServiceError::Store(e @ StoreError::RollFull) => {
                 ApiError::new(ErrorCode::RollFull, e.to_string())
             }
+            e @ LogServiceError::Witnesses(_) => ApiError::new(
+                ErrorCode::WitnessesUnavailable,
+                format!("{e}; the entry is recorded and its receipt is served once they answer"),
+            ),
             other => ApiError::internal(other.to_string()),
         }
     }
@@ -186,6 +190,7 @@ pub(crate) fn rejection(e: Rejection) -> ApiError {
         Rejection::AlreadyVoted(_) => ErrorCode::AlreadyVoted,
         Rejection::ReplayedCiphertext => ErrorCode::ReplayedBallot,
         Rejection::Board(_) => ErrorCode::BoardError,
+        Rejection::WitnessesUnavailable(_) => ErrorCode::WitnessesUnavailable,
     };
     ApiError::new(code, e.to_string())
 }

@@ -24,7 +24,7 @@ pub(super) async fn checkpoint(
 ) -> Result<Json<CheckpointView>, ApiError> {
     let eid = election_id(&id)?;
     b.election(&eid).await?;
-    let cp = b.log.checkpoint(&eid).await?;
+    let cp = b.log.published(&eid, None).await?;
     Ok(Json(CheckpointView {
         size: cp.size,
         root: hex::encode(cp.root),
@@ -174,7 +174,7 @@ pub(super) async fn record(
 ) -> Result<Response, ApiError> {
     let eid = election_id(&id)?;
     b.election(&eid).await?;
-    let cp = b.log.checkpoint(&eid).await?;
+    let cp = b.log.published(&eid, None).await?;
     let (size, note) = (cp.size, cp.note.clone());
     let store = b.log.store().clone();
     // Streamed page by page (entries below the checkpoint's size never change), so a

@@ -98,14 +98,28 @@ pub(super) async fn create_election(
             .put_blob(&eid, "proving-key", pk_bytes)
             .await?;
     }
-    let receipt = b
+    // The genesis entry's receipt is the first the witnesses cosign.
+    b.log.set_witnesses(election.manifest());
+    let created_entry = b
         .log
         .create_election_in(
             &eid,
             NewEntry::plain(EntryKind::Manifest, genesis_bytes),
             election.phase(),
         )
-        .await?;
+        .await;
+    let receipt = match created_entry {
+        Ok(receipt) => receipt,
+        Err(e @ crate::log::LogServiceError::Witnesses(_)) => {
+            // Recorded: the election is served, its receipt waits for the witnesses.
+            elections.insert(eid, Arc::new(Mutex::new(election)));
+            return Err(e.into());
+        }
+        Err(e) => {
+            b.log.forget_witnesses(&eid);
+            return Err(e.into());
+        }
+    };
     elections.insert(eid, Arc::new(Mutex::new(election)));
     Ok(created(receipt))
 }

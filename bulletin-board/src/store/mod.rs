@@ -680,6 +680,27 @@ impl Store {
             .expect("just stored"))
     }
 
+    /// Replaces the note of the stored checkpoint of `size` by the same note with the
+    /// witnesses' cosignature lines appended (the board's signed part unchanged), so that
+    /// every board process and restart publishes it.
+    pub async fn put_cosigned(
+        &self,
+        election_id: &[u8; 32],
+        size: u64,
+        note: &str,
+    ) -> Result<(), StoreError> {
+        let q = "UPDATE checkpoints SET note = $3 WHERE election_id = $1 AND size = $2";
+        with_writer!(self, pool => {
+            sqlx::query(q)
+            .bind(&election_id[..])
+            .bind(size as i64)
+            .bind(note)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// The stored checkpoint of exactly `size`, if any.
     pub async fn checkpoint_at(
         &self,

@@ -13,6 +13,7 @@ use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::fr_to_bytes;
 use zkvote_circuits::groth16::{setup, ProvingKey};
 use zkvote_circuits::merkle::VoterRoll;
+use zkvote_core::manifest::ManifestDocument;
 use zkvote_core::sample::sample_manifest_toml;
 use zkvote_core::*;
 use zkvote_tally::*;
@@ -147,6 +148,28 @@ impl NewElection {
         (trustees, threshold): (u32, u32),
         policy: &str,
     ) -> Self {
+        Self::create_with(
+            http,
+            base,
+            board,
+            (n, depth),
+            (trustees, threshold),
+            policy,
+            |_| {},
+        )
+        .await
+    }
+
+    /// [`NewElection::create`] with the manifest edited by `edit` before it is posted.
+    pub async fn create_with(
+        http: &reqwest::Client,
+        base: &str,
+        board: &VerifyingKey,
+        (n, depth): (usize, u8),
+        (trustees, threshold): (u32, u32),
+        policy: &str,
+        edit: impl FnOnce(&mut ManifestDocument),
+    ) -> Self {
         let commission = SigningKey::generate(&mut OsRng);
         let keys: Vec<TrusteeKeys> = (1..=trustees)
             .map(|i| TrusteeKeys::generate(i, &mut OsRng))
@@ -164,6 +187,9 @@ impl NewElection {
             trustees: (&keys, threshold),
         }
         .build(&sample_manifest_toml());
+        let mut doc = ManifestDocument::from(manifest);
+        edit(&mut doc);
+        let manifest = Manifest::try_from(doc).unwrap();
         let path = format!("/v1/elections/{}", hex::encode(id));
         let create = create_election(&manifest, &pk);
         zkvote_testkit::post_signed(http, base, &commission, "/v1/elections", &create).await;
@@ -216,7 +242,19 @@ impl OpenElection {
         n: usize,
         policy: &str,
     ) -> Self {
-        let e = NewElection::create(http, base, board, (n, 4), (1, 1), policy).await;
+        Self::create_with(http, base, board, n, policy, |_| {}).await
+    }
+
+    /// [`OpenElection::create`] with the manifest edited by `edit` before it is posted.
+    pub async fn create_with(
+        http: &reqwest::Client,
+        base: &str,
+        board: &VerifyingKey,
+        n: usize,
+        policy: &str,
+        edit: impl FnOnce(&mut ManifestDocument),
+    ) -> Self {
+        let e = NewElection::create_with(http, base, board, (n, 4), (1, 1), policy, edit).await;
         let path = e.path.clone();
         let voters: Vec<Credential> = (0..n).map(|_| Credential::generate(&mut OsRng)).collect();
         for (i, v) in voters.iter().enumerate() {

@@ -52,7 +52,8 @@ impl Verifier {
     }
 
     /// Check 1, once the whole record is in: the signed checkpoint covers exactly its
-    /// entries, under the manifest's board key.
+    /// entries, under the manifest's board key, and carries the cosignatures of the
+    /// manifest's threshold of its witnesses.
     pub(super) fn check_1(&mut self, checkpoint: &str) -> CheckReport {
         let n = self.n;
         let mut c1 = std::mem::replace(&mut self.c1, CheckReport::new(1, ""));
@@ -73,6 +74,17 @@ impl Verifier {
                 ),
                 Ok(cp) => {
                     c1.count("checkpoint size", cp.size);
+                    match zkvote_protocol::voter::cosigners(m, &cp, checkpoint) {
+                        Err(e) => c1.fail(
+                            None,
+                            format!("the checkpoint is not cosigned by the election's witnesses: {e}"),
+                        ),
+                        Ok(names) if !names.is_empty() => {
+                            c1.count("witness cosignatures", names.len() as u64);
+                            c1.note = Some(format!("cosigned by: {}", names.join(", ")));
+                        }
+                        Ok(_) => {}
+                    }
                     let root = self.leaves.root();
                     if cp.size != n {
                         c1.fail(

@@ -1,6 +1,7 @@
-//! The body of `POST /add-checkpoint` (C2SP tlog-witness): `old <size>`, zero to 63
-//! consistency-proof lines (base64 hashes), an empty line, then the log's signed
-//! checkpoint note. Every line ends in a line feed.
+//! The witness protocol's request, shared by the witness and the board that asks it: the
+//! body of `POST /add-checkpoint` (C2SP tlog-witness; `docs/protocol.md` section 15.2):
+//! `old <size>`, zero to 63 consistency-proof lines (base64 hashes), an empty line, then
+//! the log's signed checkpoint note. Every line ends in a line feed.
 
 use base64::Engine;
 use zkvote_core::log::Hash;
@@ -28,8 +29,9 @@ fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
-/// Parses a canonical decimal size (no sign, no leading zero).
-pub(crate) fn canonical_size(text: &str) -> Option<u64> {
+/// Parses a canonical decimal size (no sign, no leading zero): the witness's `409` body
+/// and the request's old size.
+pub fn canonical_size(text: &str) -> Option<u64> {
     let canonical = !text.is_empty()
         && text.bytes().all(|c| c.is_ascii_digit())
         && (text == "0" || !text.starts_with('0'));
