@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo's election as separate processes talking over HTTP: one board server, the
+# The demo's election as separate processes talking over HTTP: one board server, two
+# witnesses (each its own key and store; both must cosign every checkpoint), the
 # commission, three trustees (threshold 2), an outside contributor to the setup ceremony
 # and several voters, each with their own key or credential file.
 # Usage: examples/multi-process-election.sh [VOTERS] (default 5). ROLL_DEPTH (default 20,
@@ -17,26 +18,47 @@ fi
 work=$(mktemp -d /tmp/zkvote-example.XXXXXX)
 board_pid=""
 trustee_pids=()
+witness_pids=()
 cleanup() {
-  for p in "${trustee_pids[@]}" $board_pid; do kill "$p" 2>/dev/null || true; done
+  for p in "${trustee_pids[@]}" "${witness_pids[@]}" $board_pid; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 step() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
+# Waits for a server's "listening on http://..." line in its log; prints the address.
+listening() {
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$1" && break
+    sleep 0.1
+  done
+  local url
+  url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$1")
+  [ -n "$url" ] || { cat "$1" >&2; exit 1; }
+  echo "$url"
+}
 
 step "board: key and server (SQLite in $work), open to the commission's key only"
 commission_key=$("$zkvote" commission keygen --key "$work/commission.key")
-"$zkvote" board keygen --key "$work/board.key" >/dev/null
+board_key=$("$zkvote" board keygen --key "$work/board.key")
 "$zkvote" board serve --db "sqlite://$work/board.db" --listen 127.0.0.1:0 \
   --key "$work/board.key" --commission-key "$commission_key" >"$work/board.log" 2>&1 &
 board_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$work/board.log" && break
-  sleep 0.1
-done
-board=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/board.log")
-[ -n "$board" ] || { cat "$work/board.log" >&2; exit 1; }
+board=$(listening "$work/board.log")
 echo "board at $board"
+
+step "witnesses: two organizations each run one, trusting the board's key"
+printf '\n[witnesses]\nthreshold = 2\n' >"$work/witnesses.toml"
+for w in 1 2; do
+  witness_key=$("$zkvote" witness keygen --key "$work/witness$w.key")
+  "$zkvote" witness serve --db "$work/witness$w.db" --listen 127.0.0.1:0 \
+    --key "$work/witness$w.key" --name "witness-$w.example.org/zkvote" \
+    --board-key "$board_key" >"$work/witness$w.log" 2>&1 &
+  witness_pids+=($!)
+  url=$(listening "$work/witness$w.log")
+  echo "witness $w at $url"
+  printf '\n[[witnesses.members]]\nname = "witness-%s.example.org/zkvote"\npublic_key = "%s"\nurl = "%s"\n' \
+    "$w" "$witness_key" "$url" >>"$work/witnesses.toml"
+done
 
 step "trustees: keys, manifest; the commission creates the election"
 sed "s/^roll_depth = .*/roll_depth = ${ROLL_DEPTH:-20}/" examples/election.toml >"$work/election.toml"
@@ -44,6 +66,7 @@ for i in 1 2 3; do
   "$zkvote" trustee keygen --index "$i" --name "Trustee $i" --key "$work/trustee$i.key" \
     >>"$work/election.toml"
 done
+cat "$work/witnesses.toml" >>"$work/election.toml"
 election=$("$zkvote" commission create --board "$board" --key "$work/commission.key" \
   --manifest "$work/election.toml")
 echo "election $election"

@@ -1,5 +1,6 @@
-//! `zkvote demo`: a whole election on a board served over loopback HTTP, through the same
-//! client code the role commands use: creation, the setup ceremony of the eligibility
+//! `zkvote demo`: a whole election on a board served over loopback HTTP, with two
+//! witnesses that cosign every checkpoint, through the same client code the role
+//! commands use: creation, the setup ceremony of the eligibility
 //! keys, the trustees' key ceremony, registration, voting (with a Benaloh audit and a
 //! refused second vote), close, threshold decryption, publication and verification of the
 //! record. The demo's trustees, being one process, share one checked copy of the setup
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use zkvote_circuits::credential::Credential;
 use zkvote_circuits::setup::SetupPhase;
-use zkvote_core::manifest::ManifestDocument;
+use zkvote_core::manifest::{ManifestDocument, WitnessDocument, WitnessesDocument};
 use zkvote_core::{sample::sample_manifest_toml, Choices, Manifest, RevotePolicy};
 use zkvote_protocol::ErrorCode;
 use zkvote_tally::TrusteeKeys;
@@ -82,9 +83,42 @@ impl Steps {
     }
 }
 
-/// The demo manifest (version 2): the sample's two contests, these trustees, everything
-/// else filled in at creation.
-fn demo_manifest(trustees: &[TrusteeKeys], opts: &DemoOptions) -> Result<String, CliError> {
+/// The demo's witnesses: this many, all of whom must cosign every checkpoint.
+const DEMO_WITNESSES: u32 = 2;
+
+/// Starts the demo's witnesses on loopback, each with its own key and SQLite file in
+/// `dir`, trusting `board`; returns their manifest entries.
+async fn start_witnesses(
+    dir: &std::path::Path,
+    board: ed25519_dalek::VerifyingKey,
+) -> Result<Vec<WitnessDocument>, CliError> {
+    let mut members = Vec::new();
+    for i in 1..=DEMO_WITNESSES {
+        let name = format!("witness-{i}.demo.zkvote");
+        let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+        let public_key = hex::encode(key.verifying_key().as_bytes());
+        let db = dir.join(format!("witness-{i}.db")).display().to_string();
+        let (addr, server) =
+            zkvote_witness::server::bind(&db, "127.0.0.1:0", &name, key, vec![board])
+                .await
+                .map_err(|e| CliError::msg(e.to_string()))?;
+        tokio::spawn(server);
+        members.push(WitnessDocument {
+            name,
+            public_key,
+            url: format!("http://{addr}"),
+        });
+    }
+    Ok(members)
+}
+
+/// The demo manifest (version 2): the sample's two contests, these trustees and
+/// witnesses, everything else filled in at creation.
+fn demo_manifest(
+    trustees: &[TrusteeKeys],
+    witnesses: Vec<WitnessDocument>,
+    opts: &DemoOptions,
+) -> Result<String, CliError> {
     let sample = Manifest::from_toml(&sample_manifest_toml())
         .map_err(|e| CliError::msg(format!("sample manifest: {e}")))?;
     let mut doc = ManifestDocument::from(sample);
@@ -100,6 +134,10 @@ fn demo_manifest(trustees: &[TrusteeKeys], opts: &DemoOptions) -> Result<String,
         .iter()
         .map(|k| k.document(format!("Trustee {}", k.index())))
         .collect();
+    doc.witnesses = Some(WitnessesDocument {
+        threshold: DEMO_WITNESSES,
+        members: witnesses,
+    });
     toml::to_string(&doc).map_err(|e| CliError::msg(e.to_string()))
 }
 
@@ -148,6 +186,8 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.join("board.db").display()));
     let board_key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+    let witnesses = start_witnesses(&dir, board_key.verifying_key()).await?;
+    let witness_urls: Vec<String> = witnesses.iter().map(|w| w.url.clone()).collect();
     let commission = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
     let config =
         zkvote_board::api::BoardConfig::new(zkvote_board::api::Creators::Only(vec![commission
@@ -162,8 +202,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
         1,
         "board",
         format!(
-            "listening on http://{addr}, storage {}",
-            db.split("://").next().unwrap_or("?")
+            "listening on http://{addr}, storage {}; witnesses at {} (both cosign every checkpoint)",
+            db.split("://").next().unwrap_or("?"),
+            witness_urls.join(", ")
         ),
     );
 
@@ -171,9 +212,12 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     let trustee_keys: Vec<TrusteeKeys> = (1..=opts.trustees)
         .map(|i| TrusteeKeys::generate(i, &mut rand_core::OsRng))
         .collect();
-    let manifest =
-        commission::create_election(&board, &commission, &demo_manifest(&trustee_keys, &opts)?)
-            .await?;
+    let manifest = commission::create_election(
+        &board,
+        &commission,
+        &demo_manifest(&trustee_keys, witnesses, &opts)?,
+    )
+    .await?;
     let eid = manifest.election_id;
     steps.phase(
         2,

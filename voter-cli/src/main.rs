@@ -446,6 +446,14 @@ enum RecordCommand {
     },
 }
 
+/// Says which of the election's witnesses cosigned a receipt's checkpoint (nothing for an
+/// election without witnesses).
+fn print_cosigners(names: &[String]) {
+    if !names.is_empty() {
+        println!("cosigned by the election's witnesses {}", names.join(", "));
+    }
+}
+
 fn load_credential(path: &std::path::Path) -> Result<Credential, CliError> {
     files::load_credential(path)
 }
@@ -576,6 +584,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
                     "ballot cast: tracker {tracker}, log entry {}",
                     receipt.receipt.index
                 );
+                print_cosigners(&voter::cosigned_by(&manifest, &receipt.receipt)?);
                 println!("receipt saved to {}", receipt_out.display());
             }
         }
@@ -601,6 +610,10 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
                 "the board's latest checkpoint (size {}) extends it: the ballot is still there",
                 new.size
             );
+            let manifest = board
+                .manifest(&parse_election_id(&file.election_id)?)
+                .await?;
+            print_cosigners(&voter::cosigned_by(&manifest, &file.receipt)?);
         }
         Command::Record(RecordCommand::Export { at, out }) => {
             let (board, eid) = at.open()?;

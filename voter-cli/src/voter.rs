@@ -201,8 +201,14 @@ pub fn audit(
     Ok(steps::audit(session, ballot, secrets, &mut OsRng)?.choices)
 }
 
-/// Casts a ballot; checks the receipt (signature, inclusion, and that the logged entry is
-/// exactly this ballot) and returns it with the tracker.
+/// How long a cast ballot's receipt is waited for while the election's witnesses do not
+/// answer (the ballot is recorded meanwhile).
+const WITNESS_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Casts a ballot; checks the receipt (signature, inclusion, the witnesses' cosignatures,
+/// and that the logged entry is exactly this ballot) and returns it with the tracker. If
+/// the ballot is recorded but the election's witnesses have not cosigned it yet, asks
+/// for its receipt again for a while.
 pub async fn cast(
     board: &BoardClient,
     session: &VotingSession,
@@ -210,9 +216,17 @@ pub async fn cast(
 ) -> Result<ReceiptFile, CliError> {
     let manifest: &Manifest = session.ctx.manifest();
     let eid = manifest.election_id;
-    let receipt: Receipt = board
+    let tracker = hex::encode(session.tracker(ballot).as_bytes());
+    let posted = board
         .post_json(&format!("{}/ballots", election_path(&eid)), ballot)
-        .await?;
+        .await;
+    let receipt: Receipt = match posted {
+        Err(e) if e.code() == Some(ErrorCode::WitnessesUnavailable) => {
+            eprintln!("the ballot is recorded (tracker {tracker}) but the election's witnesses have not cosigned it yet; waiting for its receipt (do not vote again)");
+            recorded_receipt(board, &eid, &tracker).await?
+        }
+        other => other?,
+    };
     steps::check_cast_receipt(manifest, ballot, &receipt)?;
     Ok(ReceiptFile {
         board: board.base().to_string(),
@@ -220,6 +234,38 @@ pub async fn cast(
         tracker: hex::encode(session.tracker(ballot).as_bytes()),
         receipt,
     })
+}
+
+/// The receipt of a recorded ballot, asked for every two seconds until the witnesses
+/// answer or [`WITNESS_WAIT`] has passed.
+async fn recorded_receipt(
+    board: &BoardClient,
+    eid: &[u8; 32],
+    tracker: &str,
+) -> Result<Receipt, CliError> {
+    let path = format!("{}/ballots/{tracker}", election_path(eid));
+    let deadline = tokio::time::Instant::now() + WITNESS_WAIT;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        match board.get_json(&path).await {
+            Err(e) if e.code() == Some(ErrorCode::WitnessesUnavailable) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(CliError::msg(format!(
+                        "the ballot is recorded (tracker {tracker}) but the election's witnesses still have not cosigned it; do not vote again: its receipt will be served at {}{path}",
+                        board.base()
+                    )));
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The names of the election's witnesses that cosigned a receipt's checkpoint (none for
+/// an election without witnesses).
+pub fn cosigned_by(manifest: &Manifest, receipt: &Receipt) -> Result<Vec<String>, CliError> {
+    let cp = steps::receipt_checkpoint(manifest, receipt)?;
+    steps::cosigners(manifest, &cp, &receipt.checkpoint).map_err(CliError::msg)
 }
 
 /// Checks a receipt: its checkpoint signature and inclusion proof, then that the board's

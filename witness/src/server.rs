@@ -2,7 +2,7 @@
 
 use crate::store::{StoreError, WitnessStore};
 use crate::witness::{valid_name, Witness};
-use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::path::PathBuf;
 use std::sync::Arc;
 use zkvote_core::keyfile::{create_signing_key, read_signing_key, KeyFileError};
@@ -91,33 +91,55 @@ pub async fn run(command: WitnessCommand, label: &str) -> Result<(), ServerError
             name,
             board_keys,
         } => {
-            if !valid_name(&name) {
-                return Err(ServerError::Name(name));
-            }
             let boards = board_keys
                 .iter()
                 .map(|k| board_key(k))
                 .collect::<Result<_, _>>()?;
             let key = read_signing_key(&key)?;
-            let witness = Arc::new(Witness::new(
-                &name,
-                key,
-                boards,
-                WitnessStore::open(&db).await?,
-            ));
-            let public = hex::encode(witness.public().key.as_bytes());
-            let listen_error = |source| ServerError::Listen {
-                address: listen.clone(),
-                source,
-            };
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
-                .map_err(listen_error)?;
-            let addr = listener.local_addr().map_err(listen_error)?;
+            let public = hex::encode(key.verifying_key().as_bytes());
+            let (addr, server) = bind(&db, &listen, &name, key, boards).await?;
             println!("{label} {name} {public} listening on http://{addr}");
-            axum::serve(listener, crate::api::router(witness))
-                .await
-                .map_err(ServerError::Serve)
+            server.await
         }
     }
+}
+
+/// Opens the witness's store and binds `listen`; returns the bound address and the server
+/// future (run it to serve).
+pub async fn bind(
+    db: &str,
+    listen: &str,
+    name: &str,
+    key: SigningKey,
+    boards: Vec<VerifyingKey>,
+) -> Result<
+    (
+        std::net::SocketAddr,
+        impl std::future::Future<Output = Result<(), ServerError>>,
+    ),
+    ServerError,
+> {
+    if !valid_name(name) {
+        return Err(ServerError::Name(name.to_string()));
+    }
+    let witness = Arc::new(Witness::new(
+        name,
+        key,
+        boards,
+        WitnessStore::open(db).await?,
+    ));
+    let listen_error = |source| ServerError::Listen {
+        address: listen.to_string(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
+    let server = async move {
+        axum::serve(listener, crate::api::router(witness))
+            .await
+            .map_err(ServerError::Serve)
+    };
+    Ok((addr, server))
 }
