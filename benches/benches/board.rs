@@ -6,6 +6,8 @@
 //!
 //! Each board is measured twice: in the benchmark's process, and as a separate
 //! `zkvote-board` process (the load generator is then the benchmark's process alone).
+//! `ZKVOTE_BENCH_WITNESSES=3` has the election list 3 witnesses, served in the benchmark's
+//! process, all of which must cosign every checkpoint behind a receipt.
 //! Each run needs a fresh PostgreSQL database (`scripts/with-postgres.sh` makes one).
 
 #[path = "common/board_fixture.rs"]
@@ -91,7 +93,10 @@ fn bench_ingestion(c: &mut Criterion) {
             .map(move |(b, db)| (seed as u64, h, host, b, db))
     });
     for (k, (seed, host_name, host, backend, db)) in runs.enumerate() {
-        let name = format!("{backend}/{host_name}");
+        let name = match fixture::witnesses() {
+            0 => format!("{backend}/{host_name}"),
+            n => format!("{backend}/{host_name}/{n}_witnesses"),
+        };
         if streaming() && matches!(host, Host::InProcess) {
             continue; // the stream measures boards in processes of their own
         }

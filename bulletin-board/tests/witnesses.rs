@@ -5,7 +5,9 @@
 //! the ballot is recorded but its receipt waits (503 `witnesses-unavailable`); once one
 //! is back (restarted on its store), the receipt is served. The record's checkpoint is
 //! cosigned and the verifier names the witnesses; stripped of its cosignatures, a receipt
-//! and a record are refused.
+//! and a record are refused. A second checkpoint of the same size signed with the board's
+//! key (a split view) is refused by every witness, kept as evidence, and refused by a
+//! client holding a receipt of the real view.
 
 mod common;
 
@@ -14,9 +16,13 @@ use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use zkvote_core::log::Receipt;
+use zkvote_core::log::{origin_for, Checkpoint, Receipt, BOARD_KEY_NAME};
 use zkvote_core::manifest::{WitnessDocument, WitnessesDocument};
-use zkvote_protocol::voter::{check_cast_receipt, cosigners, receipt_checkpoint};
+use zkvote_protocol::api::{CheckpointView, ConsistencyView};
+use zkvote_protocol::voter::{
+    check_cast_receipt, check_receipt_extension, cosigners, receipt_checkpoint,
+};
+use zkvote_protocol::witness::AddCheckpoint;
 use zkvote_witness::{Witness, WitnessStore};
 
 /// A witness served on a fixed loopback port by a runtime on its own thread.
@@ -250,5 +256,70 @@ async fn receipts_carry_cosignatures_and_wait_for_the_threshold() {
         zkvote_verifier::Status::Fail,
         "{report}"
     );
+
+    // A split view: the board's key signs another checkpoint of the published size for
+    // some other client. Every witness refuses it and keeps it as evidence, and a client
+    // holding a receipt of the real view refuses it as the latest checkpoint.
+    let published: CheckpointView = http
+        .get(format!("{base}{}/checkpoint", el.path))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let board_key = zkvote_core::keyfile::read_signing_key(&key_path).unwrap();
+    let forged = Checkpoint {
+        origin: origin_for(&el.id),
+        size: published.size,
+        root: [7; 32],
+    }
+    .sign(BOARD_KEY_NAME, &board_key);
+    for w in &witnesses {
+        let ask = |old_size: u64| {
+            let body = AddCheckpoint {
+                old_size,
+                proof: vec![],
+                checkpoint: forged.clone(),
+            }
+            .encode();
+            http.post(format!("{}/add-checkpoint", w.url()))
+                .body(body)
+                .send()
+        };
+        // The size it cosigned last (a witness that was down may lag behind).
+        let r = ask(0).await.unwrap();
+        assert_eq!(r.status().as_u16(), 409, "{}", w.name);
+        let cosigned: u64 = r.text().await.unwrap().trim_end().parse().unwrap();
+        assert!(cosigned > 0 && cosigned <= published.size);
+        let r = ask(cosigned).await.unwrap();
+        assert_eq!(r.status().as_u16(), 422, "{}", w.name);
+        let evidence: Value = http
+            .get(format!("{}/v1/evidence", w.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let kept = evidence.as_array().unwrap();
+        assert_eq!(
+            kept.last().unwrap()["submitted"],
+            forged.as_str(),
+            "{}",
+            w.name
+        );
+    }
+    let other_view = CheckpointView {
+        size: published.size,
+        root: hex::encode([7; 32]),
+        checkpoint: forged,
+    };
+    let no_proof = ConsistencyView {
+        old: receipt_checkpoint(&el.manifest, &receipt).unwrap().size,
+        new: published.size,
+        proof: vec![],
+    };
+    assert!(check_receipt_extension(&el.manifest, &receipt, &other_view, &no_proof).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }

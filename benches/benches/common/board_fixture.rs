@@ -1,7 +1,8 @@
 //! The board benchmarks' election: a board on a database, an open 1-contest x 5-option
 //! election with 16 voters (last ballot counts) derived from a fixed seed, and a fixture
 //! of proved ballots cached under the target directory (slow to build, reused by later
-//! runs, by both backends and by the verifier benchmark).
+//! runs, by both backends and by the verifier benchmark). With `ZKVOTE_BENCH_WITNESSES=N`
+//! the manifest lists N witnesses, served in this process, all of which must cosign.
 #![allow(dead_code)]
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -23,6 +24,7 @@ use zkvote_circuits::credential::Credential;
 use zkvote_circuits::field::fr_to_bytes;
 use zkvote_circuits::groth16::setup;
 use zkvote_circuits::merkle::VoterRoll;
+use zkvote_core::manifest::{ManifestDocument, WitnessDocument, WitnessesDocument};
 use zkvote_core::sample::single_contest_manifest_toml;
 use zkvote_core::*;
 use zkvote_tally::{CeremonyContext, Trustee, TrusteeKeys};
@@ -152,6 +154,43 @@ async fn start_in_process(db: &str, board_key: &SigningKey) -> String {
     base
 }
 
+/// Witnesses the election lists (`ZKVOTE_BENCH_WITNESSES`, default 0).
+pub fn witnesses() -> u32 {
+    std::env::var("ZKVOTE_BENCH_WITNESSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Serves `n` witnesses in this process, trusting `board`, each with an SQLite file in a
+/// fresh folder. Their keys come from `seed` and their ports are fixed (39,000 +
+/// 10 x (seed - SEED) + i), so that the manifest, and so the cached fixture, is the same
+/// from run to run.
+async fn serve_witnesses(n: u32, seed: u64, board: VerifyingKey) -> Vec<WitnessDocument> {
+    let mut keys = ChaCha20Rng::seed_from_u64(seed ^ 0x5717_e55e);
+    let dir =
+        std::env::temp_dir().join(format!("zkvote-bench-witnesses-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut members = Vec::new();
+    for i in 0..n {
+        let key = SigningKey::generate(&mut keys);
+        let name = format!("witness-{i}.bench.zkvote");
+        let public_key = hex::encode(key.verifying_key().as_bytes());
+        let listen = format!("127.0.0.1:{}", 39_000 + 10 * (seed - SEED) + u64::from(i));
+        let db = dir.join(format!("witness-{i}.db")).display().to_string();
+        let (addr, server) = zkvote_witness::server::bind(&db, &listen, &name, key, vec![board])
+            .await
+            .unwrap();
+        tokio::spawn(server);
+        members.push(WitnessDocument {
+            name,
+            public_key,
+            url: format!("http://{addr}"),
+        });
+    }
+    members
+}
+
 /// Starts a board on `db` (in this process or as a child process), opens a 1-contest x
 /// 5-option election with 16 voters (last ballot counts) derived from `seed`, and loads
 /// (or builds and caches) the fixture of encoded complete ballots.
@@ -183,6 +222,17 @@ pub async fn prepare(db: &str, host: &Host, seed: u64) -> Prepared {
         trustees: (std::slice::from_ref(&trustee), 1),
     }
     .build(&single_contest_manifest_toml(5));
+    let n = witnesses();
+    let manifest = if n == 0 {
+        manifest
+    } else {
+        let mut doc = ManifestDocument::from(manifest);
+        doc.witnesses = Some(WitnessesDocument {
+            threshold: n,
+            members: serve_witnesses(n, seed, vk_board).await,
+        });
+        Manifest::try_from(doc).unwrap()
+    };
     let e = format!("/v1/elections/{}", hex::encode(id));
     let create = serde_json::to_value(zkvote_testkit::create_election(&manifest, &pk)).unwrap();
     signed(&http, &base, &commission, "/v1/elections", create).await;
