@@ -7,7 +7,8 @@
 //   a corrupt credential file is
 //   refused; voting before the election opens is refused; the roll is frozen and voting
 //   opens; a reload in the middle of a proof loses nothing; the voter builds a ballot,
-//   audits it (Benaloh), builds a fresh one, casts it and checks the receipt, having
+//   audits it (Benaloh), builds a fresh one, casts it and checks the receipt (cosigned by
+//   the demo's two witnesses), having
 //   fetched only its bucket of the roll; a second ballot, made with the keyboard only and
 //   over the whole roll, is refused (one ballot per voter); the demo's
 //   other voters vote with the CLI; the commission closes, the trustees decrypt, the record
@@ -231,6 +232,8 @@ try {
   assert.equal(await page.textContent("#receipt-tracker"), castTracker);
   await page.click("#check");
   await page.waitForSelector("#receipt-ok");
+  // The demo's two witnesses cosigned the latest checkpoint.
+  assert.match(await page.textContent("#receipt-witnesses"), /witness-1\.demo\.zkvote, witness-2\.demo\.zkvote/);
   await shot("5-receipt-checked");
   const receipt = JSON.parse(await saveDownload("Download my receipt", "receipt.json"));
   assert.equal(receipt.tracker, castTracker);

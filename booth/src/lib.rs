@@ -441,6 +441,9 @@ pub struct ReceiptCheck {
     pub receipt_size: u64,
     /// The size of the board's latest checkpoint, which extends the receipt's.
     pub latest_size: u64,
+    /// The election's witnesses that cosigned that latest checkpoint (none for an
+    /// election without witnesses).
+    pub witnesses: Vec<String>,
 }
 
 /// Checks a kept receipt file against the board's latest checkpoint and the consistency
@@ -463,11 +466,14 @@ pub fn check_receipt(
     let latest: CheckpointView = parse("checkpoint", latest)?;
     let proof: ConsistencyView = parse("consistency proof", consistency)?;
     let (old, new) = steps::check_receipt_extension(&manifest, &file.receipt, &latest, &proof)?;
+    let witnesses = steps::cosigners(&manifest, &new, &latest.checkpoint)
+        .map_err(|e| BoothError::new("board-answer", e))?;
     Ok(ReceiptCheck {
         tracker: file.tracker,
         index: file.receipt.index,
         receipt_size: old.size,
         latest_size: new.size,
+        witnesses,
     })
 }
 

@@ -557,7 +557,8 @@ async function checkReceipt(eid, manifest, file, size, out) {
     const proof = await board(`${electionPath(eid)}/proofs/consistency?old=${size}&new=${latest.size}`);
     const r = await call("checkReceipt", { manifest, file, latest: JSON.stringify(latest), consistency: JSON.stringify(proof) });
     out.replaceChildren(h("p", { class: "ok", role: "status", id: "receipt-ok",
-      text: t("receipt.ok", { index: r.index, old: r.receipt_size, new: r.latest_size }) }));
+      text: t("receipt.ok", { index: r.index, old: r.receipt_size, new: r.latest_size }) }),
+      r.witnesses.length ? h("p", { id: "receipt-witnesses", text: t("receipt.witnesses", { names: r.witnesses.join(", ") }) }) : null);
   } catch (e) {
     out.replaceChildren(errorBox(e));
   }

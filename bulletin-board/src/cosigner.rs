@@ -157,38 +157,27 @@ impl Cosigner {
     /// `cp`'s, asks once more from that size.
     async fn ask(&self, log: &BoardLog, cp: &StoredCheckpoint, i: usize, old: u64) -> Answer {
         let w = &self.manifest.witnesses[i];
+        let answer = |known, line| Answer {
+            witness: i,
+            known,
+            line,
+        };
         let mut old = old.min(cp.size);
         for _ in 0..2 {
             match self.post(log, w, cp, old).await {
-                Ok(Ok(line)) => {
-                    return Answer {
-                        witness: i,
-                        known: Some(cp.size),
-                        line: Ok(line),
-                    }
-                }
+                Ok(Ok(line)) => return answer(Some(cp.size), Ok(line)),
                 Ok(Err(m)) if m <= cp.size && m != old => old = m,
                 Ok(Err(m)) => {
-                    return Answer {
-                        witness: i,
-                        known: Some(m),
-                        line: Err(format!("{}: it cosigned size {m} last", w.key.name)),
-                    }
+                    let why = format!("{}: it cosigned size {m} last", w.key.name);
+                    return answer(Some(m), Err(why));
                 }
-                Err(why) => {
-                    return Answer {
-                        witness: i,
-                        known: None,
-                        line: Err(format!("{}: {why}", w.key.name)),
-                    }
-                }
+                Err(why) => return answer(None, Err(format!("{}: {why}", w.key.name))),
             }
         }
-        Answer {
-            witness: i,
-            known: Some(old),
-            line: Err(format!("{}: its size moved twice", w.key.name)),
-        }
+        answer(
+            Some(old),
+            Err(format!("{}: its size moved twice", w.key.name)),
+        )
     }
 
     /// One `add-checkpoint` request: the cosignature line, `Ok(Err(size))` on a 409 naming

@@ -208,34 +208,21 @@ impl BoardLog {
     }
 
     /// Appends several entries in one durable transaction and returns, for each, its
-    /// receipt (all under one checkpoint) or why it was refused.
+    /// receipt (all under one published checkpoint) or why it was refused. Entries are
+    /// recorded even when the election's witnesses do not cosign: each then gets
+    /// [`LogServiceError::Witnesses`] instead of a receipt.
     pub async fn append_batch(
         &self,
         election_id: &[u8; 32],
         entries: &[NewEntry],
     ) -> Result<Vec<Result<Receipt, LogServiceError>>, LogServiceError> {
         let results = self.store.append_batch(election_id, entries).await?;
-        let last = results.iter().flatten().max().copied();
-        let cp = match last {
-            None => {
-                return Ok(results
-                    .into_iter()
-                    .map(|r| Err(r.unwrap_err().into()))
-                    .collect())
-            }
-            Some(i) => match self.published(election_id, Some(i + 1)).await {
-                Ok(cp) => cp,
-                // Every entry is recorded; none has a receipt until the witnesses answer.
-                Err(e) => {
-                    let why = e.to_string();
-                    return Ok(results
-                        .into_iter()
-                        .map(|r| match r {
-                            Ok(_) => Err(LogServiceError::Witnesses(why.clone())),
-                            Err(e) => Err(e.into()),
-                        })
-                        .collect());
-                }
+        let covering = match results.iter().flatten().max() {
+            None => None,
+            Some(&last) => match self.published(election_id, Some(last + 1)).await {
+                Ok(cp) => Some(Ok(cp)),
+                Err(LogServiceError::Witnesses(why)) => Some(Err(why)),
+                Err(e) => return Err(e),
             },
         };
         let mut trees = self.trees.lock().await;
@@ -244,16 +231,10 @@ impl BoardLog {
             .into_iter()
             .map(|r| {
                 let index = r?;
-                let leaf = *tree.leaf(index).ok_or(LogError::IndexOutOfRange {
-                    index,
-                    size: tree.size(),
-                })?;
-                Ok(Receipt {
-                    index,
-                    leaf_hash: leaf,
-                    inclusion_proof: inclusion_proof(tree, index, cp.size)?,
-                    checkpoint: cp.note.clone(),
-                })
+                match covering.as_ref().expect("an entry was appended") {
+                    Ok(cp) => receipt_in(tree, index, cp),
+                    Err(why) => Err(LogServiceError::Witnesses(why.clone())),
+                }
             })
             .collect())
     }
@@ -267,16 +248,7 @@ impl BoardLog {
         let cp = self.published(election_id, Some(index + 1)).await?;
         let mut trees = self.trees.lock().await;
         let tree = self.sync(&mut trees, election_id).await?;
-        let leaf = *tree.leaf(index).ok_or(LogError::IndexOutOfRange {
-            index,
-            size: tree.size(),
-        })?;
-        Ok(Receipt {
-            index,
-            leaf_hash: leaf,
-            inclusion_proof: inclusion_proof(tree, index, cp.size)?,
-            checkpoint: cp.note,
-        })
+        receipt_in(tree, index, &cp)
     }
 
     /// A signed checkpoint of the current log.
@@ -355,4 +327,22 @@ impl BoardLog {
         }
         Ok(consistency_proof(tree, old, new)?)
     }
+}
+
+/// The receipt of entry `index` under `cp`, from a tree holding at least `cp.size` leaves.
+fn receipt_in(
+    tree: &MemoryTree,
+    index: u64,
+    cp: &StoredCheckpoint,
+) -> Result<Receipt, LogServiceError> {
+    let leaf = *tree.leaf(index).ok_or(LogError::IndexOutOfRange {
+        index,
+        size: tree.size(),
+    })?;
+    Ok(Receipt {
+        index,
+        leaf_hash: leaf,
+        inclusion_proof: inclusion_proof(tree, index, cp.size)?,
+        checkpoint: cp.note.clone(),
+    })
 }
