@@ -137,6 +137,14 @@ impl MemoryTree {
         }
     }
 
+    /// Drops every leaf from `size` on (and the subtrees over them); no-op if the tree
+    /// is not larger.
+    pub fn truncate(&mut self, size: u64) {
+        for (k, level) in self.levels.iter_mut().enumerate() {
+            level.truncate((size >> k) as usize);
+        }
+    }
+
     /// Number of leaves.
     pub fn size(&self) -> u64 {
         self.levels[0].len() as u64
@@ -611,6 +619,26 @@ impl Receipt {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_truncated_tree_is_the_tree_of_its_prefix() {
+        let leaves: Vec<Hash> = (0..37u64).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        for cut in 0..=37usize {
+            let mut t = MemoryTree::from_leaf_hashes(leaves.iter().copied());
+            t.truncate(cut as u64);
+            let prefix = MemoryTree::from_leaf_hashes(leaves[..cut].iter().copied());
+            assert_eq!(t.size(), cut as u64);
+            assert_eq!(t.root(), prefix.root());
+            // Growing again gives the whole tree back.
+            for l in &leaves[cut..] {
+                t.push(*l);
+            }
+            assert_eq!(
+                t.root(),
+                MemoryTree::from_leaf_hashes(leaves.iter().copied()).root()
+            );
+        }
+    }
+
     #[test]
     fn the_root_accumulator_agrees_with_the_tree() {
         for n in 0..40u64 {

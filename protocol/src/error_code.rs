@@ -154,6 +154,9 @@ error_codes! {
     /// Fewer of the election's witnesses than its threshold cosigned the checkpoint: the
     /// entry is recorded and its receipt is served once they answer.
     WitnessesUnavailable = "witnesses-unavailable", 503;
+    /// A mirror that holds no verified checkpoint of this election yet (it is still
+    /// catching up with the board): ask again, or ask the board.
+    NotMirrored = "not-mirrored", 503;
 }
 
 impl ErrorCode {

@@ -30,7 +30,7 @@ use zkvote_circuits::groth16::{
 use zkvote_circuits::merkle::MerklePath;
 use zkvote_core::codec::hex32;
 use zkvote_core::cosignature::require_cosignatures;
-use zkvote_core::log::{leaf_hash, Checkpoint, Receipt};
+use zkvote_core::log::{leaf_hash, origin_for, Checkpoint, Receipt, BOARD_KEY_NAME};
 use zkvote_core::{
     vartime_verify_opening, BallotDigest, BallotOpening, BallotSecrets, Choices, ElectionContext,
     ElectionPublicKey, Element, Manifest,
@@ -347,6 +347,25 @@ pub fn cosigners(
     .map_err(|e| format!("checkpoint of size {}: {e}", checkpoint.size))?;
     found.sort_by_key(|c| c.witness);
     Ok(found.iter().map(|c| keys[c.witness].name.clone()).collect())
+}
+
+/// A checkpoint the board published for the manifest's election, as a mirror or any
+/// client takes it on its own (without a receipt): signed by the manifest's board key for
+/// the election's origin, and cosigned by the manifest's threshold of its witnesses
+/// (section 15.3). Returns it with the names of the witnesses that cosigned it.
+pub fn published_checkpoint(
+    manifest: &Manifest,
+    note: &str,
+) -> Result<(Checkpoint, Vec<String>), VoterError> {
+    let cp = Checkpoint::verify(
+        note,
+        &origin_for(&manifest.election_id),
+        BOARD_KEY_NAME,
+        &board_key(manifest)?,
+    )
+    .map_err(|e| board("checkpoint", e))?;
+    let names = cosigners(manifest, &cp, note).map_err(|e| board("checkpoint", e))?;
+    Ok((cp, names))
 }
 
 /// A voter's saved receipt, as the CLI and the web booth write and read it: where, which

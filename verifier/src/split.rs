@@ -143,7 +143,7 @@ pub enum SplitError {
 pub fn verify_part(
     reader: impl BufRead,
     range: EntryRange,
-    out: impl Write + 'static,
+    out: impl Write + Send + 'static,
     progress: Option<&dyn Fn(u64)>,
 ) -> Result<PartEnd, SplitError> {
     let mut writer = PartWriter::new(range, Box::new(out));
@@ -160,7 +160,7 @@ pub fn verify_part(
 /// inputs) the whole record's verification gives.
 pub fn verify_merge(
     reader: impl BufRead,
-    parts: Vec<(String, Box<dyn BufRead>)>,
+    parts: Vec<(String, Box<dyn BufRead + Send>)>,
     progress: Option<&dyn Fn(u64)>,
 ) -> Result<(Report, Option<TallyInputs>), SplitError> {
     let mut v = Verifier::new();
@@ -257,7 +257,7 @@ impl PartSum {
 /// Writes a part as its range's ballots are judged.
 pub(crate) struct PartWriter {
     range: EntryRange,
-    out: Box<dyn Write>,
+    out: Box<dyn Write + Send>,
     digest: Sha256,
     end: PartEnd,
     total: Option<Aggregate>,
@@ -265,7 +265,7 @@ pub(crate) struct PartWriter {
 }
 
 impl PartWriter {
-    fn new(range: EntryRange, out: Box<dyn Write>) -> Self {
+    fn new(range: EntryRange, out: Box<dyn Write + Send>) -> Self {
         PartWriter {
             range,
             out,
@@ -345,7 +345,7 @@ impl PartWriter {
 struct OpenPart {
     name: String,
     range: EntryRange,
-    lines: Lines<Box<dyn BufRead>>,
+    lines: Lines<Box<dyn BufRead + Send>>,
     line: usize,
     entries: u64,
     ballots: u64,
@@ -363,7 +363,7 @@ pub(crate) struct PartReader {
 
 impl PartReader {
     /// Reads every part's header; they must start at index 0 and follow one another.
-    fn open(parts: Vec<(String, Box<dyn BufRead>)>) -> Result<Self, SplitError> {
+    fn open(parts: Vec<(String, Box<dyn BufRead + Send>)>) -> Result<Self, SplitError> {
         if parts.is_empty() {
             return Err(SplitError::Parts("no parts given".into()));
         }

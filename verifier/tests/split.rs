@@ -28,7 +28,7 @@ impl Write for Shared {
 }
 
 /// The parts of `text` for `ranges` (each `"A..B"` or `"A.."`), as the merge reads them.
-fn parts(text: &str, ranges: &[&str]) -> Vec<(String, Box<dyn BufRead>)> {
+fn parts(text: &str, ranges: &[&str]) -> Vec<(String, Box<dyn BufRead + Send>)> {
     ranges
         .iter()
         .map(|r| {
@@ -38,7 +38,7 @@ fn parts(text: &str, ranges: &[&str]) -> Vec<(String, Box<dyn BufRead>)> {
             let bytes = out.0.lock().unwrap().clone();
             (
                 r.to_string(),
-                Box::new(Cursor::new(bytes)) as Box<dyn BufRead>,
+                Box::new(Cursor::new(bytes)) as Box<dyn BufRead + Send>,
             )
         })
         .collect()

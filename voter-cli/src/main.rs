@@ -79,6 +79,11 @@ enum Command {
     #[cfg(feature = "server")]
     #[command(subcommand)]
     Witness(zkvote_witness::server::WitnessCommand),
+    /// A mirror: keeps its own verified copy of elections' records, pulled from their
+    /// board, and serves it read-only; stops on a fork and reports it.
+    #[cfg(feature = "server")]
+    #[command(subcommand)]
+    Mirror(zkvote_mirror::server::MirrorCommand),
     /// The web booth embedded in this binary.
     #[cfg(feature = "booth")]
     #[command(subcommand)]
@@ -503,6 +508,10 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::msg(e.to_string()))?,
         #[cfg(feature = "server")]
         Command::Witness(c) => zkvote_witness::server::run(c, "zkvote witness")
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?,
+        #[cfg(feature = "server")]
+        Command::Mirror(c) => zkvote_mirror::server::run(c, "zkvote mirror")
             .await
             .map_err(|e| CliError::msg(e.to_string()))?,
         Command::Commission(c) => commission_command(c).await?,

@@ -85,7 +85,7 @@ fn run_blocking(
             }
         }
         Job::Merge(paths) => {
-            let mut parts: Vec<(String, Box<dyn BufRead>)> = Vec::with_capacity(paths.len());
+            let mut parts: Vec<(String, Box<dyn BufRead + Send>)> = Vec::with_capacity(paths.len());
             for p in paths {
                 let f = File::open(&p)
                     .map_err(|e| CliError::msg(format!("cannot read part {}: {e}", p.display())))?;

@@ -327,6 +327,50 @@ impl Verifier {
         }
     }
 
+    /// Verifies the ballots taken so far (they are otherwise verified a chunk at a time),
+    /// so that [`Verifier::findings`] covers every entry pushed.
+    pub fn settle(&mut self) {
+        self.flush_ballots();
+    }
+
+    /// The number of entries pushed.
+    pub fn entries(&self) -> u64 {
+        self.n
+    }
+
+    /// The election's manifest, once entry 0 is a valid one.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+
+    /// What the checks that run entry by entry have found so far (check 1 on the order,
+    /// indices and kinds of entries; check 2; check 5 on the ballots settled; the entries
+    /// the election's rules refused, under the check of their kind), as (check number,
+    /// failure), the first [`crate::report::MAX_LISTED_FAILURES`] of each kind. The checks
+    /// that need the whole record (the root against the checkpoint, the roll, the
+    /// aggregate, the decryptions, the result) run in [`Verifier::finish`].
+    pub fn findings(&self) -> Vec<(u8, crate::Failure)> {
+        let mut out: Vec<(u8, crate::Failure)> = [&self.c1, &self.c2, &self.c5]
+            .into_iter()
+            .flat_map(|c| c.failures.iter().map(|f| (c.number, f.clone())))
+            .collect();
+        out.extend(
+            self.refused
+                .iter()
+                .take(crate::report::MAX_LISTED_FAILURES)
+                .map(|(check, index, message)| {
+                    (
+                        *check,
+                        crate::Failure {
+                            index: Some(*index),
+                            message: message.clone(),
+                        },
+                    )
+                }),
+        );
+        out
+    }
+
     /// Verifying a part: takes a setup ceremony's entry by the phase rule alone, and from
     /// the `setup-final` entry the verifying key it pins, without checking the ceremony
     /// (a part's verdicts need only the pinned key; the merge checks the ceremony, check 9,

@@ -1,0 +1,368 @@
+//! A mirror (`zkvote_mirror`, served over loopback HTTP on a runtime of its own, restarted
+//! on its store) following a real board process through a proxy that the test can make
+//! lie. Honest: the mirror's record is byte for byte the board's, verifies, and serves
+//! receipts and proofs that clients check; it follows new ballots and keeps its state
+//! across a restart. A checkpoint not signed by the board's key is refused and the mirror
+//! goes on. A checkpoint signed by the board's key that is not on the history held (the
+//! same size with another root, or a larger one that the board's consistency proof does
+//! not join to it) is a fork: the mirror keeps both signed notes, follows that election no
+//! further (even once the board is honest again, and after a restart) and says so.
+
+mod common;
+
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use common::*;
+use ed25519_dalek::SigningKey;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use zkvote_core::log::{origin_for, Checkpoint, Receipt, BOARD_KEY_NAME};
+use zkvote_protocol::api::{CheckpointView, ConsistencyView};
+use zkvote_protocol::voter::{check_cast_receipt, check_receipt_extension, receipt_checkpoint};
+
+/// What the proxy in front of the board answers for the checkpoint.
+#[derive(Clone)]
+enum Face {
+    /// The board's own.
+    Honest,
+    /// This signed note instead.
+    Shows(CheckpointView),
+}
+
+#[derive(Clone)]
+struct Proxy {
+    http: reqwest::Client,
+    board: String,
+    face: Arc<Mutex<Face>>,
+}
+
+async fn forward(State(p): State<Proxy>, uri: Uri) -> Response {
+    if uri.path().ends_with("/checkpoint") {
+        if let Face::Shows(view) = p.face.lock().unwrap().clone() {
+            return axum::Json(view).into_response();
+        }
+    }
+    let r = p
+        .http
+        .get(format!("{}{uri}", p.board))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.bytes().await.unwrap();
+    (
+        axum::http::StatusCode::from_u16(status).unwrap(),
+        [("content-type", "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn start_proxy(board: &str) -> (String, Arc<Mutex<Face>>) {
+    let face = Arc::new(Mutex::new(Face::Honest));
+    let proxy = Proxy {
+        http: reqwest::Client::new(),
+        board: board.to_string(),
+        face: face.clone(),
+    };
+    let app = axum::Router::new().fallback(forward).with_state(proxy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), face)
+}
+
+/// A mirror served on a runtime of its own thread (stopping it ends its followers too).
+struct LoopbackMirror {
+    db: PathBuf,
+    board: String,
+    election: [u8; 32],
+    url: String,
+    stop: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        std::thread::JoinHandle<()>,
+    )>,
+}
+
+impl LoopbackMirror {
+    fn new(db: PathBuf, board: &str, election: [u8; 32]) -> Self {
+        let mut m = LoopbackMirror {
+            db,
+            board: board.to_string(),
+            election,
+            url: String::new(),
+            stop: None,
+        };
+        m.start();
+        m
+    }
+
+    fn start(&mut self) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (db, board, eid) = (
+            self.db.display().to_string(),
+            self.board.clone(),
+            self.election,
+        );
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let (addr, server) = zkvote_mirror::server::bind(
+                    &db,
+                    "127.0.0.1:0",
+                    &board,
+                    &[eid],
+                    Duration::from_millis(100),
+                )
+                .await
+                .unwrap();
+                ready_tx.send(format!("http://{addr}")).unwrap();
+                tokio::select! {
+                    r = server => r.unwrap(),
+                    _ = rx => {}
+                }
+            });
+        });
+        self.url = ready_rx.recv().unwrap();
+        self.stop = Some((tx, thread));
+    }
+
+    fn stop(&mut self) {
+        if let Some((tx, thread)) = self.stop.take() {
+            let _ = tx.send(());
+            thread.join().unwrap();
+        }
+    }
+
+    fn restart(&mut self) {
+        self.stop();
+        self.start();
+    }
+}
+
+impl Drop for LoopbackMirror {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// The mirror's status once `ready` holds of it (within 60 s).
+async fn wait_for(
+    http: &reqwest::Client,
+    mirror: &LoopbackMirror,
+    path: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let url = format!("{}{path}/mirror", mirror.url);
+    for _ in 0..600 {
+        let v = get_json(http, url.clone()).await;
+        if ready(&v) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the mirror never got there: {}", get_json(http, url).await);
+}
+
+fn size_is(n: u64) -> impl Fn(&Value) -> bool {
+    move |v| v["checkpoint"]["size"] == n && v["state"] == "following"
+}
+
+async fn cast(http: &reqwest::Client, base: &str, el: &OpenElection, i: usize) -> Receipt {
+    let ballot = el.vote(i, i);
+    let r = http
+        .post(format!("{base}{}/ballots", el.path))
+        .body(serde_json::to_vec(&ballot).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let receipt: Receipt = r.json().await.unwrap();
+    check_cast_receipt(&el.manifest, &ballot, &receipt).unwrap();
+    receipt
+}
+
+async fn board_checkpoint(http: &reqwest::Client, base: &str, el: &OpenElection) -> CheckpointView {
+    serde_json::from_value(get_json(http, format!("{base}{}/checkpoint", el.path)).await).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
+    let http = reqwest::Client::new();
+    let dir = std::env::temp_dir().join(format!("zkvote-mirror-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key_path, board_vk) = keygen(&dir);
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.join("board.db").display());
+    let _board = KillOnDrop(start(&db, port, &key_path));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&http, &base).await;
+    let el = OpenElection::create(&http, &base, &board_vk, 6, "reject").await;
+    let first = cast(&http, &base, &el, 0).await;
+    cast(&http, &base, &el, 1).await;
+    let (proxy, face) = start_proxy(&base).await;
+
+    // Caught up: the same record, byte for byte, and it verifies; nothing found.
+    let mut mirror = LoopbackMirror::new(dir.join("mirror.db"), &proxy, el.id);
+    let size = board_checkpoint(&http, &base, &el).await.size;
+    let status = wait_for(&http, &mirror, &el.path, size_is(size)).await;
+    assert_eq!(status["findings"], Value::Array(vec![]), "{status}");
+    let board_record = get_text(&http, format!("{base}{}/record", el.path)).await;
+    let mirror_record = get_text(&http, format!("{}{}/record", mirror.url, el.path)).await;
+    assert_eq!(mirror_record, board_record);
+    let report = zkvote_verifier::verify(&zkvote_verifier::Record::parse(&mirror_record).unwrap());
+    assert!(
+        report.checks[..5]
+            .iter()
+            .all(|c| c.status != zkvote_verifier::Status::Fail),
+        "{report}"
+    );
+
+    // Receipts and proofs from the mirror are the board's: a client checks them.
+    let receipt: Receipt = serde_json::from_value(
+        get_json(
+            &http,
+            format!("{}{}/receipts/{}", mirror.url, el.path, first.index),
+        )
+        .await,
+    )
+    .unwrap();
+    receipt_checkpoint(&el.manifest, &receipt).unwrap();
+    assert_eq!(receipt.leaf_hash, first.leaf_hash);
+    let latest: CheckpointView = serde_json::from_value(
+        get_json(&http, format!("{}{}/checkpoint", mirror.url, el.path)).await,
+    )
+    .unwrap();
+    let old = receipt_checkpoint(&el.manifest, &first).unwrap().size;
+    let proof: ConsistencyView = serde_json::from_value(
+        get_json(
+            &http,
+            format!(
+                "{}{}/proofs/consistency?old={old}&new={}",
+                mirror.url, el.path, latest.size
+            ),
+        )
+        .await,
+    )
+    .unwrap();
+    check_receipt_extension(&el.manifest, &first, &latest, &proof).unwrap();
+    // Read-only, and nothing past what it verified.
+    let r = http
+        .post(format!("{}{}/ballots", mirror.url, el.path))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let v = get_json(
+        &http,
+        format!(
+            "{}{}/proofs/consistency?old=1&new={}",
+            mirror.url,
+            el.path,
+            size + 5
+        ),
+    )
+    .await;
+    assert_eq!(v["error"]["code"], "bad-proof-request", "{v}");
+
+    // New ballots are followed; a restart keeps what is held.
+    cast(&http, &base, &el, 2).await;
+    let size = board_checkpoint(&http, &base, &el).await.size;
+    wait_for(&http, &mirror, &el.path, size_is(size)).await;
+    mirror.restart();
+    let v = get_json(&http, format!("{}{}/checkpoint", mirror.url, el.path)).await;
+    assert_eq!(v["size"], size, "held across the restart: {v}");
+
+    // A checkpoint not signed by the board's key is refused; the mirror goes on.
+    let real = board_checkpoint(&http, &base, &el).await;
+    let stranger = SigningKey::from_bytes(&[9; 32]);
+    let unsigned = Checkpoint {
+        origin: origin_for(&el.id),
+        size: real.size + 1,
+        root: [5; 32],
+    }
+    .sign(BOARD_KEY_NAME, &stranger);
+    *face.lock().unwrap() = Face::Shows(CheckpointView {
+        size: real.size + 1,
+        root: hex::encode([5; 32]),
+        checkpoint: unsigned,
+    });
+    let status = wait_for(&http, &mirror, &el.path, |v| v["last_error"].is_string()).await;
+    assert!(
+        status["last_error"].as_str().unwrap().contains("refused"),
+        "{status}"
+    );
+    assert_eq!(status["state"], "following");
+    *face.lock().unwrap() = Face::Honest;
+    cast(&http, &base, &el, 3).await;
+    let size = board_checkpoint(&http, &base, &el).await.size;
+    wait_for(&http, &mirror, &el.path, size_is(size)).await;
+
+    // A split view: the board's key signs another checkpoint of the size held.
+    let board_key = zkvote_core::keyfile::read_signing_key(&key_path).unwrap();
+    let held = board_checkpoint(&http, &base, &el).await;
+    let forged = Checkpoint {
+        origin: origin_for(&el.id),
+        size: held.size,
+        root: [7; 32],
+    }
+    .sign(BOARD_KEY_NAME, &board_key);
+    *face.lock().unwrap() = Face::Shows(CheckpointView {
+        size: held.size,
+        root: hex::encode([7; 32]),
+        checkpoint: forged.clone(),
+    });
+    let status = wait_for(&http, &mirror, &el.path, |v| v["state"] == "forked").await;
+    assert_eq!(status["fork"]["held"], held.checkpoint.as_str(), "{status}");
+    assert_eq!(status["fork"]["shown"], forged.as_str(), "{status}");
+    assert!(status["fork"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("two checkpoints of size"));
+    // Followed no further, even once the board is honest again and grows, and after a
+    // restart; what was verified is still served.
+    *face.lock().unwrap() = Face::Honest;
+    cast(&http, &base, &el, 4).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    mirror.restart();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = get_json(&http, format!("{}{}/mirror", mirror.url, el.path)).await;
+    assert_eq!(status["state"], "forked", "{status}");
+    assert_eq!(status["checkpoint"]["size"], held.size, "{status}");
+    assert_eq!(status["fork"]["shown"], forged.as_str());
+
+    // Another mirror, caught up, is shown a larger checkpoint signed by the board's key
+    // that the board's own consistency proof does not join to the one held.
+    let mut second = LoopbackMirror::new(dir.join("second.db"), &proxy, el.id);
+    let real = board_checkpoint(&http, &base, &el).await;
+    wait_for(&http, &second, &el.path, size_is(real.size)).await;
+    cast(&http, &base, &el, 5).await;
+    let grown = board_checkpoint(&http, &base, &el).await;
+    let other = Checkpoint {
+        origin: origin_for(&el.id),
+        size: grown.size,
+        root: [8; 32],
+    }
+    .sign(BOARD_KEY_NAME, &board_key);
+    *face.lock().unwrap() = Face::Shows(CheckpointView {
+        size: grown.size,
+        root: hex::encode([8; 32]),
+        checkpoint: other.clone(),
+    });
+    let status = wait_for(&http, &second, &el.path, |v| v["state"] == "forked").await;
+    assert_eq!(status["fork"]["held"], real.checkpoint.as_str(), "{status}");
+    assert_eq!(status["fork"]["shown"], other.as_str(), "{status}");
+    assert!(!status["fork"]["proof"].as_array().unwrap().is_empty());
+    second.stop();
+    mirror.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
