@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo's election as separate processes talking over HTTP: one board server, two
-# witnesses (each its own key and store; both must cosign every checkpoint), the
-# commission, three trustees (threshold 2), an outside contributor to the setup ceremony
+# witnesses (each its own key and store; both must cosign every checkpoint), a mirror
+# (its own verified copy of the record, served read-only), the commission, three trustees (threshold 2), an outside contributor to the setup ceremony
 # and several voters, each with their own key or credential file.
 # Usage: examples/multi-process-election.sh [VOTERS] (default 5). ROLL_DEPTH (default 20,
 # as in examples/election.toml) sets the voter roll's depth and so the ceremony's cost.
@@ -19,8 +19,9 @@ work=$(mktemp -d /tmp/zkvote-example.XXXXXX)
 board_pid=""
 trustee_pids=()
 witness_pids=()
+mirror_pid=""
 cleanup() {
-  for p in "${trustee_pids[@]}" "${witness_pids[@]}" $board_pid; do kill "$p" 2>/dev/null || true; done
+  for p in "${trustee_pids[@]}" "${witness_pids[@]}" $mirror_pid $board_pid; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,6 +72,13 @@ election=$("$zkvote" commission create --board "$board" --key "$work/commission.
   --manifest "$work/election.toml")
 echo "election $election"
 at=(--board "$board" --election "$election")
+
+step "mirror: another organization keeps its own verified copy of the record"
+"$zkvote" mirror serve --db "$work/mirror.db" --listen 127.0.0.1:0 --board "$board" \
+  --election "$election" --interval-ms 200 >"$work/mirror.log" 2>&1 &
+mirror_pid=$!
+mirror=$(listening "$work/mirror.log")
+echo "mirror at $mirror"
 
 step "ceremonies: each trustee contributes to both phases of the setup ceremony, then deals"
 for i in 1 2 3; do
@@ -130,3 +138,20 @@ done
 step "anyone: export and verify the record"
 "$zkvote" record export "${at[@]}" --out "$work/record.jsonl"
 "$zkvote" verify --record "$work/record.jsonl"
+
+step "the mirror holds the same record, and serves receipts and the record without the board"
+for _ in $(seq 1 150); do
+  if "$zkvote" record export --board "$mirror" --election "$election" \
+    --out "$work/mirrored.jsonl" >/dev/null 2>&1 && cmp -s "$work/record.jsonl" "$work/mirrored.jsonl"; then
+    break
+  fi
+  sleep 0.2
+done
+cmp "$work/record.jsonl" "$work/mirrored.jsonl"
+echo "the mirror's record is the board's, byte for byte"
+kill "$board_pid"
+wait "$board_pid" 2>/dev/null || true
+board_pid=""
+echo "the board is stopped; voter 1 checks the receipt with the mirror:"
+"$zkvote" receipt check --receipt "$work/receipt1.json" --board "$mirror"
+"$zkvote" verify --board "$mirror" --election "$election" --quiet

@@ -433,7 +433,7 @@ enum ReceiptCommand {
         /// The receipt file.
         #[arg(long)]
         receipt: PathBuf,
-        /// The board (default: the one in the receipt).
+        /// The board, or a mirror of it (default: the board in the receipt).
         #[arg(long)]
         board: Option<String>,
     },
