@@ -149,7 +149,10 @@ async fn mirrored_record(
     let status = loop {
         let s: serde_json::Value = mirror.get_json(&format!("{path}/mirror")).await?;
         if s["state"] == "forked" {
-            return Err(CliError::msg(format!("the mirror saw a fork: {}", s["fork"])));
+            return Err(CliError::msg(format!(
+                "the mirror saw a fork: {}",
+                s["fork"]
+            )));
         }
         if s["checkpoint"]["size"] == latest.size && !s["report"].is_null() {
             break s;
