@@ -7,7 +7,8 @@
 //! cosigned and the verifier names the witnesses; stripped of its cosignatures, a receipt
 //! and a record are refused. A second checkpoint of the same size signed with the board's
 //! key (a split view) is refused by every witness, kept as evidence, and refused by a
-//! client holding a receipt of the real view.
+//! client holding a receipt of the real view. A slow witness does not hold receipts back
+//! while the threshold of the others answer.
 
 mod common;
 
@@ -321,5 +322,69 @@ async fn receipts_carry_cosignatures_and_wait_for_the_threshold() {
         proof: vec![],
     };
     assert!(check_receipt_extension(&el.manifest, &receipt, &other_view, &no_proof).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Serves, on loopback, a proxy that forwards every request to `target` after `delay`:
+/// a slow witness. Returns its URL.
+async fn slow_proxy(target: String, delay: std::time::Duration) -> String {
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: String| {
+        let (http, target) = (http.clone(), target.clone());
+        async move {
+            tokio::time::sleep(delay).await;
+            let r = http
+                .post(format!("{target}{uri}"))
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = axum::http::StatusCode::from_u16(r.status().as_u16()).unwrap();
+            (status, r.text().await.unwrap())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_witness_does_not_hold_receipts_back() {
+    let http = reqwest::Client::new();
+    let dir = std::env::temp_dir().join(format!("zkvote-slow-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key_path, board_vk) = keygen(&dir);
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.join("board.db").display());
+    let _board = KillOnDrop(start(&db, port, &key_path));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&http, &base).await;
+    let witnesses: Vec<LoopbackWitness> = (0..3)
+        .map(|i| LoopbackWitness::new(&dir, i, board_vk))
+        .collect();
+    // Witness 0 answers every request 3 s late: within the board's 5 s timeout, so a
+    // board that waited for every witness would get its cosignature too.
+    let slow = slow_proxy(witnesses[0].url(), std::time::Duration::from_secs(3)).await;
+    let mut members: Vec<WitnessDocument> =
+        witnesses.iter().map(LoopbackWitness::document).collect();
+    members[0].url = slow;
+    let el = OpenElection::create_with(&http, &base, &board_vk, 3, "reject", |doc| {
+        doc.witnesses = Some(WitnessesDocument {
+            threshold: 2,
+            members,
+        })
+    })
+    .await;
+    for i in 0..2 {
+        let (status, v) = cast(&http, &base, &el, i).await;
+        assert_eq!(status, 201, "{v}");
+        let receipt: Receipt = serde_json::from_value(v).unwrap();
+        // The round ended with the two prompt witnesses' answers.
+        assert_eq!(
+            signers(&el, &receipt),
+            vec![witnesses[1].name.clone(), witnesses[2].name.clone()]
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
