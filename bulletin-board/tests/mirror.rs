@@ -6,7 +6,8 @@
 //! goes on. A checkpoint signed by the board's key that is not on the history held (the
 //! same size with another root, or a larger one that the board's consistency proof does
 //! not join to it) is a fork: the mirror keeps both signed notes, follows that election no
-//! further (even once the board is honest again, and after a restart) and says so.
+//! further (even once the board is honest again, and after a restart) and says so; an
+//! older checkpoint of the same history is not one, a smaller one of another history is.
 
 mod common;
 
@@ -17,6 +18,7 @@ use common::*;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zkvote_core::log::{origin_for, Checkpoint, Receipt, BOARD_KEY_NAME};
@@ -37,10 +39,13 @@ struct Proxy {
     http: reqwest::Client,
     board: String,
     face: Arc<Mutex<Face>>,
+    /// Checkpoint requests answered.
+    asked: Arc<AtomicUsize>,
 }
 
 async fn forward(State(p): State<Proxy>, uri: Uri) -> Response {
     if uri.path().ends_with("/checkpoint") {
+        p.asked.fetch_add(1, Ordering::SeqCst);
         if let Face::Shows(view) = p.face.lock().unwrap().clone() {
             return axum::Json(view).into_response();
         }
@@ -61,18 +66,32 @@ async fn forward(State(p): State<Proxy>, uri: Uri) -> Response {
         .into_response()
 }
 
-async fn start_proxy(board: &str) -> (String, Arc<Mutex<Face>>) {
+async fn start_proxy(board: &str) -> (String, Arc<Mutex<Face>>, Arc<AtomicUsize>) {
     let face = Arc::new(Mutex::new(Face::Honest));
+    let asked = Arc::new(AtomicUsize::new(0));
     let proxy = Proxy {
         http: reqwest::Client::new(),
         board: board.to_string(),
         face: face.clone(),
+        asked: asked.clone(),
     };
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), face)
+    (format!("http://{addr}"), face, asked)
+}
+
+/// Waits until the proxy answered `n` more checkpoint requests (rounds of a mirror).
+async fn rounds(asked: &AtomicUsize, n: usize) {
+    let target = asked.load(Ordering::SeqCst) + n;
+    for _ in 0..600 {
+        if asked.load(Ordering::SeqCst) >= target {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the mirror stopped asking for checkpoints");
 }
 
 /// A mirror served on a runtime of its own thread (stopping it ends its followers too).
@@ -208,7 +227,8 @@ async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
     let el = OpenElection::create(&http, &base, &board_vk, 6, "reject").await;
     let first = cast(&http, &base, &el, 0).await;
     cast(&http, &base, &el, 1).await;
-    let (proxy, face) = start_proxy(&base).await;
+    let early = board_checkpoint(&http, &base, &el).await;
+    let (proxy, face, asked) = start_proxy(&base).await;
 
     // Caught up: the same record, byte for byte, and it verifies; nothing found.
     let mut mirror = LoopbackMirror::new(dir.join("mirror.db"), &proxy, el.id);
@@ -307,6 +327,18 @@ async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
     let size = board_checkpoint(&http, &base, &el).await.size;
     wait_for(&http, &mirror, &el.path, size_is(size)).await;
 
+    // An older checkpoint of the same history (a stale cache, say) is no fork.
+    *face.lock().unwrap() = Face::Shows(early.clone());
+    rounds(&asked, 3).await;
+    let status = get_json(&http, format!("{}{}/mirror", mirror.url, el.path)).await;
+    assert_eq!(status["state"], "following", "{status}");
+    assert_eq!(status["checkpoint"]["size"], size, "{status}");
+    assert!(
+        status["fork"].is_null() && status["last_error"].is_null(),
+        "{status}"
+    );
+    *face.lock().unwrap() = Face::Honest;
+
     // A split view: the board's key signs another checkpoint of the size held.
     let board_key = zkvote_core::keyfile::read_signing_key(&key_path).unwrap();
     let held = board_checkpoint(&http, &base, &el).await;
@@ -363,6 +395,33 @@ async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
     assert_eq!(status["fork"]["shown"], other.as_str(), "{status}");
     assert!(!status["fork"]["proof"].as_array().unwrap().is_empty());
     second.stop();
+
+    // A third is shown a smaller checkpoint signed by the board's key whose root is not
+    // that of the entries it holds.
+    *face.lock().unwrap() = Face::Honest;
+    let mut third = LoopbackMirror::new(dir.join("third.db"), &proxy, el.id);
+    wait_for(&http, &third, &el.path, size_is(grown.size)).await;
+    let smaller = Checkpoint {
+        origin: origin_for(&el.id),
+        size: early.size,
+        root: [6; 32],
+    }
+    .sign(BOARD_KEY_NAME, &board_key);
+    *face.lock().unwrap() = Face::Shows(CheckpointView {
+        size: early.size,
+        root: hex::encode([6; 32]),
+        checkpoint: smaller.clone(),
+    });
+    let status = wait_for(&http, &third, &el.path, |v| v["state"] == "forked").await;
+    assert_eq!(status["fork"]["shown"], smaller.as_str(), "{status}");
+    assert!(
+        status["fork"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is not that of the first"),
+        "{status}"
+    );
+    third.stop();
     mirror.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
