@@ -178,3 +178,30 @@ fn a_malformed_line_is_named_by_its_number() {
         c.failures
     );
 }
+
+#[test]
+fn findings_name_a_bad_ballot_as_the_entries_come() {
+    let mut r = pinned();
+    let p = position(&r, "ballot", 4);
+    swap_ciphertexts(&mut r.entries[p]);
+    let index = r.entries[p].index;
+    let mut v = zkvote_verifier::Verifier::new();
+    for e in r.entries[..p].iter().cloned() {
+        v.push(e);
+    }
+    v.settle();
+    assert!(v.findings().is_empty(), "{:?}", v.findings());
+    assert!(v.manifest().is_some());
+    v.push(r.entries[p].clone());
+    // Pending ballots are judged by `settle`, not before.
+    assert!(v.findings().is_empty());
+    v.settle();
+    let found = v.findings();
+    assert!(
+        found
+            .iter()
+            .any(|(check, f)| *check == 5 && f.index == Some(index)),
+        "{found:?}"
+    );
+    assert_eq!(v.entries(), p as u64 + 1);
+}
