@@ -58,14 +58,26 @@ async fn held(http: &reqwest::Client, url: &str, eid: &[u8; 32]) -> u64 {
     v["checkpoint"]["size"].as_u64().unwrap_or(0)
 }
 
+fn election(id: [u8; 32]) -> zkvote_mirror::Election {
+    zkvote_mirror::Election {
+        id,
+        manifest_hash: None,
+    }
+}
+
 /// Starts a mirror on `db`; returns its URL once bound (its store read back) and the
 /// seconds that took.
 async fn start_mirror(db: &str, board: &str, eid: [u8; 32]) -> (String, f64) {
     let t = Instant::now();
-    let (addr, server) =
-        zkvote_mirror::server::bind(db, "127.0.0.1:0", board, &[eid], Duration::from_millis(50))
-            .await
-            .unwrap();
+    let (addr, server) = zkvote_mirror::server::bind(
+        db,
+        "127.0.0.1:0",
+        board,
+        &[election(eid)],
+        Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
     let secs = t.elapsed().as_secs_f64();
     tokio::spawn(server);
     (format!("http://{addr}"), secs)

@@ -1,6 +1,6 @@
 //! A mirror (`zkvote_mirror`, served over loopback HTTP on a runtime of its own, restarted
 //! on its store) following a real board process through a proxy that the test can make
-//! lie. Honest: the mirror's record is byte for byte the board's, verifies, and serves
+//! lie. A mirror pinned to another manifest's hash takes nothing. Honest: the mirror's record is byte for byte the board's, verifies, and serves
 //! receipts and proofs that clients check; it follows new ballots and keeps its state
 //! across a restart. A checkpoint not signed by the board's key is refused and the mirror
 //! goes on. A checkpoint signed by the board's key that is not on the history held (the
@@ -98,7 +98,7 @@ async fn rounds(asked: &AtomicUsize, n: usize) {
 struct LoopbackMirror {
     db: PathBuf,
     board: String,
-    election: [u8; 32],
+    election: zkvote_mirror::Election,
     url: String,
     stop: Option<(
         tokio::sync::oneshot::Sender<()>,
@@ -107,7 +107,7 @@ struct LoopbackMirror {
 }
 
 impl LoopbackMirror {
-    fn new(db: PathBuf, board: &str, election: [u8; 32]) -> Self {
+    fn new(db: PathBuf, board: &str, election: zkvote_mirror::Election) -> Self {
         let mut m = LoopbackMirror {
             db,
             board: board.to_string(),
@@ -231,7 +231,31 @@ async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
     let (proxy, face, asked) = start_proxy(&base).await;
 
     // Caught up: the same record, byte for byte, and it verifies; nothing found.
-    let mut mirror = LoopbackMirror::new(dir.join("mirror.db"), &proxy, el.id);
+    // A mirror pinned to another manifest's hash never takes this election's entry 0.
+    let wrong = zkvote_mirror::Election {
+        id: el.id,
+        manifest_hash: Some([3; 32]),
+    };
+    let pinned_elsewhere = LoopbackMirror::new(dir.join("wrong.db"), &proxy, wrong);
+    let status = wait_for(&http, &pinned_elsewhere, &el.path, |v| {
+        v["last_error"].is_string()
+    })
+    .await;
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not the pinned"),
+        "{status}"
+    );
+    assert!(status["checkpoint"].is_null(), "{status}");
+    drop(pinned_elsewhere);
+
+    let pinned = zkvote_mirror::Election {
+        id: el.id,
+        manifest_hash: Some(el.manifest.hash()),
+    };
+    let mut mirror = LoopbackMirror::new(dir.join("mirror.db"), &proxy, pinned);
     let size = board_checkpoint(&http, &base, &el).await.size;
     let status = wait_for(&http, &mirror, &el.path, size_is(size)).await;
     assert_eq!(status["findings"], Value::Array(vec![]), "{status}");
@@ -374,7 +398,7 @@ async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
 
     // Another mirror, caught up, is shown a larger checkpoint signed by the board's key
     // that the board's own consistency proof does not join to the one held.
-    let mut second = LoopbackMirror::new(dir.join("second.db"), &proxy, el.id);
+    let mut second = LoopbackMirror::new(dir.join("second.db"), &proxy, pinned);
     let real = board_checkpoint(&http, &base, &el).await;
     wait_for(&http, &second, &el.path, size_is(real.size)).await;
     cast(&http, &base, &el, 5).await;
@@ -399,7 +423,7 @@ async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
     // A third is shown a smaller checkpoint signed by the board's key whose root is not
     // that of the entries it holds.
     *face.lock().unwrap() = Face::Honest;
-    let mut third = LoopbackMirror::new(dir.join("third.db"), &proxy, el.id);
+    let mut third = LoopbackMirror::new(dir.join("third.db"), &proxy, pinned);
     wait_for(&http, &third, &el.path, size_is(grown.size)).await;
     let smaller = Checkpoint {
         origin: origin_for(&el.id),

@@ -124,8 +124,56 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// An election to follow: its id and, if given, the hash of its manifest
+/// (`Manifest::hash`, as the commission publishes it), which entry 0 must then carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Election {
+    /// The election id.
+    pub id: [u8; 32],
+    /// The manifest's hash, pinned.
+    pub manifest_hash: Option<[u8; 32]>,
+}
+
+impl std::str::FromStr for Election {
+    type Err = String;
+
+    /// `ID` or `ID:MANIFEST_HASH`, each 64 hex digits.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let hex = |t: &str| {
+            zkvote_core::codec::hex32(t)
+                .map_err(|_| format!("{text:?} is not ID or ID:MANIFEST_HASH (64 hex digits each)"))
+        };
+        Ok(match text.split_once(':') {
+            Some((id, hash)) => Election {
+                id: hex(id)?,
+                manifest_hash: Some(hex(hash)?),
+            },
+            None => Election {
+                id: hex(text)?,
+                manifest_hash: None,
+            },
+        })
+    }
+}
+
+/// Whether `manifest` is the one `election` names (its id, and its hash if pinned).
+fn names(election: &Election, manifest: &Manifest) -> Result<(), String> {
+    if manifest.election_id != election.id {
+        return Err("entry 0 is another election's manifest".into());
+    }
+    match election.manifest_hash {
+        Some(pinned) if manifest.hash() != pinned => Err(format!(
+            "entry 0's manifest has hash {}, not the pinned {}",
+            hex::encode(manifest.hash()),
+            hex::encode(pinned)
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The follower of one election: owns its verifier, shares a [`Followed`].
 pub struct Follower {
+    election: Election,
     shared: Arc<Followed>,
     source: Source,
     store: MirrorStore,
@@ -142,7 +190,8 @@ pub struct Follower {
 impl Follower {
     /// Opens election `eid` from the store: every entry held is read back into the tree
     /// and verified again, and the held checkpoints checked against them.
-    pub async fn open(store: MirrorStore, board: &str, eid: [u8; 32]) -> Result<Self, String> {
+    pub async fn open(store: MirrorStore, board: &str, election: Election) -> Result<Self, String> {
+        let eid = election.id;
         let source = Source::new(board, &eid)?;
         let shared = Arc::new(Followed {
             eid,
@@ -153,6 +202,7 @@ impl Follower {
         let checkpoints = store.checkpoints(&eid).await.map_err(|e| e.to_string())?;
         let fork = store.fork(&eid).await.map_err(|e| e.to_string())?;
         let mut f = Follower {
+            election,
             shared,
             source,
             store,
@@ -239,15 +289,14 @@ impl Follower {
         let first = self.source.entries(0, 1).await.map_err(SyncError::Board)?;
         let data = &first[0].data;
         match Entry::decode(data) {
-            Ok(Entry::Manifest { manifest, .. }) if manifest.election_id == self.shared.eid => {
+            Ok(Entry::Manifest { manifest, .. }) => {
+                names(&self.election, &manifest)
+                    .map_err(|why| SyncError::Board(format!("the board's {why}")))?;
                 self.genesis = Some(data.clone());
                 self.shared.update(|v| v.manifest = Some(manifest.clone()));
                 self.manifest = Some(manifest);
                 Ok(())
             }
-            Ok(Entry::Manifest { .. }) => Err(SyncError::Board(
-                "the board's entry 0 is another election's manifest".into(),
-            )),
             _ => Err(SyncError::Board(
                 "the board's entry 0 is not a manifest".into(),
             )),
@@ -528,6 +577,7 @@ impl Follower {
                 _ => Err("checkpoints or entries held without a manifest at entry 0".into()),
             };
         };
+        names(&self.election, manifest)?;
         if let Some(held) = &self.checkpoints.held {
             let (_, names) =
                 published_checkpoint(manifest, &held.note).map_err(|e| e.to_string())?;

@@ -14,5 +14,5 @@ pub mod server;
 pub mod source;
 pub mod store;
 
-pub use follow::{Finding, Followed, Follower, State, SyncError};
+pub use follow::{Election, Finding, Followed, Follower, State, SyncError};
 pub use store::{Fork, MirrorStore};

@@ -1,7 +1,7 @@
 //! Running a mirror: `zkvote mirror serve`.
 
 use crate::api::{router, Mirror};
-use crate::follow::Follower;
+use crate::follow::{Election, Follower};
 use crate::store::{MirrorStore, StoreError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,9 +10,6 @@ use std::time::Duration;
 /// Why the mirror could not start or keep serving.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// An `--election` that is not 64 hex digits.
-    #[error("--election {0:?} is not an election id (64 lowercase hex digits)")]
-    ElectionId(String),
     /// The store could not be opened.
     #[error("cannot open the mirror store: {0}")]
     Store(#[from] StoreError),
@@ -53,9 +50,10 @@ pub enum MirrorCommand {
         /// The board's URL, e.g. https://board.example.org.
         #[arg(long)]
         board: String,
-        /// An election to follow (64 hex digits); repeat for several.
-        #[arg(long = "election", value_name = "ID", required = true)]
-        elections: Vec<String>,
+        /// An election to follow: its id, or ID:MANIFEST_HASH to accept only the
+        /// manifest with that hash (64 hex digits each); repeat for several.
+        #[arg(long = "election", value_name = "ID[:MANIFEST_HASH]", required = true)]
+        elections: Vec<Election>,
         /// Milliseconds between two rounds of asking the board for its checkpoint.
         #[arg(long, default_value_t = 1000)]
         interval_ms: u64,
@@ -72,15 +70,11 @@ pub async fn run(command: MirrorCommand, label: &str) -> Result<(), ServerError>
         elections,
         interval_ms,
     } = command;
-    let ids = elections
-        .iter()
-        .map(|e| zkvote_core::codec::hex32(e).map_err(|_| ServerError::ElectionId(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
     let (addr, server) = bind(
         &db,
         &listen,
         &board,
-        &ids,
+        &elections,
         Duration::from_millis(interval_ms),
     )
     .await?;
@@ -95,7 +89,7 @@ pub async fn bind(
     db: &str,
     listen: &str,
     board: &str,
-    elections: &[[u8; 32]],
+    elections: &[Election],
     interval: Duration,
 ) -> Result<
     (
@@ -107,14 +101,14 @@ pub async fn bind(
     let store = MirrorStore::open(db).await?;
     let mut followed = BTreeMap::new();
     let mut followers = Vec::new();
-    for eid in elections {
-        let f = Follower::open(store.clone(), board, *eid)
+    for election in elections {
+        let f = Follower::open(store.clone(), board, *election)
             .await
             .map_err(|why| ServerError::Open {
-                election: hex::encode(eid),
+                election: hex::encode(election.id),
                 why,
             })?;
-        followed.insert(*eid, f.shared());
+        followed.insert(election.id, f.shared());
         followers.push(f);
     }
     let listen_error = |source| ServerError::Listen {

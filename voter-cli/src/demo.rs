@@ -113,19 +113,24 @@ async fn start_witnesses(
     Ok(members)
 }
 
-/// Starts the demo's mirror on loopback (its own SQLite file in `dir`), following
-/// election `eid` on the board at `board`; returns a client of it.
+/// Starts the demo's mirror on loopback (its own SQLite file in `dir`), following the
+/// election of `manifest` (pinned by its hash) on the board at `board`; returns a client
+/// of it.
 async fn start_mirror(
     dir: &std::path::Path,
     board: &str,
-    eid: [u8; 32],
+    manifest: &Manifest,
 ) -> Result<BoardClient, CliError> {
+    let election = zkvote_mirror::Election {
+        id: manifest.election_id,
+        manifest_hash: Some(manifest.hash()),
+    };
     let db = dir.join("mirror.db").display().to_string();
     let (addr, server) = zkvote_mirror::server::bind(
         &db,
         "127.0.0.1:0",
         board,
-        &[eid],
+        &[election],
         Duration::from_millis(200),
     )
     .await
@@ -286,7 +291,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), CliError> {
     )
     .await?;
     let eid = manifest.election_id;
-    let mirror = start_mirror(&dir, board.base(), eid).await?;
+    let mirror = start_mirror(&dir, board.base(), &manifest).await?;
     steps.phase(
         2,
         "election",
