@@ -1,6 +1,7 @@
 //! A mirror (`zkvote_mirror`, served over loopback HTTP on a runtime of its own, restarted
 //! on its store) following a real board process through a proxy that the test can make
-//! lie. A mirror pinned to another manifest's hash takes nothing. Honest: the mirror's record is byte for byte the board's, verifies, and serves
+//! lie. Entries that are not the board's checkpoint's are not stored, and are taken once
+//! right. A mirror pinned to another manifest's hash takes nothing. Honest: the mirror's record is byte for byte the board's, verifies, and serves
 //! receipts and proofs that clients check; it follows new ballots and keeps its state
 //! across a restart. A checkpoint not signed by the board's key is refused and the mirror
 //! goes on. A checkpoint signed by the board's key that is not on the history held (the
@@ -18,7 +19,7 @@ use common::*;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zkvote_core::log::{origin_for, Checkpoint, Receipt, BOARD_KEY_NAME};
@@ -41,6 +42,18 @@ struct Proxy {
     face: Arc<Mutex<Face>>,
     /// Checkpoint requests answered.
     asked: Arc<AtomicUsize>,
+    /// Whether pages of entries come with a registration's commitment changed.
+    tamper: Arc<AtomicBool>,
+}
+
+/// One character of the first registration's commitment in a page of entries changed
+/// (a page without a registration as it is).
+fn tampered(page: &str) -> String {
+    let Some(at) = page.find("\"commitment\":\"").map(|at| at + 14) else {
+        return page.to_string();
+    };
+    let new = if &page[at..at + 1] == "0" { "1" } else { "0" };
+    format!("{}{new}{}", &page[..at], &page[at + 1..])
 }
 
 async fn forward(State(p): State<Proxy>, uri: Uri) -> Response {
@@ -57,7 +70,10 @@ async fn forward(State(p): State<Proxy>, uri: Uri) -> Response {
         .await
         .unwrap();
     let status = r.status().as_u16();
-    let body = r.bytes().await.unwrap();
+    let mut body = r.text().await.unwrap();
+    if uri.path().ends_with("/entries") && p.tamper.load(Ordering::SeqCst) {
+        body = tampered(&body);
+    }
     (
         axum::http::StatusCode::from_u16(status).unwrap(),
         [("content-type", "application/json")],
@@ -66,20 +82,37 @@ async fn forward(State(p): State<Proxy>, uri: Uri) -> Response {
         .into_response()
 }
 
-async fn start_proxy(board: &str) -> (String, Arc<Mutex<Face>>, Arc<AtomicUsize>) {
-    let face = Arc::new(Mutex::new(Face::Honest));
-    let asked = Arc::new(AtomicUsize::new(0));
+/// The proxy's URL and its levers.
+struct Lies {
+    url: String,
+    face: Arc<Mutex<Face>>,
+    asked: Arc<AtomicUsize>,
+    tamper: Arc<AtomicBool>,
+}
+
+async fn start_proxy(board: &str) -> Lies {
     let proxy = Proxy {
         http: reqwest::Client::new(),
         board: board.to_string(),
-        face: face.clone(),
-        asked: asked.clone(),
+        face: Arc::new(Mutex::new(Face::Honest)),
+        asked: Arc::new(AtomicUsize::new(0)),
+        tamper: Arc::new(AtomicBool::new(false)),
     };
+    let (face, asked, tamper) = (
+        proxy.face.clone(),
+        proxy.asked.clone(),
+        proxy.tamper.clone(),
+    );
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), face, asked)
+    Lies {
+        url: format!("http://{addr}"),
+        face,
+        asked,
+        tamper,
+    }
 }
 
 /// Waits until the proxy answered `n` more checkpoint requests (rounds of a mirror).
@@ -92,6 +125,14 @@ async fn rounds(asked: &AtomicUsize, n: usize) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the mirror stopped asking for checkpoints");
+}
+
+/// The election, not pinned to a manifest.
+fn unpinned(el: &OpenElection) -> zkvote_mirror::Election {
+    zkvote_mirror::Election {
+        id: el.id,
+        manifest_hash: None,
+    }
 }
 
 /// A mirror served on a runtime of its own thread (stopping it ends its followers too).
@@ -228,7 +269,38 @@ async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
     let first = cast(&http, &base, &el, 0).await;
     cast(&http, &base, &el, 1).await;
     let early = board_checkpoint(&http, &base, &el).await;
-    let (proxy, face, asked) = start_proxy(&base).await;
+    let Lies {
+        url: proxy,
+        face,
+        asked,
+        tamper,
+    } = start_proxy(&base).await;
+
+    // Pages of entries that are not those of the board's checkpoint are not taken: the
+    // mirror stores nothing, says why, and takes them once they are right.
+    tamper.store(true, Ordering::SeqCst);
+    let first_try = LoopbackMirror::new(dir.join("tampered.db"), &proxy, unpinned(&el));
+    let status = wait_for(&http, &first_try, &el.path, |v| v["last_error"].is_string()).await;
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("are not those of its checkpoint"),
+        "{status}"
+    );
+    assert!(
+        status["checkpoint"].is_null() && status["fork"].is_null(),
+        "{status}"
+    );
+    tamper.store(false, Ordering::SeqCst);
+    let size = board_checkpoint(&http, &base, &el).await.size;
+    wait_for(&http, &first_try, &el.path, size_is(size)).await;
+    let board_record = get_text(&http, format!("{base}{}/record", el.path)).await;
+    assert_eq!(
+        get_text(&http, format!("{}{}/record", first_try.url, el.path)).await,
+        board_record
+    );
+    drop(first_try);
 
     // Caught up: the same record, byte for byte, and it verifies; nothing found.
     // A mirror pinned to another manifest's hash never takes this election's entry 0.

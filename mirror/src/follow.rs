@@ -188,7 +188,7 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Opens election `eid` from the store: every entry held is read back into the tree
+    /// Opens `election` from the store: every entry held is read back into the tree
     /// and verified again, and the held checkpoints checked against them.
     pub async fn open(store: MirrorStore, board: &str, election: Election) -> Result<Self, String> {
         let eid = election.id;
@@ -238,7 +238,10 @@ impl Follower {
     /// Follows the board, a round every `interval`, until a fork is seen.
     pub async fn run(mut self, interval: Duration) {
         let eid = hex::encode(self.shared.eid);
-        while self.shared.view().state != State::Forked {
+        if self.shared.view().fork.is_some() {
+            return;
+        }
+        loop {
             match self.sync().await {
                 Ok(()) => self.shared.update(|v| v.last_error = None),
                 Err(SyncError::Fork(fork)) => {
