@@ -245,6 +245,15 @@ impl BoardLog {
         election_id: &[u8; 32],
         index: u64,
     ) -> Result<Receipt, LogServiceError> {
+        // An index past the log is refused before any checkpoint is asked for (and
+        // `index + 1` cannot overflow below).
+        {
+            let mut trees = self.trees.lock().await;
+            let size = self.sync(&mut trees, election_id).await?.size();
+            if index >= size {
+                return Err(LogError::IndexOutOfRange { index, size }.into());
+            }
+        }
         let cp = self.published(election_id, Some(index + 1)).await?;
         let mut trees = self.trees.lock().await;
         let tree = self.sync(&mut trees, election_id).await?;

@@ -502,6 +502,25 @@ async fn whole_election_over_http() {
             "bad-request",
         ),
         ("GET", long, 414, "uri-too-long"),
+        // The largest index or size a client can send is refused, not a crash.
+        (
+            "GET",
+            format!("{e}/receipts/{}", u64::MAX),
+            400,
+            "bad-proof-request",
+        ),
+        (
+            "GET",
+            format!("{e}/proofs/inclusion?index={0}&size={0}", u64::MAX),
+            400,
+            "bad-proof-request",
+        ),
+        (
+            "GET",
+            format!("{e}/proofs/consistency?old={0}&new={0}", u64::MAX),
+            400,
+            "bad-proof-request",
+        ),
     ] {
         let r = c
             .http

@@ -67,6 +67,16 @@ pub fn router(mirror: Arc<Mirror>) -> Router {
         .route("/v1/elections/{id}/record", get(record))
         .fallback(unknown_route)
         .method_not_allowed_fallback(|| async { read_only() })
+        // A handler that panics answers 500 instead of dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                Refusal(
+                    ErrorCode::BoardError,
+                    "the mirror failed on this request".into(),
+                )
+                .into_response()
+            },
+        ))
         // Any origin may read the record (a booth or verifier page hosted elsewhere).
         .layer(axum::middleware::map_response(|mut r: Response| async {
             r.headers_mut().insert(

@@ -20,6 +20,16 @@ pub fn router(witness: Arc<Witness>) -> Router {
         .route("/v1/witness", get(public))
         .route("/v1/evidence", get(evidence))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // A handler that panics answers 500 instead of dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "text/plain; charset=utf-8",
+                    "the witness failed on this request\n".into(),
+                )
+            },
+        ))
         .with_state(witness)
 }
 

@@ -19,6 +19,16 @@ pub(super) async fn unknown_route() -> ApiError {
     )
 }
 
+/// The answer to a request whose handler panicked: a 500 `board-error`. The panic's
+/// message is not sent (the panic hook has logged it).
+pub(super) fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::new(
+        ErrorCode::BoardError,
+        "the board failed on this request; it was not completed",
+    )
+    .into_response()
+}
+
 pub(super) async fn limit_uri(req: Request, next: axum::middleware::Next) -> Response {
     if req.uri().to_string().len() > MAX_URI {
         return ApiError::new(

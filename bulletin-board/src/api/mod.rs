@@ -115,6 +115,10 @@ pub fn router(board: Arc<Board>) -> Router {
         .route("/v1/elections/{id}/record", get(records::record))
         .fallback(framework::unknown_route)
         .layer(axum::middleware::from_fn(framework::limit_uri))
+        // A handler that panics answers 500 instead of dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            framework::panicked,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
