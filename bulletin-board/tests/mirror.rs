@@ -397,6 +397,45 @@ async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
     mirror.restart();
     let v = get_json(&http, format!("{}{}/checkpoint", mirror.url, el.path)).await;
     assert_eq!(v["size"], size, "held across the restart: {v}");
+    wait_for(&http, &mirror, &el.path, size_is(size)).await;
+
+    // A store whose entry bytes no longer hash to the leaves held: what is held is served
+    // at once after a start (from the leaves), but the verification again stops and says
+    // which entry, and the mirror follows no further.
+    mirror.stop();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", mirror.db.display()))
+        .await
+        .unwrap();
+    let original: Vec<u8> = sqlx::query_scalar("SELECT data FROM entries WHERE idx = 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE entries SET data = x'00' WHERE idx = 1")
+        .execute(&db)
+        .await
+        .unwrap();
+    mirror.start();
+    let v = get_json(&http, format!("{}{}/checkpoint", mirror.url, el.path)).await;
+    assert_eq!(v["size"], size, "{v}");
+    let status = wait_for(&http, &mirror, &el.path, |v| v["last_error"].is_string()).await;
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("entry 1 is not the one whose leaf hash is held"),
+        "{status}"
+    );
+    assert_eq!(status["state"], "verifying", "{status}");
+    assert!(status["report"].is_null(), "{status}");
+    mirror.stop();
+    sqlx::query("UPDATE entries SET data = $1 WHERE idx = 1")
+        .bind(original)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    mirror.start();
+    wait_for(&http, &mirror, &el.path, size_is(size)).await;
 
     // A checkpoint not signed by the board's key is refused; the mirror goes on.
     let real = board_checkpoint(&http, &base, &el).await;

@@ -1,10 +1,12 @@
 -- The entries held, per election, each exactly as the board logged it (its record line's
--- kind and the entry's bytes). Only entries proven to be on a signed checkpoint's history
--- are written.
+-- kind and the entry's bytes) with its leaf hash (read alone at start-up, to rebuild the
+-- tree without the entries' bytes; it comes before them so that reading it skips them).
+-- Only entries proven to be on a signed checkpoint's history are written.
 CREATE TABLE entries (
     election_id BLOB NOT NULL,
     idx INTEGER NOT NULL,
     kind TEXT NOT NULL,
+    leaf BLOB NOT NULL,
     data BLOB NOT NULL,
     PRIMARY KEY (election_id, idx)
 ) WITHOUT ROWID;

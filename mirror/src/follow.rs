@@ -20,6 +20,9 @@ use zkvote_verifier::{Report, Verifier};
 /// Entries pulled, proven, stored and verified per step of a catch-up.
 pub const CHUNK: u64 = 4096;
 
+/// Leaf hashes read back per query at start-up.
+const LOAD_PAGE: u64 = 65_536;
+
 /// Why a round of following ended early.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -43,6 +46,10 @@ pub enum SyncError {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
+    /// Just started: the entries held are served (each was proven on the held checkpoint
+    /// when it was taken) and verified again from the store; the findings and the report
+    /// wait for that.
+    Verifying,
     /// The entries under the board's latest checkpoint are not all held yet.
     #[default]
     CatchingUp,
@@ -188,8 +195,9 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// Opens `election` from the store: every entry held is read back into the tree
-    /// and verified again, and the held checkpoints checked against them.
+    /// Opens `election` from the store: the leaf hashes held are read back into the tree
+    /// and the held checkpoints checked against them, so that the entries can be served
+    /// at once. [`Follower::run`] verifies them again before it follows the board.
     pub async fn open(store: MirrorStore, board: &str, election: Election) -> Result<Self, String> {
         let eid = election.id;
         let source = Source::new(board, &eid)?;
@@ -212,18 +220,46 @@ impl Follower {
             verifier: Mutex::new(None),
             last_kind: None,
         };
-        f.replay(true).await.map_err(|e| e.to_string())?;
+        f.load().await.map_err(|e| e.to_string())?;
         f.check_held()
             .map_err(|e| format!("the mirror store: {e}"))?;
         f.shared.update(|v| {
             v.state = if fork.is_some() {
                 State::Forked
             } else {
-                State::CatchingUp
+                State::Verifying
             };
             v.fork = fork;
         });
         Ok(f)
+    }
+
+    /// Reads the leaf hashes held into the tree, and entry 0 (the manifest).
+    async fn load(&mut self) -> Result<(), StoreError> {
+        let eid = self.shared.eid;
+        loop {
+            let from = self.shared.tree_size();
+            let page = self.store.leaves(&eid, from, LOAD_PAGE).await?;
+            let last = (page.len() as u64) < LOAD_PAGE;
+            let mut tree = self.shared.tree.write().expect("tree lock");
+            for leaf in page {
+                tree.push(leaf);
+            }
+            if last {
+                break;
+            }
+        }
+        let Some(first) = self.store.entries(&eid, 0, 1, None).await?.pop() else {
+            return Ok(());
+        };
+        let Ok(Entry::Manifest { manifest, .. }) = Entry::decode(&first.data) else {
+            return Err(StoreError::Corrupt("entry 0 is not a manifest".into()));
+        };
+        self.genesis = Some(first.data);
+        self.manifest = Some(manifest.clone());
+        self.last_kind = self.store.last_kind(&eid).await?;
+        self.shared.update(|view| view.manifest = Some(manifest));
+        Ok(())
     }
 
     fn verifier_mut(&mut self) -> &mut Option<Verifier> {
@@ -235,12 +271,20 @@ impl Follower {
         self.shared.clone()
     }
 
-    /// Follows the board, a round every `interval`, until a fork is seen.
+    /// Verifies the entries held again, then follows the board, a round every
+    /// `interval`, until a fork is seen.
     pub async fn run(mut self, interval: Duration) {
         let eid = hex::encode(self.shared.eid);
+        if let Err(e) = self.replay().await {
+            eprintln!("zkvote mirror: election {eid}: the mirror store: {e}");
+            self.shared
+                .update(|v| v.last_error = Some(format!("the mirror store: {e}")));
+            return;
+        }
         if self.shared.view().fork.is_some() {
             return;
         }
+        self.shared.update(|v| v.state = State::CatchingUp);
         loop {
             match self.sync().await {
                 Ok(()) => self.shared.update(|v| v.last_error = None),
@@ -466,7 +510,7 @@ impl Follower {
     async fn verify(&mut self, entries: Vec<RecordEntry>) {
         if self.verifier_mut().is_none() {
             // The entries are stored already: the replay reads them too.
-            if let Err(e) = self.replay(false).await {
+            if let Err(e) = self.replay().await {
                 self.shared
                     .update(|v| v.last_error = Some(format!("mirror store: {e}")));
             }
@@ -524,9 +568,9 @@ impl Follower {
         self.shared.update(|view| view.report = Some(report));
     }
 
-    /// Reads every stored entry back into a fresh verifier, and into the tree if
-    /// `tree` (at start-up; otherwise the tree holds them already).
-    async fn replay(&mut self, tree: bool) -> Result<(), StoreError> {
+    /// Reads every stored entry back into a fresh verifier; each must still hash to
+    /// its leaf in the tree.
+    async fn replay(&mut self) -> Result<(), StoreError> {
         let mut v = Verifier::new();
         let mut from = 0;
         loop {
@@ -537,13 +581,16 @@ impl Follower {
             let Some(last) = page.last() else { break };
             from = last.index + 1;
             self.last_kind = Some(last.kind.clone());
-            if page[0].index == 0 {
-                self.genesis = Some(page[0].data.clone());
-            }
-            if tree {
-                let mut tree = self.shared.tree.write().expect("tree lock");
-                for e in &page {
-                    tree.push(leaf_hash(&e.data));
+            {
+                let tree = self.shared.tree.read().expect("tree lock");
+                if let Some(e) = page
+                    .iter()
+                    .find(|e| tree.leaf(e.index) != Some(&leaf_hash(&e.data)))
+                {
+                    return Err(StoreError::Corrupt(format!(
+                        "entry {} is not the one whose leaf hash is held",
+                        e.index
+                    )));
                 }
             }
             v = tokio::task::spawn_blocking(move || {

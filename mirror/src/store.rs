@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
-use zkvote_core::log::Hash;
+use zkvote_core::log::{leaf_hash, Hash};
 use zkvote_protocol::RecordEntry;
 
 /// The store could not be opened, read or written.
@@ -64,6 +64,10 @@ pub struct Fork {
     pub proof: Vec<String>,
 }
 
+/// The schema (`migrations`), embedded.
+const MIGRATIONS: &[zkvote_sql::Embedded] =
+    zkvote_sql::embed!("../migrations", ["0001_mirror.sql",]);
+
 /// The mirror's store.
 #[derive(Clone)]
 pub struct MirrorStore {
@@ -71,11 +75,11 @@ pub struct MirrorStore {
 }
 
 fn to_i64(v: u64) -> Result<i64, StoreError> {
-    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v} does not fit a row")))
+    zkvote_sql::to_i64(v).ok_or_else(|| StoreError::Corrupt(format!("{v} does not fit a row")))
 }
 
 fn to_u64(v: i64) -> Result<u64, StoreError> {
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative value {v}")))
+    zkvote_sql::to_u64(v).ok_or_else(|| StoreError::Corrupt(format!("negative value {v}")))
 }
 
 fn signed(size: i64, root: Vec<u8>, note: String) -> Result<Signed, StoreError> {
@@ -101,7 +105,7 @@ impl MirrorStore {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        zkvote_sql::migrator(MIGRATIONS).await?.run(&pool).await?;
         Ok(MirrorStore { pool })
     }
 
@@ -199,11 +203,13 @@ impl MirrorStore {
         let mut tx = self.pool.begin().await?;
         for e in entries {
             sqlx::query(
-                "INSERT INTO entries (election_id, idx, kind, data) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO entries (election_id, idx, kind, leaf, data)
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&eid[..])
             .bind(to_i64(e.index)?)
             .bind(&e.kind)
+            .bind(&leaf_hash(&e.data)[..])
             .bind(&e.data)
             .execute(&mut *tx)
             .await?;
@@ -224,6 +230,42 @@ impl MirrorStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The leaf hashes of up to `limit` entries from index `from`, in log order (as
+    /// written with the entries).
+    pub async fn leaves(
+        &self,
+        eid: &[u8; 32],
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT leaf FROM entries WHERE election_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3",
+        )
+        .bind(&eid[..])
+        .bind(to_i64(from)?)
+        .bind(to_i64(limit)?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let leaf: Vec<u8> = r.try_get("leaf")?;
+                leaf.try_into()
+                    .map_err(|_| StoreError::Corrupt("a leaf hash is not 32 bytes".into()))
+            })
+            .collect()
+    }
+
+    /// The kind of the last entry held, if any.
+    pub async fn last_kind(&self, eid: &[u8; 32]) -> Result<Option<String>, StoreError> {
+        let kind = sqlx::query_scalar(
+            "SELECT kind FROM entries WHERE election_id = $1 ORDER BY idx DESC LIMIT 1",
+        )
+        .bind(&eid[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(kind)
     }
 
     /// Up to `limit` entries from index `from`, of `kind` only if given, in log order.
@@ -254,5 +296,15 @@ impl MirrorStore {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod migrations {
+    #[test]
+    fn the_binary_embeds_every_migration_file_as_it_is() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
+        let wrong = zkvote_sql::not_embedded(dir, super::MIGRATIONS).unwrap();
+        assert!(wrong.is_empty(), "not embedded as they are: {wrong:?}");
     }
 }

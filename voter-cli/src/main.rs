@@ -847,12 +847,13 @@ async fn setup_command(c: SetupCommand) -> Result<ExitCode, CliError> {
             let key = signing_key(&key)?;
             let name = ContributorName::new(name)
                 .map_err(|e| CliError::msg(format!("bad --name: {e}")))?;
+            let asked = phase.map(|p| match p {
+                1 => SetupPhase::One,
+                _ => SetupPhase::Two,
+            });
+            setup::refuse_if_closed(&board, &eid, &key, asked).await?;
             let mut t = setup::Transcript::fetch(&board, &eid).await?;
-            let phase = match phase {
-                Some(1) => SetupPhase::One,
-                Some(_) => SetupPhase::Two,
-                None => t.setup().ceremony().phase(),
-            };
+            let phase = asked.unwrap_or_else(|| t.setup().ceremony().phase());
             let deadline = Instant::now() + Duration::from_secs(timeout);
             match setup::contribute(&board, &mut t, &key, &name, phase, deadline).await? {
                 Some(index) => println!(

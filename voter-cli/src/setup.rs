@@ -192,6 +192,28 @@ pub async fn contribute(
     }
 }
 
+/// Refuses at once, on the board's word, to contribute to a closed ceremony (to `phase`,
+/// or to any phase if `None`) under a key that has not contributed to it, before the
+/// transcript is fetched and verified. Nothing is ever contributed on the board's word:
+/// a contribution is made only on the verified transcript.
+pub async fn refuse_if_closed(
+    board: &BoardClient,
+    election_id: &[u8; 32],
+    key: &SigningKey,
+    phase: Option<SetupPhase>,
+) -> Result<(), CliError> {
+    let s = status(board, election_id).await?;
+    let mine = hex::encode(key.verifying_key().to_bytes());
+    let contributed = s
+        .contributors
+        .iter()
+        .any(|c| c.key == mine && phase.map_or(true, |p| c.phase == u8::from(p)));
+    if s.closed && !contributed {
+        return Err(CliError::msg("the setup ceremony has closed"));
+    }
+    Ok(())
+}
+
 /// The transcript's entries as the board serves them, with their log indices: the
 /// manifest, then every setup entry in log order (for `zkvote setup verify`).
 pub async fn transcript_entries(

@@ -54,6 +54,10 @@ pub struct Evidence {
     pub cosigned: String,
 }
 
+/// The schema (`migrations`), embedded.
+const MIGRATIONS: &[zkvote_sql::Embedded] =
+    zkvote_sql::embed!("../migrations", ["0001_witness.sql",]);
+
 /// The witness's store.
 #[derive(Clone)]
 pub struct WitnessStore {
@@ -61,11 +65,11 @@ pub struct WitnessStore {
 }
 
 fn to_i64(v: u64) -> Result<i64, StoreError> {
-    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v} does not fit a row")))
+    zkvote_sql::to_i64(v).ok_or_else(|| StoreError::Corrupt(format!("{v} does not fit a row")))
 }
 
 fn to_u64(v: i64) -> Result<u64, StoreError> {
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative value {v}")))
+    zkvote_sql::to_u64(v).ok_or_else(|| StoreError::Corrupt(format!("negative value {v}")))
 }
 
 impl WitnessStore {
@@ -81,7 +85,7 @@ impl WitnessStore {
             .max_connections(1)
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        zkvote_sql::migrator(MIGRATIONS).await?.run(&pool).await?;
         Ok(WitnessStore { pool })
     }
 
@@ -188,5 +192,15 @@ impl WitnessStore {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod migrations {
+    #[test]
+    fn the_binary_embeds_every_migration_file_as_it_is() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
+        let wrong = zkvote_sql::not_embedded(dir, super::MIGRATIONS).unwrap();
+        assert!(wrong.is_empty(), "not embedded as they are: {wrong:?}");
     }
 }

@@ -9,6 +9,22 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use zkvote_core::log::{leaf_hash, Hash};
 
+/// The schema (`migrations/postgres`), embedded.
+pub(super) const MIGRATIONS: &[zkvote_sql::Embedded] = zkvote_sql::embed!(
+    "../../migrations/postgres",
+    [
+        "0001_log.sql",
+        "0002_election_data.sql",
+        "0003_phase.sql",
+        "0004_digest.sql",
+        "0005_entry_storage.sql",
+        "0006_drop_nullifier_index.sql",
+        "0007_single_use.sql",
+        "0008_content_addressed_blobs.sql",
+        "0009_log_chunks.sql",
+    ]
+);
+
 /// Connects to and migrates the database at `url`.
 pub(super) async fn open(url: &str) -> Result<Backend, StoreError> {
     let pool = PgPoolOptions::new()
@@ -16,7 +32,7 @@ pub(super) async fn open(url: &str) -> Result<Backend, StoreError> {
         .acquire_timeout(Duration::from_secs(30))
         .connect(url)
         .await?;
-    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    zkvote_sql::migrator(MIGRATIONS).await?.run(&pool).await?;
     let sc: String = sqlx::query("SHOW synchronous_commit")
         .fetch_one(&pool)
         .await?
@@ -141,5 +157,15 @@ impl GroupSql for PgPool {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod migrations {
+    #[test]
+    fn the_binary_embeds_every_migration_file_as_it_is() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"));
+        let wrong = zkvote_sql::not_embedded(dir, super::MIGRATIONS).unwrap();
+        assert!(wrong.is_empty(), "not embedded as they are: {wrong:?}");
     }
 }

@@ -13,6 +13,21 @@ use std::str::FromStr;
 use std::time::Duration;
 use zkvote_core::log::{leaf_hash, Hash};
 
+/// The schema (`migrations/sqlite`), embedded.
+pub(super) const MIGRATIONS: &[zkvote_sql::Embedded] = zkvote_sql::embed!(
+    "../../migrations/sqlite",
+    [
+        "0001_log.sql",
+        "0002_election_data.sql",
+        "0003_phase.sql",
+        "0004_digest.sql",
+        "0005_drop_nullifier_index.sql",
+        "0006_single_use.sql",
+        "0007_content_addressed_blobs.sql",
+        "0008_log_chunks.sql",
+    ]
+);
+
 /// Rows per multi-row statement (7 columns each, under SQLite's variable limit).
 const ROWS: usize = 500;
 
@@ -28,7 +43,7 @@ pub(super) async fn open(path: &str) -> Result<Backend, StoreError> {
         .max_connections(1)
         .connect_with(opts.clone())
         .await?;
-    sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+    zkvote_sql::migrator(MIGRATIONS).await?.run(&writer).await?;
     move_legacy_blobs(&writer).await?;
     let reader = SqlitePoolOptions::new()
         .max_connections(4)
@@ -202,5 +217,15 @@ impl GroupSql for SqlitePool {
             q.build().execute(&mut **tx).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod migrations {
+    #[test]
+    fn the_binary_embeds_every_migration_file_as_it_is() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"));
+        let wrong = zkvote_sql::not_embedded(dir, super::MIGRATIONS).unwrap();
+        assert!(wrong.is_empty(), "not embedded as they are: {wrong:?}");
     }
 }
