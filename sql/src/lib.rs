@@ -60,6 +60,21 @@ macro_rules! embed {
     };
 }
 
+/// A test, in the calling module, that `$files` embeds the calling crate's folder `$dir`
+/// (relative to its `Cargo.toml`) exactly: every `.sql` file there, each as it is.
+#[macro_export]
+macro_rules! test_embeds_folder {
+    ($dir:literal, $files:path) => {
+        #[cfg(test)]
+        #[test]
+        fn the_binary_embeds_every_migration_file_as_it_is() {
+            let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/", $dir));
+            let wrong = $crate::not_embedded(dir, $files).unwrap();
+            assert!(wrong.is_empty(), "not embedded as they are: {wrong:?}");
+        }
+    };
+}
+
 /// The embedded migrations, in order, as a source for sqlx's migrator.
 #[derive(Debug)]
 struct Source(&'static [Embedded]);
