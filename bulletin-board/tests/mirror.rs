@@ -257,14 +257,14 @@ async fn board_checkpoint(http: &reqwest::Client, base: &str, el: &OpenElection)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mirror_holds_a_verified_copy_and_stops_on_a_fork() {
     let http = reqwest::Client::new();
-    let dir = std::env::temp_dir().join(format!("zkvote-mirror-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (key_path, board_vk) = keygen(&dir);
-    let port = free_port();
-    let db = format!("sqlite://{}", dir.join("board.db").display());
-    let _board = KillOnDrop(start(&db, port, &key_path));
-    let base = format!("http://127.0.0.1:{port}");
-    wait_healthy(&http, &base).await;
+    // The process lives as long as `_board`.
+    let OneBoard {
+        dir,
+        key_path,
+        key: board_vk,
+        base,
+        process: _board,
+    } = OneBoard::start(&http, "mirror").await;
     let el = OpenElection::create(&http, &base, &board_vk, 6, "reject").await;
     let first = cast(&http, &base, &el, 0).await;
     cast(&http, &base, &el, 1).await;

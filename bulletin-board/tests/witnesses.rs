@@ -143,14 +143,14 @@ fn board_only(note: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_carry_cosignatures_and_wait_for_the_threshold() {
     let http = reqwest::Client::new();
-    let dir = std::env::temp_dir().join(format!("zkvote-witnesses-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (key_path, board_vk) = keygen(&dir);
-    let port = free_port();
-    let db = format!("sqlite://{}", dir.join("board.db").display());
-    let _board = KillOnDrop(start(&db, port, &key_path));
-    let base = format!("http://127.0.0.1:{port}");
-    wait_healthy(&http, &base).await;
+    // The process lives as long as `_board`.
+    let OneBoard {
+        dir,
+        key_path,
+        key: board_vk,
+        base,
+        process: _board,
+    } = OneBoard::start(&http, "witnesses").await;
     let mut witnesses: Vec<LoopbackWitness> = (0..3)
         .map(|i| LoopbackWitness::new(&dir, i, board_vk))
         .collect();
@@ -352,14 +352,14 @@ async fn slow_proxy(target: String, delay: std::time::Duration) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_witness_does_not_hold_receipts_back() {
     let http = reqwest::Client::new();
-    let dir = std::env::temp_dir().join(format!("zkvote-slow-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (key_path, board_vk) = keygen(&dir);
-    let port = free_port();
-    let db = format!("sqlite://{}", dir.join("board.db").display());
-    let _board = KillOnDrop(start(&db, port, &key_path));
-    let base = format!("http://127.0.0.1:{port}");
-    wait_healthy(&http, &base).await;
+    // The process lives as long as `_board`.
+    let OneBoard {
+        dir,
+        key: board_vk,
+        base,
+        process: _board,
+        ..
+    } = OneBoard::start(&http, "slow").await;
     let witnesses: Vec<LoopbackWitness> = (0..3)
         .map(|i| LoopbackWitness::new(&dir, i, board_vk))
         .collect();

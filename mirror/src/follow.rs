@@ -451,13 +451,14 @@ impl Follower {
                     "the board's entry 0 changed between two answers".into(),
                 ));
             }
+            let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(&e.data)).collect();
             {
                 let mut tree = self.shared.tree.write().expect("tree lock");
-                for e in &entries {
-                    tree.push(leaf_hash(&e.data));
+                for leaf in &leaves {
+                    tree.push(*leaf);
                 }
             }
-            if let Err(e) = self.prove_and_store(&entries, to, target).await {
+            if let Err(e) = self.prove_and_store(&entries, &leaves, to, target).await {
                 self.shared.tree.write().expect("tree lock").truncate(from);
                 return Err(e);
             }
@@ -481,6 +482,7 @@ impl Follower {
     async fn prove_and_store(
         &self,
         entries: &[RecordEntry],
+        leaves: &[Hash],
         to: u64,
         target: &Signed,
     ) -> Result<(), SyncError> {
@@ -499,7 +501,7 @@ impl Follower {
         }
         let completes = (to == target.size).then_some(target);
         self.store
-            .append(&self.shared.eid, entries, completes, now())
+            .append(&self.shared.eid, entries, leaves, completes, now())
             .await?;
         Ok(())
     }
@@ -608,11 +610,8 @@ impl Follower {
         })
         .await
         .expect("the verifier does not panic");
-        self.manifest = v.manifest().cloned();
         self.publish_findings(&v);
         *self.verifier_mut() = Some(v);
-        let manifest = self.manifest.clone();
-        self.shared.update(|view| view.manifest = manifest);
         self.finish_if_complete().await;
         Ok(())
     }

@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 use sqlx::Row;
 use std::str::FromStr;
 use std::time::Duration;
-use zkvote_core::log::{leaf_hash, Hash};
+use zkvote_core::log::Hash;
 use zkvote_protocol::RecordEntry;
 
 /// The store could not be opened, read or written.
@@ -83,12 +83,16 @@ fn to_u64(v: i64) -> Result<u64, StoreError> {
     zkvote_sql::to_u64(v).ok_or_else(|| StoreError::Corrupt(format!("negative value {v}")))
 }
 
+fn hash32(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
+}
+
 fn signed(size: i64, root: Vec<u8>, note: String) -> Result<Signed, StoreError> {
     Ok(Signed {
         size: to_u64(size)?,
-        root: root
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("a root is not 32 bytes".into()))?,
+        root: hash32(root)?,
         note,
     })
 }
@@ -192,17 +196,19 @@ impl MirrorStore {
         Ok(())
     }
 
-    /// Appends `entries` (which must follow the ones held) and, when they complete the
-    /// pending checkpoint, makes it the held one: one transaction.
+    /// Appends `entries` (which must follow the ones held), with their `leaves` (one
+    /// leaf hash each), and, when they complete the pending checkpoint, makes it the held
+    /// one: one transaction.
     pub async fn append(
         &self,
         eid: &[u8; 32],
         entries: &[RecordEntry],
+        leaves: &[Hash],
         completes: Option<&Signed>,
         now: u64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for e in entries {
+        for (e, leaf) in entries.iter().zip(leaves) {
             sqlx::query(
                 "INSERT INTO entries (election_id, idx, kind, leaf, data)
                  VALUES ($1, $2, $3, $4, $5)",
@@ -210,7 +216,7 @@ impl MirrorStore {
             .bind(&eid[..])
             .bind(to_i64(e.index)?)
             .bind(&e.kind)
-            .bind(&leaf_hash(&e.data)[..])
+            .bind(&leaf[..])
             .bind(&e.data)
             .execute(&mut *tx)
             .await?;
@@ -249,13 +255,7 @@ impl MirrorStore {
         .bind(to_i64(limit)?)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let leaf: Vec<u8> = r.try_get("leaf")?;
-                leaf.try_into()
-                    .map_err(|_| StoreError::Corrupt("a leaf hash is not 32 bytes".into()))
-            })
-            .collect()
+        rows.iter().map(|r| hash32(r.try_get("leaf")?)).collect()
     }
 
     /// The kind of the last entry held, if any.

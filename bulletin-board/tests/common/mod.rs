@@ -69,6 +69,36 @@ impl TwoBoards {
     }
 }
 
+/// One board process on an SQLite file in a fresh temporary folder `dir`, healthy at
+/// `base`, with its key file and public key.
+pub struct OneBoard {
+    pub dir: std::path::PathBuf,
+    pub key_path: std::path::PathBuf,
+    pub key: VerifyingKey,
+    pub base: String,
+    pub process: KillOnDrop,
+}
+
+impl OneBoard {
+    pub async fn start(http: &reqwest::Client, name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("zkvote-{name}-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (key_path, key) = keygen(&dir);
+        let port = free_port();
+        let db = format!("sqlite://{}", dir.join("board.db").display());
+        let process = KillOnDrop(start(&db, port, &key_path));
+        let base = format!("http://127.0.0.1:{port}");
+        wait_healthy(http, &base).await;
+        OneBoard {
+            dir,
+            key_path,
+            key,
+            base,
+            process,
+        }
+    }
+}
+
 /// The body of a successful GET, as text.
 pub async fn get_text(http: &reqwest::Client, url: String) -> String {
     let r = http.get(url).send().await.unwrap();
